@@ -1,0 +1,42 @@
+# promptbundle: `make build` sets up .venv on first use and builds dist/; `make test` runs every gate.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SHARED := ../shared
+
+.PHONY: build test snapshots fidelity lint clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+build: $(STAMP)
+	$(BIN)/promptbundle build
+
+test: build
+	$(BIN)/pytest -q
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict src
+	$(MAKE) --no-print-directory fidelity
+
+fidelity: build
+	@if [ -f $(SHARED)/tools/seed_fidelity.py ]; then \
+	  $(BIN)/python $(SHARED)/tools/seed_fidelity.py $(SHARED)/seeds dist; \
+	else \
+	  echo "fidelity: skipped, $(SHARED)/tools/seed_fidelity.py is absent"; \
+	fi
+
+snapshots: $(STAMP)
+	$(BIN)/pytest -q tests/test_snapshots.py --snapshot-update
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict src
+
+clean:
+	rm -rf dist .pytest_cache .mypy_cache .ruff_cache

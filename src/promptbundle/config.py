@@ -1,0 +1,228 @@
+"""Bundle configuration: `[tool.promptbundle]` in pyproject.toml or `promptbundle.toml`."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptbundle.errors import ConfigError, Location, PromptBundleError, raise_collected
+
+__all__ = ["BundleConfig", "TargetConfig", "find_root", "load_config"]
+
+CONFIG_FILE = "promptbundle.toml"
+PYPROJECT = "pyproject.toml"
+ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
+
+_BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars"}
+_TARGET_KEYS = {"format", "models", "tools", "options", "description"}
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """One target of the bundle: a built-in format configured for this bundle."""
+
+    name: str
+    format: str
+    models: dict[str, str] = field(default_factory=dict)
+    tools: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class BundleConfig:
+    """The bundle: where it lives, what it is called and which targets it builds."""
+
+    root: Path
+    source: Path
+    name: str
+    version: str
+    description: str = ""
+    author: str = ""
+    out: str = "dist"
+    vars: dict[str, Any] = field(default_factory=dict)
+    targets: tuple[TargetConfig, ...] = ()
+
+    @property
+    def out_dir(self) -> Path:
+        return self.root / self.out
+
+    def target(self, name: str) -> TargetConfig:
+        for target in self.targets:
+            if target.name == name:
+                return target
+        raise KeyError(name)
+
+
+def _has_bundle_table(pyproject: Path) -> bool:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(data.get("tool", {}).get("promptbundle"), dict)
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` holding a bundle configuration."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+        pyproject = folder / PYPROJECT
+        if pyproject.is_file() and _has_bundle_table(pyproject):
+            return folder
+    raise ConfigError(
+        f"no bundle found in {start} or its parents "
+        f"(looked for {CONFIG_FILE} or [tool.promptbundle] in {PYPROJECT}); use --root"
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        line, col = _toml_position(str(err))
+        raise ConfigError(f"invalid TOML: {err}", Location(path, line, col)) from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"not UTF-8: {err}", Location(path)) from err
+
+
+def _toml_position(message: str) -> tuple[int, int]:
+    match = re.search(r"at line (\d+), column (\d+)", message)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def _key_line(path: Path, key: str) -> int:
+    """Best-effort line of `key = ...` in a TOML file, for error locations."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return 0
+    pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    for number, line in enumerate(lines, 1):
+        if pattern.match(line):
+            return number
+    return 0
+
+
+def load_config(root: Path) -> BundleConfig:
+    """Read and validate the bundle configuration and every target it names."""
+    from promptbundle.formats import FORMATS
+
+    root = root.resolve()
+    if (root / CONFIG_FILE).is_file():
+        source = root / CONFIG_FILE
+        table = _read_toml(source)
+    elif (root / PYPROJECT).is_file() and _has_bundle_table(root / PYPROJECT):
+        source = root / PYPROJECT
+        table = _read_toml(source)["tool"]["promptbundle"]
+    else:
+        raise ConfigError(f"{root} has no {CONFIG_FILE} and no [tool.promptbundle] in {PYPROJECT}")
+
+    errors: list[PromptBundleError] = []
+
+    def err(message: str, key: str) -> None:
+        errors.append(ConfigError(message, Location(source, _key_line(source, key), 1)))
+
+    for key in sorted(set(table) - _BUNDLE_KEYS):
+        err(f"unknown key {key!r} (known: {', '.join(sorted(_BUNDLE_KEYS))})", key)
+    name = table.get("name")
+    if not isinstance(name, str) or not ID_PATTERN.match(name):
+        err(
+            f"'name' must be an id like 'my-bundle' (lowercase, digits, hyphens), got {name!r}",
+            "name",
+        )
+        name = "bundle"
+    version = str(table.get("version", "0.0.0"))
+    if not VERSION_PATTERN.match(version):
+        err(f"'version' is not a version: {version!r}", "version")
+    for key in ("description", "author", "out"):
+        if key in table and not isinstance(table[key], str):
+            err(f"'{key}' must be a string", key)
+    out = str(table.get("out", "dist"))
+    if Path(out).is_absolute() or ".." in Path(out).parts or out in ("", "."):
+        err(f"'out' must be a folder inside the bundle, got {out!r}", "out")
+    variables = table.get("vars", {})
+    if not isinstance(variables, dict):
+        err("'vars' must be a table", "vars")
+        variables = {}
+    target_names = table.get("targets", sorted(FORMATS))
+    if not isinstance(target_names, list) or not all(isinstance(t, str) for t in target_names):
+        err("'targets' must be a list of target names", "targets")
+        target_names = []
+    if len(set(target_names)) != len(target_names):
+        err("'targets' lists a target twice", "targets")
+
+    targets: list[TargetConfig] = []
+    for target_name in target_names:
+        try:
+            targets.append(_load_target(root, target_name, source))
+        except PromptBundleError as error:
+            errors.append(error)
+    raise_collected(errors)
+    return BundleConfig(
+        root=root,
+        source=source,
+        name=name,
+        version=version,
+        description=str(table.get("description", "")),
+        author=str(table.get("author", "")),
+        out=out,
+        vars=dict(variables),
+        targets=tuple(targets),
+    )
+
+
+def _load_target(root: Path, name: str, config_source: Path) -> TargetConfig:
+    from promptbundle.formats import FORMATS
+
+    path = root / "targets" / f"{name}.toml"
+    if not path.is_file():
+        if name not in FORMATS:
+            raise ConfigError(
+                f"target {name!r} is neither a built-in format ({', '.join(sorted(FORMATS))}) "
+                f"nor configured in targets/{name}.toml",
+                Location(config_source, _key_line(config_source, "targets"), 1),
+            )
+        return TargetConfig(name=name, format=name)
+    table = _read_toml(path)
+    errors: list[PromptBundleError] = []
+    for key in sorted(set(table) - _TARGET_KEYS):
+        errors.append(
+            ConfigError(
+                f"unknown key {key!r} (known: {', '.join(sorted(_TARGET_KEYS))})",
+                Location(path, _key_line(path, key), 1),
+            )
+        )
+    fmt = table.get("format", name)
+    if fmt not in FORMATS:
+        errors.append(
+            ConfigError(
+                f"unknown format {fmt!r} (built-in: {', '.join(sorted(FORMATS))})",
+                Location(path, _key_line(path, "format"), 1),
+            )
+        )
+    for key in ("models", "tools", "options"):
+        value = table.get(key, {})
+        if not isinstance(value, dict) or (
+            key != "options" and not all(isinstance(v, str) for v in value.values())
+        ):
+            errors.append(
+                ConfigError(
+                    f"'{key}' must be a table" + (" of strings" if key != "options" else ""),
+                    Location(path, _key_line(path, key), 1),
+                )
+            )
+    raise_collected(errors)
+    return TargetConfig(
+        name=name,
+        format=str(fmt),
+        models=dict(table.get("models", {})),
+        tools=dict(table.get("tools", {})),
+        options=dict(table.get("options", {})),
+        source=path,
+    )

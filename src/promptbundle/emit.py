@@ -1,0 +1,190 @@
+"""Write a build into the output folder and describe it in dist/manifest.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptbundle import __version__
+from promptbundle.config import BundleConfig
+from promptbundle.errors import BundleError
+from promptbundle.formats import OutputFile
+
+__all__ = ["MANIFEST", "EmitReport", "StaleReport", "check_outputs", "emit", "manifest_data"]
+
+MANIFEST = "manifest.json"
+# Folders inside the output folder that the build does not own.
+RESERVED = ("release/",)
+
+
+@dataclass
+class EmitReport:
+    """What a write changed."""
+
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StaleReport:
+    """How the output folder differs from a fresh build."""
+
+    stale: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    orphan: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.stale or self.missing or self.orphan)
+
+    def lines(self) -> list[str]:
+        return (
+            [f"stale: {p}" for p in self.stale]
+            + [f"missing: {p}" for p in self.missing]
+            + [f"orphan: {p}" for p in self.orphan]
+        )
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest_entry(output: OutputFile) -> dict[str, Any]:
+    return {
+        "path": output.path,
+        "target": output.target,
+        "agent": output.agent,
+        "sha256": sha256(output.content),
+        "bytes": len(output.content),
+        "sources": list(output.sources),
+    }
+
+
+def manifest_data(
+    config: BundleConfig, outputs: Sequence[OutputFile], *, keep: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """The manifest: every output's path, target, agent, digest, size and sources.
+
+    `keep` holds entries of an earlier manifest that a partial build did not replace.
+    """
+    entries = {entry["path"]: entry for entry in keep}
+    entries.update((o.path, manifest_entry(o)) for o in outputs)
+    return {
+        "bundle": config.name,
+        "version": config.version,
+        "promptbundle": __version__,
+        "outputs": [entries[path] for path in sorted(entries)],
+    }
+
+
+def manifest_bytes(
+    config: BundleConfig, outputs: Sequence[OutputFile], *, keep: Sequence[dict[str, Any]] = ()
+) -> bytes:
+    text = json.dumps(manifest_data(config, outputs, keep=keep), indent=2, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def read_manifest(out_dir: Path) -> dict[str, Any] | None:
+    """The manifest of an earlier build, or None when there is none or it is unreadable."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("outputs"), list) else None
+
+
+def _existing_files(out_dir: Path) -> set[str]:
+    if not out_dir.is_dir():
+        return set()
+    found = set()
+    for path in out_dir.rglob("*"):
+        if path.is_file() or path.is_symlink():
+            rel = path.relative_to(out_dir).as_posix()
+            if not rel.startswith(RESERVED):
+                found.add(rel)
+    return found
+
+
+def _expected(config: BundleConfig, outputs: Sequence[OutputFile]) -> dict[str, bytes]:
+    files = {o.path: o.content for o in outputs}
+    files[MANIFEST] = manifest_bytes(config, outputs)
+    return files
+
+
+def check_outputs(config: BundleConfig, outputs: Sequence[OutputFile]) -> StaleReport:
+    """Compare the output folder with a fresh build without writing anything."""
+    out_dir = config.out_dir
+    expected = _expected(config, outputs)
+    existing = _existing_files(out_dir)
+    report = StaleReport()
+    for path, content in sorted(expected.items()):
+        if path not in existing:
+            report.missing.append(path)
+        elif (out_dir / path).read_bytes() != content:
+            report.stale.append(path)
+    report.orphan = sorted(existing - set(expected))
+    return report
+
+
+def _atomic_write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise BundleError(f"cannot write {path}: a folder is in the way")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pb-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def emit(
+    config: BundleConfig, outputs: Sequence[OutputFile], *, partial: bool = False
+) -> EmitReport:
+    """Make the output folder hold exactly `outputs` plus the manifest.
+
+    Every output is already rendered and validated in memory (that is the staging area);
+    each changed file is replaced atomically, unchanged files are not touched, and files
+    no longer produced are removed. The manifest is written last. A `partial` build (some
+    targets or agents only) writes its outputs and keeps everything else.
+    """
+    out_dir = config.out_dir
+    existing = _existing_files(out_dir)
+    keep: list[dict[str, Any]] = []
+    if partial:
+        previous = read_manifest(out_dir) or {"outputs": []}
+        keep = [e for e in previous["outputs"] if isinstance(e, dict) and e.get("path") in existing]
+    expected = {o.path: o.content for o in outputs}
+    manifest = manifest_bytes(config, outputs, keep=keep)
+    report = EmitReport()
+    if not partial:
+        for rel in sorted(existing - set(expected) - {MANIFEST}):
+            (out_dir / rel).unlink()
+            report.removed.append(rel)
+    for rel, content in sorted(expected.items()):
+        path = out_dir / rel
+        if rel in existing and path.read_bytes() == content:
+            report.unchanged.append(rel)
+            continue
+        _atomic_write(path, content)
+        report.written.append(rel)
+    _remove_empty_dirs(out_dir)
+    if not (out_dir / MANIFEST).is_file() or (out_dir / MANIFEST).read_bytes() != manifest:
+        _atomic_write(out_dir / MANIFEST, manifest)
+    return report
+
+
+def _remove_empty_dirs(out_dir: Path) -> None:
+    for folder in sorted((p for p in out_dir.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()

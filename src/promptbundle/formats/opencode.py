@@ -1,0 +1,80 @@
+"""opencode agents: `.opencode/agent/<id>.md`; unknown keys are stripped (opencode would
+forward them to the model provider as options)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from promptbundle.formats.base import Format, Mapped
+from promptbundle.render import RenderedAgent
+
+OPENCODE_FIELDS = (
+    "name",
+    "description",
+    "mode",
+    "model",
+    "temperature",
+    "top_p",
+    "tools",
+    "permission",
+    "steps",
+    "maxSteps",
+    "disable",
+    "hidden",
+    "color",
+)
+
+# Canonical (Claude Code) tool names and the opencode tool each enables.
+OPENCODE_TOOLS = {
+    "Read": "read",
+    "Write": "write",
+    "Edit": "edit",
+    "MultiEdit": "edit",
+    "Bash": "bash",
+    "Grep": "grep",
+    "Glob": "glob",
+    "LS": "list",
+    "WebFetch": "webfetch",
+    "WebSearch": "websearch",
+    "TodoWrite": "todowrite",
+    "TodoRead": "todoread",
+    "Task": "task",
+    "Skill": "skill",
+}
+_ALL_NATIVE = sorted(set(OPENCODE_TOOLS.values()))
+
+
+class OpencodeFormat(Format):
+    name = "opencode"
+    description = "opencode agent (.opencode/agent/<id>.md)"
+    fields = OPENCODE_FIELDS
+    keep_unknown = False
+    install_prefix = ".opencode"
+    default_models: ClassVar[Mapping[str, str]] = {
+        "opus": "anthropic/claude-opus-4-1",
+        "sonnet": "anthropic/claude-sonnet-4-5",
+        "haiku": "anthropic/claude-haiku-4-5",
+        "inherit": "",
+    }
+
+    def agent_path(self, agent_id: str) -> str:
+        return f"agent/{agent_id}.md"
+
+    def map_tools(self, tools: Sequence[str]) -> Any:
+        """A map of every opencode tool to whether the agent may use it."""
+        allowed = {self.target.tools.get(t) or OPENCODE_TOOLS.get(t) or t.lower() for t in tools}
+        return {tool: tool in allowed for tool in sorted(set(_ALL_NATIVE) | allowed)}
+
+    def map_fields(self, rendered: RenderedAgent) -> Mapped:
+        mapped = super().map_fields(rendered)
+        agent = rendered.agent
+        # The file name is the agent's name in opencode; keep `name` only when set on purpose.
+        if "name" not in agent.blocks.get(self.target.name, agent.blocks.get(self.name, {})):
+            mapped.fields.pop("name", None)
+        unknown = [
+            t for t in agent.tools or () if t not in OPENCODE_TOOLS and t not in self.target.tools
+        ]
+        for tool in unknown:
+            mapped.lossy.append(self.lossy(agent.id, f"tools.{tool}", "no opencode equivalent"))
+        return mapped

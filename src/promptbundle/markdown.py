@@ -1,0 +1,57 @@
+"""Markdown-aware rewrites, driven by markdown-it-py tokens (never regexes over raw text)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+
+__all__ = ["heading_levels", "shift_headings"]
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark")
+
+
+def _headings(text: str) -> list[tuple[int, int, int, str]]:
+    """(first line, last line, level, markup) of every heading, lines 0-based, end exclusive."""
+    found = []
+    for token in _parser().parse(text):
+        if token.type == "heading_open" and token.map is not None:
+            start, end = token.map
+            found.append((start, end, int(token.tag[1]), token.markup))
+    return found
+
+
+def heading_levels(text: str) -> list[tuple[int, int]]:
+    """(1-based line, level) of every heading in `text`."""
+    return [(start + 1, level) for start, _, level, _ in _headings(text)]
+
+
+def shift_headings(text: str, level: int) -> str:
+    """Shift every heading so the shallowest becomes `level`; levels stay relative.
+
+    ATX headings keep their text; setext headings become ATX. Lines in code fences, HTML
+    blocks and inline code are not headings to markdown-it, so they are untouched.
+    """
+    headings = _headings(text)
+    if not headings:
+        return text
+    delta = level - min(h[2] for h in headings)
+    if delta == 0:
+        return text
+    lines = text.splitlines(keepends=True)
+    for start, end, old, markup in reversed(headings):
+        new = max(1, min(6, old + delta))
+        if markup.startswith("#"):
+            line = lines[start]
+            stripped = line.lstrip(" ")
+            indent = line[: len(line) - len(stripped)]
+            hashes = len(stripped) - len(stripped.lstrip("#"))
+            lines[start] = indent + "#" * new + stripped[hashes:]
+        else:  # setext: text lines then an underline of = or -
+            content = " ".join(line.strip() for line in lines[start : end - 1])
+            newline = lines[end - 1][len(lines[end - 1].rstrip("\r\n")) :] or "\n"
+            lines[start:end] = ["#" * new + " " + content + newline]
+    return "".join(lines)

@@ -1,0 +1,199 @@
+"""Render agent bodies and fragments through one sandboxed Jinja environment."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import SandboxedEnvironment
+
+from promptbundle.errors import Location, RenderError
+from promptbundle.markdown import shift_headings
+from promptbundle.sources import Agent, Bundle, read_source
+
+__all__ = ["RenderedAgent", "make_env", "render_agent"]
+
+FRAGMENT_DIR = "fragments"
+AGENT_PREFIX = "agents/"
+
+# Template names (relative to the bundle root) loaded while rendering the current agent.
+_loaded: ContextVar[set[str] | None] = ContextVar("promptbundle_loaded", default=None)
+
+
+class BundleLoader(jinja2.BaseLoader):
+    """Loads fragments (by name under fragments/) and agent bodies; never leaves the root."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.root = bundle.root.resolve()
+        self.agents = {agent.rel: agent for agent in bundle.agents}
+
+    def resolve(self, template: str) -> tuple[str, Path]:
+        """(name relative to the root, file path) of a template, or TemplateNotFound."""
+        pieces = split_template_path(template)  # refuses '..' and empty pieces
+        rel = "/".join(pieces)
+        candidates = [rel] if rel.startswith(AGENT_PREFIX) else [f"{FRAGMENT_DIR}/{rel}", rel]
+        for candidate in candidates:
+            path = self.root / candidate
+            if path.is_file():
+                real = path.resolve()
+                if not real.is_relative_to(self.root):
+                    break
+                return candidate, path
+        raise jinja2.TemplateNotFound(template)
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        rel, path = self.resolve(template)
+        agent = self.agents.get(rel)
+        source = agent.body if agent is not None else read_source(path)
+        mtime = path.stat().st_mtime_ns
+        return source, str(path), lambda: path.stat().st_mtime_ns == mtime
+
+
+class BundleEnvironment(SandboxedEnvironment):
+    """The sandboxed environment; records every template a render loads."""
+
+    def get_template(self, name: Any, parent: Any = None, globals: Any = None) -> jinja2.Template:
+        template = super().get_template(name, parent, globals)
+        loaded = _loaded.get()
+        if loaded is not None and isinstance(name, str) and isinstance(self.loader, BundleLoader):
+            loaded.add(self.loader.resolve(name)[0])
+        return template
+
+
+def make_env(bundle: Bundle) -> BundleEnvironment:
+    """The one Jinja environment: sandbox, strict undefined, bundle-root loader, no escaping."""
+    env = BundleEnvironment(
+        loader=BundleLoader(bundle),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        auto_reload=False,
+    )
+    env.globals["fragment"] = _fragment
+    return env
+
+
+@jinja2.pass_context
+def _fragment(
+    context: jinja2.runtime.Context, name: str, level: int | None = None, **kw: Any
+) -> str:
+    """Render fragments/<name>.md with the caller's variables plus `kw`; shift its headings."""
+    if not isinstance(name, str) or not name:
+        raise jinja2.TemplateRuntimeError("fragment() needs a fragment name")
+    template_name = name if name.endswith(".md") else f"{name}.md"
+    env = context.environment
+    template = env.get_template(template_name)
+    variables = {**context.get_all(), **kw}
+    text = template.render(variables)
+    if level is not None:
+        if not isinstance(level, int) or not 1 <= level <= 6:
+            raise jinja2.TemplateRuntimeError(f"fragment level must be 1..6, got {level!r}")
+        text = shift_headings(text, level)
+    return text.rstrip("\n") + "\n" if text.strip() else ""
+
+
+@dataclass(frozen=True)
+class RenderedAgent:
+    """An agent's body rendered for one target, with the templates it loaded."""
+
+    agent: Agent
+    target: str
+    body: str
+    sources: tuple[str, ...]
+
+
+@contextmanager
+def _tracking() -> Iterator[set[str]]:
+    loaded: set[str] = set()
+    token = _loaded.set(loaded)
+    try:
+        yield loaded
+    finally:
+        _loaded.reset(token)
+
+
+def render_agent(
+    env: BundleEnvironment, bundle: Bundle, agent: Agent, target: dict[str, Any]
+) -> RenderedAgent:
+    """Render `agent`'s body for `target`; errors point at the source line."""
+    context = {
+        **bundle.config.vars,
+        **agent.vars,
+        "agent": agent.context(),
+        "target": target,
+        "bundle": {
+            "name": bundle.config.name,
+            "version": bundle.config.version,
+            "description": bundle.config.description,
+            "vars": dict(bundle.config.vars),
+        },
+    }
+    with _tracking() as loaded:
+        try:
+            template = env.get_template(agent.rel)
+            body = template.render(context)
+        except jinja2.TemplateSyntaxError as err:
+            raise _syntax_error(bundle, agent, err) from None
+        except jinja2.TemplateNotFound as err:
+            raise _runtime_error(
+                bundle, agent, target, err, f"template not found: {err.name}"
+            ) from None
+        except SecurityError as err:
+            raise _runtime_error(bundle, agent, target, err, f"unsafe template: {err}") from None
+        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as err:
+            raise _runtime_error(bundle, agent, target, err, str(err)) from None
+    fragments = sorted(name for name in loaded if name != agent.rel)
+    return RenderedAgent(agent, str(target["name"]), body, (agent.rel, *fragments))
+
+
+def _location(
+    bundle: Bundle, agent: Agent, filename: str | None, line: int
+) -> tuple[Location, bool]:
+    """Map a template file and line to the source location; True when it is the agent itself."""
+    if filename is None:
+        return Location(agent.path, agent.body_line, 1), True
+    path = Path(filename)
+    try:
+        rel = path.resolve().relative_to(bundle.root.resolve()).as_posix()
+    except ValueError:
+        rel = filename
+    if rel == agent.rel:
+        return Location(agent.path, agent.body_line + max(line, 1) - 1, 1), True
+    return Location(path, max(line, 1), 1), False
+
+
+def _syntax_error(bundle: Bundle, agent: Agent, err: jinja2.TemplateSyntaxError) -> RenderError:
+    location, own = _location(bundle, agent, err.filename, err.lineno)
+    suffix = "" if own else f" (in a fragment included by {agent.rel})"
+    return RenderError(f"template syntax error: {err.message}{suffix}", location)
+
+
+def _template_frames(tb: TracebackType | None) -> list[tuple[str, int]]:
+    frames = []
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".md") or filename == "<template>":
+            frames.append((filename, tb.tb_lineno))
+        tb = tb.tb_next
+    return frames
+
+
+def _runtime_error(
+    bundle: Bundle, agent: Agent, target: dict[str, Any], err: BaseException, message: str
+) -> RenderError:
+    frames = _template_frames(err.__traceback__ or sys.exc_info()[2])
+    filename, line = frames[-1] if frames else (None, 0)
+    location, own = _location(bundle, agent, filename, line)
+    context = f" (while rendering {agent.rel} for target {target['name']})"
+    return RenderError(f"{message}{'' if own else context}", location)

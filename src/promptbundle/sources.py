@@ -1,0 +1,232 @@
+"""Load the bundle's sources: agents (frontmatter + Jinja body) and fragments."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptbundle.config import ID_PATTERN, BundleConfig
+from promptbundle.errors import Location, PromptBundleError, SourceError, raise_collected
+from promptbundle.yamlio import YamlError, load_yaml
+
+__all__ = ["Agent", "Bundle", "load_bundle", "split_frontmatter"]
+
+TIERS = ("opus", "sonnet", "haiku", "inherit")
+CANONICAL_KEYS = ("name", "description", "model", "tools", "targets", "vars", "import")
+_DELIMITER = re.compile(r"^---[ \t]*\r?$")
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One agent source: canonical metadata plus the Jinja body."""
+
+    id: str
+    path: Path
+    rel: str
+    description: str
+    body: str
+    body_line: int
+    model: str | None = None
+    tools: tuple[str, ...] | None = None
+    targets: tuple[str, ...] | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    blocks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    imported: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def context(self) -> dict[str, Any]:
+        """The `agent` variable templates see."""
+        return {
+            "id": self.id,
+            "name": self.id,
+            "description": self.description,
+            "model": self.model,
+            "tools": list(self.tools or ()),
+            "targets": list(self.targets or ()),
+            "vars": dict(self.vars),
+        }
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Everything the build reads: configuration, agents and fragment files."""
+
+    config: BundleConfig
+    agents: tuple[Agent, ...]
+    fragments: tuple[str, ...]
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+
+def split_frontmatter(text: str) -> tuple[str | None, str, int]:
+    """Split `---` frontmatter from the body: (yaml or None, body, body's first line)."""
+    lines = text.splitlines(keepends=True)
+    if not lines or not _DELIMITER.match(lines[0].lstrip("\ufeff").rstrip("\n")):
+        return None, text, 1
+    for i in range(1, len(lines)):
+        if _DELIMITER.match(lines[i].rstrip("\n")):
+            return "".join(lines[1:i]), "".join(lines[i + 1 :]), i + 2
+    return None, text, 1
+
+
+def read_source(path: Path) -> str:
+    """Read a UTF-8 source exactly (no newline translation)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SourceError(f"not UTF-8 (byte {err.start})", Location(path, 1, 1)) from err
+
+
+def _yaml_location(path: Path, err: YamlError, offset: int) -> Location:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if mark is None:
+        return Location(path, offset, 1)
+    return Location(path, mark.line + offset, mark.column + 1)
+
+
+def _key_line(frontmatter: str, key: str, first_line: int) -> int:
+    pattern = re.compile(rf"^{re.escape(key)}\s*:")
+    for number, line in enumerate(frontmatter.splitlines(), first_line):
+        if pattern.match(line):
+            return number
+    return first_line
+
+
+def load_agent(path: Path, rel: str, known_targets: set[str]) -> Agent:
+    """Parse one agent file; raises every problem in it at once."""
+    from promptbundle.formats import FORMATS
+
+    text = read_source(path)
+    frontmatter, body, body_line = split_frontmatter(text)
+    if frontmatter is None:
+        raise SourceError(
+            "agent has no YAML frontmatter (a '---' block first)", Location(path, 1, 1)
+        )
+    try:
+        meta = load_yaml(frontmatter) or {}
+    except YamlError as err:
+        issue = getattr(err, "problem", None) or str(err)
+        raise SourceError(f"invalid YAML: {issue}", _yaml_location(path, err, 2)) from err
+    if not isinstance(meta, dict):
+        raise SourceError("frontmatter must be a mapping of keys to values", Location(path, 2, 1))
+
+    errors: list[PromptBundleError] = []
+
+    def problem(message: str, key: str) -> None:
+        errors.append(SourceError(message, Location(path, _key_line(frontmatter, key, 2), 1)))
+
+    block_names = known_targets | set(FORMATS)
+    for key in meta:
+        if key not in CANONICAL_KEYS and key not in block_names:
+            problem(
+                f"unknown key {key!r}: canonical keys are {', '.join(CANONICAL_KEYS[:6])}; "
+                f"per-target blocks are keyed by target ({', '.join(sorted(known_targets))})",
+                str(key),
+            )
+    agent_id = meta.get("name")
+    if agent_id is None:
+        agent_id = path.stem
+    if not isinstance(agent_id, str) or not ID_PATTERN.match(agent_id) or len(agent_id) > 64:
+        problem(
+            f"'name' must be an id of lowercase letters, digits and hyphens (at most 64), "
+            f"got {agent_id!r}",
+            "name",
+        )
+        agent_id = path.stem
+    elif agent_id != path.stem:
+        problem(f"'name' {agent_id!r} does not match the file name {path.name!r}", "name")
+    description = meta.get("description")
+    if not isinstance(description, str) or not description.strip():
+        problem("'description' is required and must be a non-empty string", "description")
+        description = ""
+    model = meta.get("model")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        problem(f"'model' must be a tier ({', '.join(TIERS)}) or a model id", "model")
+        model = None
+    tools = meta.get("tools")
+    if isinstance(tools, str):
+        tools = [t.strip() for t in tools.split(",") if t.strip()]
+    if tools is not None and (
+        not isinstance(tools, list) or not all(isinstance(t, str) and t for t in tools)
+    ):
+        problem("'tools' must be a list of tool names", "tools")
+        tools = None
+    targets = meta.get("targets")
+    if targets is not None:
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            problem("'targets' must be a list of target names", "targets")
+            targets = None
+        else:
+            for target in targets:
+                if target not in known_targets:
+                    problem(
+                        f"target {target!r} is not a target of this bundle "
+                        f"({', '.join(sorted(known_targets))})",
+                        "targets",
+                    )
+    variables = meta.get("vars", {})
+    if not isinstance(variables, Mapping):
+        problem("'vars' must be a mapping", "vars")
+        variables = {}
+    blocks: dict[str, dict[str, Any]] = {}
+    for key in sorted(block_names & set(meta)):
+        block = meta[key]
+        if not isinstance(block, Mapping):
+            problem(f"per-target block {key!r} must be a mapping of frontmatter keys", key)
+            continue
+        blocks[key] = dict(block)
+    imported = meta.get("import", {})
+    if not isinstance(imported, Mapping):
+        problem("'import' must be a mapping", "import")
+        imported = {}
+    raise_collected(errors)
+    return Agent(
+        id=agent_id,
+        path=path,
+        rel=rel,
+        description=description,
+        body=body,
+        body_line=body_line,
+        model=model,
+        tools=tuple(tools) if tools is not None else None,
+        targets=tuple(targets) if targets is not None else None,
+        vars=dict(variables),
+        blocks=blocks,
+        imported=dict(imported),
+        meta=meta,
+    )
+
+
+def load_bundle(config: BundleConfig) -> Bundle:
+    """Load every agent and list every fragment; all problems are reported together."""
+    root = config.root
+    known_targets = {t.name for t in config.targets}
+    agents: list[Agent] = []
+    errors: list[PromptBundleError] = []
+    agent_dir = root / "agents"
+    for path in sorted(agent_dir.glob("*.md")) if agent_dir.is_dir() else []:
+        if path.name.lower() == "readme.md":
+            continue
+        try:
+            agents.append(load_agent(path, path.relative_to(root).as_posix(), known_targets))
+        except PromptBundleError as error:
+            errors.append(error)
+    raise_collected(errors)
+    fragment_dir = root / "fragments"
+    fragments = (
+        tuple(
+            sorted(
+                p.relative_to(fragment_dir).as_posix()
+                for p in fragment_dir.rglob("*.md")
+                if p.is_file() and p.name.lower() != "readme.md"
+            )
+        )
+        if fragment_dir.is_dir()
+        else ()
+    )
+    return Bundle(config=config, agents=tuple(agents), fragments=fragments)

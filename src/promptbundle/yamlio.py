@@ -1,0 +1,150 @@
+"""The one YAML reader and writer used for every frontmatter.
+
+The writer emits block style only and quotes a scalar unless every client reads the
+plain form back as the same string (PyYAML is YAML 1.1, opencode's parser is YAML 1.2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+__all__ = ["YamlError", "dump_frontmatter", "is_plain_safe", "load_yaml", "quote"]
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+YamlError = yaml.YAMLError
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML safely (C loader when available)."""
+    return yaml.load(text, Loader=_Loader)
+
+
+# Plain scalars that some YAML reader turns into something other than the same string.
+_SPECIAL = re.compile(
+    r"""^(?:
+        ~|null|Null|NULL|
+        y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|
+        [-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|
+        [-+]?0[box][0-9a-fA-F_]+|
+        [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|
+        [-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|
+        [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt\s].*)?|
+        <<|=
+    )$""",
+    re.VERBOSE,
+)
+_INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def is_plain_safe(text: str) -> bool:
+    """Whether `text` can be written as a plain scalar and read back as the same string."""
+    if not text or text != text.strip() or _UNSAFE_CHARS.search(text):
+        return False
+    if text[0] in _INDICATORS and not (
+        text[0] in "-?:" and len(text) > 1 and text[1] not in " \t" and text[0] != ":"
+    ):
+        return False
+    if text[0] in "-?" and text[:2] in ("- ", "? "):
+        return False
+    if ": " in text or " #" in text or text.endswith(":") or "\t" in text:
+        return False
+    if text.startswith("---") or text.startswith("..."):
+        return False
+    if _SPECIAL.match(text):
+        return False
+    if any(ch in text for ch in "[]{},") and text[0] in "[{":
+        return False
+    try:
+        return bool(load_yaml(f"k: {text}\n") == {"k": text})
+    except yaml.YAMLError:
+        return False
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
+
+
+def quote(text: str) -> str:
+    """A double-quoted YAML scalar for `text`."""
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif _UNSAFE_CHARS.match(ch):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise TypeError(f"cannot write {value!r} as YAML for every client")
+        return repr(value)
+    if isinstance(value, str):
+        return value if is_plain_safe(value) else quote(value)
+    raise TypeError(f"cannot write a {type(value).__name__} as YAML")
+
+
+def _key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"frontmatter keys must be strings, got {key!r}")
+    return key if is_plain_safe(key) else quote(key)
+
+
+def _emit(value: Any, indent: int, lines: list[str], prefix: str) -> None:
+    pad = " " * indent
+    if isinstance(value, Mapping):
+        for i, (key, item) in enumerate(value.items()):
+            head = prefix if i == 0 else pad
+            _emit_entry(f"{head}{_key(key)}:", item, indent, lines)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            head = prefix if i == 0 else pad
+            if isinstance(item, Mapping) and item:
+                _emit(item, indent + 2, lines, f"{head}- ")
+            elif isinstance(item, (list, tuple)) and item:
+                lines.append(f"{head}-")
+                _emit(item, indent + 2, lines, " " * (indent + 2))
+            else:
+                lines.append(f"{head}- {_scalar_or_empty(item)}")
+    else:  # pragma: no cover - callers pass collections
+        lines.append(prefix + _scalar(value))
+
+
+def _scalar_or_empty(value: Any) -> str:
+    if isinstance(value, (Mapping, list, tuple)):
+        raise TypeError("empty collections cannot be written in block style")
+    return _scalar(value)
+
+
+def _emit_entry(head: str, value: Any, indent: int, lines: list[str]) -> None:
+    if (isinstance(value, Mapping) and value) or (isinstance(value, (list, tuple)) and value):
+        lines.append(head)
+        _emit(value, indent + 2, lines, " " * (indent + 2))
+    else:
+        lines.append(f"{head} {_scalar_or_empty(value)}")
+
+
+def dump_frontmatter(data: Mapping[str, Any]) -> str:
+    """Block-style YAML for a mapping, one line per scalar, ending with a newline."""
+    lines: list[str] = []
+    _emit({k: v for k, v in data.items() if not _is_empty(v)}, 0, lines, "")
+    return "".join(line + "\n" for line in lines)
+
+
+def _is_empty(value: Any) -> bool:
+    return isinstance(value, (Mapping, list, tuple)) and not value
