@@ -85,6 +85,8 @@ class Format:
     tools_field: ClassVar[str] = "tools"
     # Where a target's folder goes when installed into a project (None: not installable).
     install_prefix: ClassVar[str | None] = None
+    # How an agent file carries its fields: "frontmatter" (YAML) or "table" (| key | value |).
+    layout: ClassVar[str] = "frontmatter"
 
     def __init__(self, target: TargetConfig, bundle: BundleConfig) -> None:
         self.target = target
@@ -166,8 +168,10 @@ class Format:
         return (self.target.source.relative_to(self.bundle.root).as_posix(),)
 
     def validate(self, output: OutputFile) -> list[Diagnostic]:
-        """Problems in one output; formats add their own rules."""
-        return []
+        """Problems in one output: the format's schema (schemas/<format>.json) and rules."""
+        from promptbundle.validate import validate_output
+
+        return validate_output(self, output)
 
 
 def compose_frontmatter_file(fields: Mapping[str, Any], body: str) -> str:

@@ -22,6 +22,7 @@ class SkillTableFormat(Format):
     description = "Markdown skill with a | key | value | table header (<id>.md)"
     fields = ("name", "description")
     keep_unknown = False
+    layout = "table"
 
     def agent_path(self, agent_id: str) -> str:
         return f"{agent_id}.md"
