@@ -83,5 +83,37 @@ def build(
     sys.exit(outcome.exit_code)
 
 
+@main.command()
+@_root_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: `path:line:col: severity: message [code]` lines; json: one object for tools.",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+def check(root: Path | None, output_format: str, strict: bool) -> None:
+    """Lint the sources and validate every output for its real client; write nothing.
+
+    Finds undefined variables, unknown filters, include cycles, unused fragments, heading
+    jumps, unclosed code fences, duplicate agents and pasted paragraphs, and every output
+    field its client would reject or ignore. Exit 1 on errors (and warnings with --strict).
+    Codes are listed in docs/checks.md.
+    """
+    from promptbundle.check import run_check
+
+    with _handle_errors():
+        report = run_check(root)
+    if output_format == "json":
+        click.echo(report.to_json())
+    else:
+        for line in report.text_lines():
+            click.echo(line)
+        click.echo(report.summary(), err=True)
+    sys.exit(report.exit_code(strict=strict))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from markdown_it import MarkdownIt
 
-__all__ = ["heading_levels", "shift_headings"]
+__all__ = ["fences", "heading_levels", "paragraphs", "shift_headings"]
 
 
 @lru_cache(maxsize=1)
@@ -55,3 +55,24 @@ def shift_headings(text: str, level: int) -> str:
             newline = lines[end - 1][len(lines[end - 1].rstrip("\r\n")) :] or "\n"
             lines[start:end] = ["#" * new + " " + content + newline]
     return "".join(lines)
+
+
+def fences(text: str) -> list[tuple[int, int, str]]:
+    """(first line, end line, markup) of every fenced code block, lines 0-based, end exclusive.
+
+    An unclosed fence runs to the end of the text (CommonMark), so its last line is not a
+    closing fence."""
+    return [
+        (token.map[0], token.map[1], token.markup)
+        for token in _parser().parse(text)
+        if token.type == "fence" and token.map is not None
+    ]
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(first line, end line) of every paragraph, lines 0-based, end exclusive."""
+    return [
+        (token.map[0], token.map[1])
+        for token in _parser().parse(text)
+        if token.type == "paragraph_open" and token.map is not None
+    ]

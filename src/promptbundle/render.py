@@ -151,6 +151,9 @@ def render_agent(
             ) from None
         except SecurityError as err:
             raise _runtime_error(bundle, agent, target, err, f"unsafe template: {err}") from None
+        except RecursionError as err:
+            message = "templates include each other without end (an include cycle)"
+            raise _runtime_error(bundle, agent, target, err, message) from None
         except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as err:
             raise _runtime_error(bundle, agent, target, err, str(err)) from None
     fragments = sorted(name for name in loaded if name != agent.rel)

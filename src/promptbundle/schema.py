@@ -1,7 +1,7 @@
 """A small JSON Schema evaluator for the subset the format schemas use.
 
 Supported keywords: type, properties, required, additionalProperties (bool or schema), enum,
-const, pattern, minLength, maxLength, minimum, maximum, exclusiveMinimum, items, anyOf,
+const, pattern, minLength, minItems, maxLength, minimum, maximum, exclusiveMinimum, items, anyOf,
 deprecated, and annotations of our own: `x-code` (the diagnostic code for a failure of this
 subschema), `x-codes` (a code per keyword) and `x-message` (the message, after the field). Each failure carries the JSON path of the
 value, the keyword that failed and the code for it, so callers can turn it into a Diagnostic.
@@ -29,6 +29,7 @@ KEYWORD_CODES = {
     "const": "PB104",
     "pattern": "PB105",
     "minLength": "PB106",
+    "minItems": "PB106",
     "maxLength": "PB107",
     "minimum": "PB108",
     "maximum": "PB108",
@@ -139,6 +140,8 @@ def evaluate(schema: dict[str, Any], value: Any, path: JsonPath = ()) -> list[Sc
         failures.extend(_string(schema, value, path, where))
     if isinstance(value, int | float) and not isinstance(value, bool):
         failures.extend(_number(schema, value, path, where))
+    if isinstance(value, list) and len(value) < schema.get("minItems", 0):
+        failures.append(_fail(schema, path, "minItems", f"{where} must not be empty"))
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         for index, item in enumerate(value):
             failures.extend(evaluate(schema["items"], item, (*path, index)))

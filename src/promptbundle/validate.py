@@ -129,6 +129,17 @@ def validate_output(fmt: Format, output: OutputFile) -> list[Diagnostic]:
                     Location(where, _key_line(text, "name", False), 1),
                 )
             )
+    stem = PurePosixPath(output.path).stem
+    if fmt.target.format == "opencode" and "name" in fields and fields["name"] != stem:
+        found.append(
+            Diagnostic(
+                "error",
+                "PB123",
+                f"opencode renames the agent to {fields['name']!r}; its file is {stem!r}, so "
+                f"'{stem}' is not found (leave 'name' out or make it equal)",
+                Location(where, _key_line(text, "name", False), 1),
+            )
+        )
     option = fmt.target.options.get(BODY_BUDGET_OPTION)
     if option is not None and (
         not isinstance(option, int) or isinstance(option, bool) or option <= 0

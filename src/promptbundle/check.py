@@ -1,0 +1,252 @@
+"""`promptbundle check`: every source lint and every output validation, reported at once.
+
+Nothing is written. Each problem is a Diagnostic with a stable code (docs/checks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptbundle.build import build_outputs
+from promptbundle.config import BundleConfig, find_root, load_config
+from promptbundle.errors import ErrorGroup, Location, PromptBundleError, RenderError
+from promptbundle.formats import Diagnostic, LossyField, OutputFile
+from promptbundle.sources import Agent, Bundle, load_agent, split_frontmatter
+from promptbundle.yamlio import YamlError, load_yaml
+
+__all__ = ["CheckReport", "run_check"]
+
+# Load errors that have a rule of their own; any other source problem is PB001.
+_ERROR_CODES = ((re.compile(r"is not a target of this bundle"), "PB205"),)
+
+
+@dataclass
+class CheckReport:
+    """Every diagnostic of a check, and the fields formats drop (reported as notes)."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    lossy: list[LossyField] = field(default_factory=list)
+    outputs: int = 0
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    def exit_code(self, *, strict: bool = False) -> int:
+        return 1 if self.errors or (strict and self.warnings) else 0
+
+    def summary(self) -> str:
+        return (
+            f"checked {self.outputs} outputs: {len(self.errors)} error(s), "
+            f"{len(self.warnings)} warning(s), {len(self.lossy)} dropped field(s)"
+        )
+
+    def text_lines(self) -> list[str]:
+        lines = [d.line() for d in self.diagnostics]
+        return lines + [f"note: {item}" for item in self.lossy]
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "diagnostics": [
+                {
+                    "path": str(d.location.path),
+                    "line": max(d.location.line, 1),
+                    "column": max(d.location.column, 1),
+                    "severity": d.severity,
+                    "code": d.code,
+                    "message": d.message,
+                }
+                for d in self.diagnostics
+            ],
+            "lossy": [
+                {"agent": x.agent, "target": x.target, "field": x.field, "reason": x.reason}
+                for x in self.lossy
+            ],
+            "summary": {
+                "outputs": self.outputs,
+                "errors": len(self.errors),
+                "warnings": len(self.warnings),
+            },
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def _from_error(err: PromptBundleError, default: str = "PB001") -> list[Diagnostic]:
+    """Library errors as diagnostics (an ErrorGroup gives one per error)."""
+    errors = err.errors if isinstance(err, ErrorGroup) else [err]
+    found = []
+    for item in errors:
+        code = "PB003" if isinstance(item, RenderError) else default
+        if item.message.startswith("template syntax error"):
+            code = "PB002"
+        for pattern, specific in _ERROR_CODES:
+            if pattern.search(item.message):
+                code = specific
+        location = item.location or Location("(bundle)", 0, 0)
+        found.append(Diagnostic("error", code, item.message, location))
+    return found
+
+
+def _relative(config: BundleConfig, location: Location) -> Location:
+    path = Path(location.path)
+    if path.is_absolute() and path.is_relative_to(config.root):
+        return Location(path.relative_to(config.root).as_posix(), location.line, location.column)
+    return location
+
+
+def _load_agents(config: BundleConfig) -> tuple[list[Agent], list[Diagnostic]]:
+    """Every agent that loads, and diagnostics for those that don't and for duplicate ids."""
+    known = {t.name for t in config.targets}
+    agents: list[Agent] = []
+    found: list[Diagnostic] = []
+    ids: dict[str, list[Path]] = defaultdict(list)
+    folder = config.root / "agents"
+    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+        if path.name.lower() == "readme.md":
+            continue
+        ids[_declared_id(path)].append(path)
+        try:
+            agents.append(load_agent(path, path.relative_to(config.root).as_posix(), known))
+        except PromptBundleError as err:
+            found.extend(_from_error(err))
+    for agent_id, paths in sorted(ids.items()):
+        for path in paths[1:]:
+            found.append(
+                Diagnostic(
+                    "error",
+                    "PB206",
+                    f"agent id {agent_id!r} is also used by {paths[0].name}",
+                    Location(path, 1, 1),
+                )
+            )
+    return agents, found
+
+
+def _declared_id(path: Path) -> str:
+    """The id an agent file declares (`name:`), or its file stem."""
+    try:
+        frontmatter, _, _ = split_frontmatter(path.read_text(encoding="utf-8"))
+        meta = load_yaml(frontmatter) if frontmatter else None
+    except (OSError, UnicodeDecodeError, YamlError):
+        meta = None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else path.stem
+
+
+def _fragments(config: BundleConfig) -> tuple[str, ...]:
+    folder = config.root / "fragments"
+    if not folder.is_dir():
+        return ()
+    return tuple(
+        sorted(
+            p.relative_to(folder).as_posix()
+            for p in folder.rglob("*.md")
+            if p.is_file() and p.name.lower() != "readme.md"
+        )
+    )
+
+
+def _build(
+    bundle: Bundle, report: CheckReport, failures: list[Diagnostic]
+) -> list[OutputFile]:
+    """Outputs of every agent that renders; render errors go to `failures`."""
+    try:
+        result = build_outputs(bundle)
+    except PromptBundleError as err:
+        failures.extend(_from_error(err, "PB003"))
+        outputs: list[OutputFile] = []
+        for agent in bundle.agents:  # isolate the agents that fail; check the rest
+            try:
+                partial = build_outputs(bundle, agents=[agent.id])
+            except PromptBundleError:
+                continue
+            mine = [o for o in partial.outputs if o.agent == agent.id]
+            paths = {f"{bundle.config.out}/{o.path}" for o in mine}
+            outputs.extend(mine)
+            report.diagnostics.extend(
+                d for d in partial.diagnostics if str(d.location.path) in paths
+            )
+            report.lossy.extend(partial.lossy)
+        return outputs
+    report.diagnostics.extend(result.diagnostics)
+    report.lossy.extend(result.lossy)
+    return result.outputs
+
+
+def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagnostic]:
+    """Heading jumps in each rendered body, reported once per agent (first target)."""
+    from promptbundle.formats import FORMATS as formats
+    from promptbundle.lint import heading_jumps
+    from promptbundle.validate import parse_output
+
+    config = bundle.config
+    found: list[Diagnostic] = []
+    seen: set[tuple[str, str]] = set()
+    for output in outputs:
+        if output.agent is None or output.target not in {t.name for t in config.targets}:
+            continue
+        target = config.target(output.target)
+        fmt = formats[target.format](target, config)
+        try:
+            _, body, body_line = parse_output(fmt, output)
+        except Exception:  # unparsable outputs are reported by validation (PB100)
+            continue
+        for diag in heading_jumps(body, f"{config.out}/{output.path}", body_line):
+            key = (output.agent, diag.message)
+            if key not in seen:
+                seen.add(key)
+                found.append(diag)
+    return found
+
+
+def run_check(root: Path | None = None) -> CheckReport:
+    """Lint the bundle's sources and validate every output it would build."""
+    from promptbundle.lint import duplicate_paragraphs, lint_templates
+
+    report = CheckReport()
+    try:
+        config = load_config(root if root is not None else find_root(Path.cwd()))
+    except PromptBundleError as err:
+        report.diagnostics = _from_error(err)
+        return report
+    agents, problems = _load_agents(config)
+    report.diagnostics.extend(problems)
+    unique = {a.id: a for a in agents}
+    bundle = Bundle(config=config, agents=tuple(unique.values()), fragments=_fragments(config))
+    failures: list[Diagnostic] = []
+    outputs = _build(bundle, report, failures)
+    report.outputs = len(outputs)
+    used = {source for output in outputs for source in output.sources}
+    report.diagnostics.extend(lint_templates(bundle, used_sources=used))
+    report.diagnostics.extend(duplicate_paragraphs(bundle.agents))
+    report.diagnostics.extend(_composed_headings(bundle, outputs))
+    # A render failure in a file a static lint already explains adds nothing.
+    explained = {str(d.location.path) for d in report.diagnostics if d.severity == "error"}
+    report.diagnostics.extend(f for f in failures if str(f.location.path) not in explained)
+    report.diagnostics = sorted(
+        {
+            d.line(): d
+            for d in (_with(d, _relative(config, d.location)) for d in report.diagnostics)
+        }.values(),
+        key=_sort_key,
+    )
+    report.lossy.sort(key=lambda x: (x.agent, x.target, x.field))
+    return report
+
+
+def _with(diag: Diagnostic, location: Location) -> Diagnostic:
+    return Diagnostic(diag.severity, diag.code, diag.message, location)
+
+
+def _sort_key(diag: Diagnostic) -> tuple[str, int, int, str, str]:
+    loc = diag.location
+    return (str(loc.path), loc.line, loc.column, diag.code, diag.message)
