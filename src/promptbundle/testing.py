@@ -1,0 +1,108 @@
+"""A pytest plugin that locks every output of a bundle with one syrupy snapshot file each.
+
+A bundle gets the whole suite with one short test file::
+
+    def test_output(bundle_output, output_snapshot):
+        assert bundle_output.content == output_snapshot
+
+`bundle_output` is parametrized over every output of the bundle at the pytest root (or
+`--bundle-root`); snapshots are stored as readable files under `tests/__snapshots__/`, so a
+fragment change shows up in a pull request as a plain diff of every affected output. Unused
+snapshots fail the run (syrupy's default); `pytest --snapshot-update` rewrites them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["BundleOutput", "OutputSnapshotExtension", "bundle_outputs"]
+
+
+@dataclass(frozen=True)
+class BundleOutput:
+    """One output of the bundle: its path in dist/ and its exact bytes."""
+
+    path: str
+    content: bytes
+
+
+@lru_cache(maxsize=8)
+def bundle_outputs(root: Path) -> tuple[BundleOutput, ...]:
+    """Every output a build of the bundle at `root` produces, in path order, in memory."""
+    from promptbundle.build import build_outputs, load
+
+    result = build_outputs(load(root))
+    return tuple(BundleOutput(o.path, o.content) for o in result.outputs)
+
+
+def _extension() -> type[Any]:
+    from syrupy.extensions.single_file import SingleFileSnapshotExtension
+
+    class OutputSnapshotExtension(SingleFileSnapshotExtension):
+        """One `.md` file per output; the output path is the snapshot's name."""
+
+        file_extension = "md"
+
+    return OutputSnapshotExtension
+
+
+def __getattr__(name: str) -> Any:
+    if name == "OutputSnapshotExtension":
+        return _extension()
+    raise AttributeError(name)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("promptbundle_root", "bundle root for the bundle_output fixture", default=".")
+    parser.addoption(
+        "--bundle-root", default=None, help="bundle root for promptbundle's output snapshots"
+    )
+
+
+def _root(config: pytest.Config) -> Path:
+    option = config.getoption("--bundle-root")
+    base = Path(str(config.rootpath))
+    return (base / (option or str(config.getini("promptbundle_root")))).resolve()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "bundle_output" not in metafunc.fixturenames:
+        return
+    from promptbundle.errors import PromptBundleError
+
+    try:
+        outputs: tuple[Any, ...] = bundle_outputs(_root(metafunc.config))
+    except PromptBundleError as err:
+        outputs = (err,)
+    ids = [
+        o.path.replace("/", "__") if isinstance(o, BundleOutput) else "build-error" for o in outputs
+    ]
+    metafunc.parametrize("bundle_output", outputs, ids=ids)
+
+
+@pytest.fixture
+def output_snapshot(snapshot: Any) -> Any:
+    """syrupy's snapshot, storing each output as its own readable file."""
+    return snapshot.use_extension(_cached_extension())
+
+
+@lru_cache(maxsize=1)
+def _cached_extension() -> type[Any]:
+    return _extension()
+
+
+@pytest.fixture
+def bundle_output(request: pytest.FixtureRequest) -> BundleOutput:
+    """The output this test instance checks; a failed build fails the test with its errors."""
+    from promptbundle.errors import PromptBundleError
+
+    param = request.param
+    if isinstance(param, PromptBundleError):
+        pytest.fail("the bundle does not build:\n" + "\n".join(param.lines()), pytrace=False)
+    assert isinstance(param, BundleOutput)
+    return param
