@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["BundleOutput", "OutputSnapshotExtension", "bundle_outputs"]
+__all__ = ["BundleOutput", "bundle_outputs", "output_snapshot_extension"]
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,6 @@ def _extension() -> type[Any]:
         file_extension = "md"
 
     return OutputSnapshotExtension
-
-
-def __getattr__(name: str) -> Any:
-    if name == "OutputSnapshotExtension":
-        return _extension()
-    raise AttributeError(name)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -88,11 +82,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def output_snapshot(snapshot: Any) -> Any:
     """syrupy's snapshot, storing each output as its own readable file."""
-    return snapshot.use_extension(_cached_extension())
+    return snapshot.use_extension(output_snapshot_extension())
 
 
 @lru_cache(maxsize=1)
-def _cached_extension() -> type[Any]:
+def output_snapshot_extension() -> type[Any]:
+    """The syrupy extension class (syrupy is imported only when snapshots are used)."""
     return _extension()
 
 
