@@ -7,8 +7,9 @@ A bundle gets the whole suite with one short test file::
 
 `bundle_output` is parametrized over every output of the bundle at the pytest root (or
 `--bundle-root`); snapshots are stored as readable files under `tests/__snapshots__/`, so a
-fragment change shows up in a pull request as a plain diff of every affected output. Unused
-snapshots fail the run (syrupy's default); `pytest --snapshot-update` rewrites them.
+fragment change shows up in a pull request as a plain diff of every affected output. A
+snapshot file no output uses fails the run (an extra test item, `unused-snapshots`);
+`pytest --snapshot-update` rewrites changed snapshots and deletes unused ones.
 """
 
 from __future__ import annotations
@@ -58,6 +59,73 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _snapshot_ids(outputs: tuple[Any, ...]) -> list[str]:
+    return [
+        o.path.replace("/", "__") if isinstance(o, BundleOutput) else "build-error" for o in outputs
+    ]
+
+
+class UnusedSnapshots(pytest.Item):
+    """Fails when the snapshot folder holds files that no output of the bundle produces."""
+
+    def __init__(self, *, folder: Path, expected: set[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.folder = folder
+        self.expected = expected
+
+    def runtest(self) -> None:
+        found = {p.name for p in self.folder.glob("*.md")} if self.folder.is_dir() else set()
+        unused = sorted(found - self.expected)
+        if not unused:
+            return
+        if self.config.getoption("--snapshot-update", default=False):
+            for name in unused:
+                (self.folder / name).unlink()
+            return
+        raise _UnusedError(unused)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, _UnusedError):
+            names = "\n".join(f"  {name}" for name in excinfo.value.names)
+            return f"snapshots no output uses (run with --snapshot-update to delete):\n{names}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.folder, 0, "unused-snapshots"
+
+
+class _UnusedError(Exception):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(names)
+        self.names = names
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Add one unused-snapshots check per test module that uses `bundle_output`."""
+    if config.getoption("--deselect", default=None) or config.getoption("-k", default=""):
+        return
+    by_module: dict[Path, tuple[pytest.Item, set[str]]] = {}
+    for item in items:
+        if "bundle_output" not in getattr(item, "fixturenames", ()):
+            continue
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "bundle_output" not in callspec.params:
+            continue
+        name = f"{getattr(item, 'originalname', item.name)}[{callspec.id}].md"
+        module_item, names = by_module.setdefault(item.path, (item, set()))
+        names.add(name)
+    for path, (first, names) in sorted(by_module.items()):
+        folder = path.parent / "__snapshots__" / path.stem
+        parent = first.parent if first.parent is not None else session
+        items.append(
+            UnusedSnapshots.from_parent(
+                parent, name="unused-snapshots", folder=folder, expected=names
+            )
+        )
+
+
 def _root(config: pytest.Config) -> Path:
     option = config.getoption("--bundle-root")
     base = Path(str(config.rootpath))
@@ -73,10 +141,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         outputs: tuple[Any, ...] = bundle_outputs(_root(metafunc.config))
     except PromptBundleError as err:
         outputs = (err,)
-    ids = [
-        o.path.replace("/", "__") if isinstance(o, BundleOutput) else "build-error" for o in outputs
-    ]
-    metafunc.parametrize("bundle_output", outputs, ids=ids)
+    metafunc.parametrize("bundle_output", outputs, ids=_snapshot_ids(outputs))
 
 
 @pytest.fixture

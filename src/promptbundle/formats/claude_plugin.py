@@ -51,6 +51,7 @@ class ClaudePluginFormat(Format):
         }
         marketplace = {
             "name": config.name,
+            "description": plugin["description"],
             "owner": author,
             "plugins": [
                 {
