@@ -104,7 +104,7 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     """Add one unused-snapshots check per test module that uses `bundle_output`."""
-    if config.getoption("--deselect", default=None) or config.getoption("-k", default=""):
+    if config.getoption("deselect", default=None) or config.getoption("keyword", default=""):
         return
     by_module: dict[Path, tuple[pytest.Item, set[str]]] = {}
     for item in items:
@@ -114,7 +114,7 @@ def pytest_collection_modifyitems(
         if callspec is None or "bundle_output" not in callspec.params:
             continue
         name = f"{getattr(item, 'originalname', item.name)}[{callspec.id}].md"
-        module_item, names = by_module.setdefault(item.path, (item, set()))
+        _first, names = by_module.setdefault(item.path, (item, set()))
         names.add(name)
     for path, (first, names) in sorted(by_module.items()):
         folder = path.parent / "__snapshots__" / path.stem
