@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promptbundle.build import build_outputs, load
+from promptbundle.build import BuildResult, build_outputs, load
+from promptbundle.catalog import INDEX, fragment_index
 from promptbundle.emit import check_outputs, emit
 from promptbundle.errors import PromptBundleError, SourceError
 
@@ -52,10 +53,13 @@ def run_build(
         if config.out_dir.is_relative_to(config.root)
         else config.out_dir
     )
+    index_path, index_text = _fragment_index(result)
     if check:
         if result.partial:
             raise SourceError("--check compares the whole output folder; drop --target/--agent")
         report = check_outputs(config, result.outputs)
+        if index_path is not None and _read(index_path) != index_text:
+            report.stale.append(INDEX)
         if report.clean:
             return BuildOutcome(f"{out}/ is up to date ({len(result.outputs)} outputs)", messages)
         return BuildOutcome(
@@ -65,6 +69,9 @@ def run_build(
             exit_code=1,
         )
     written = emit(config, result.outputs, partial=result.partial)
+    if index_path is not None and _read(index_path) != index_text:
+        index_path.write_text(index_text, encoding="utf-8")
+        written.written.append(INDEX)
     agents_built = len({o.agent for o in result.outputs if o.agent})
     summary = (
         f"built {len(result.outputs)} outputs for {agents_built} agents into {out}/: "
@@ -74,6 +81,21 @@ def run_build(
     if result.lossy:
         summary += f"; {len(result.lossy)} field(s) dropped by formats (see 'lossy:' lines)"
     return BuildOutcome(summary, messages)
+
+
+def _fragment_index(result: BuildResult) -> tuple[Path | None, str]:
+    """Where the fragment index goes (None: no fragments, or a partial build) and its text."""
+    bundle = result.bundle
+    if result.partial or not bundle.fragments:
+        return None, ""
+    return bundle.root / INDEX, fragment_index(bundle, result.outputs)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 class _Failed(PromptBundleError):

@@ -88,7 +88,11 @@ def make_env(bundle: Bundle) -> BundleEnvironment:
 def _fragment(
     context: jinja2.runtime.Context, name: str, level: int | None = None, **kw: Any
 ) -> str:
-    """Render fragments/<name>.md with the caller's variables plus `kw`; shift its headings."""
+    """Render fragments/<name>.md with the caller's variables plus `kw`; shift its headings.
+
+    The result has no trailing line break, so `{{ fragment("x") }}` on its own line is
+    replaced by the fragment's lines, and a blank line after it in the source stays one.
+    """
     if not isinstance(name, str) or not name:
         raise jinja2.TemplateRuntimeError("fragment() needs a fragment name")
     template_name = name if name.endswith(".md") else f"{name}.md"
@@ -100,7 +104,8 @@ def _fragment(
         if not isinstance(level, int) or not 1 <= level <= 6:
             raise jinja2.TemplateRuntimeError(f"fragment level must be 1..6, got {level!r}")
         text = shift_headings(text, level)
-    return text.rstrip("\n") + "\n" if text.strip() else ""
+    # Inline semantics: the caller's own line break ends the fragment's last line.
+    return text.rstrip("\r\n")
 
 
 @dataclass(frozen=True)

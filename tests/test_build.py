@@ -1,0 +1,406 @@
+"""The compiler core: formats, lossiness, rendering rules, errors, determinism, emit."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from promptbundle.build import build_outputs, load
+from promptbundle.emit import check_outputs, emit
+from promptbundle.errors import PromptBundleError, UsageError
+from promptbundle.pipeline import run_build
+from promptbundle.yamlio import load_yaml
+from tests.conftest import BundleFactory
+
+AGENT = """\
+---
+name: alpha
+description: "Alpha: reviews Python code"
+model: sonnet
+tools: [Read, Bash, Grep, NotebookEdit]
+vars: {stack: flask}
+claude-code: {maxTurns: 10, skills: "python-testing, git-workflow"}
+claude-plugin: {capabilities: [review], hooks: {}}
+opencode: {mode: subagent, temperature: 0.2, maxTurns: 5}
+agent-skill: {license: MIT}
+---
+# Alpha
+
+{{ fragment("testing", level=2) }}
+Built for {{ target.name }} with {{ stack }}.
+"""
+
+TESTING = """\
+# Testing
+
+Run `pytest` for {{ stack }}.
+
+```sh
+# a comment, not a heading
+```
+
+## Coverage
+"""
+
+
+def files(**extra: str) -> dict[str, str]:
+    return {"agents/alpha.md": AGENT, "fragments/testing.md": TESTING, **extra}
+
+
+def outputs_of(root: Path) -> dict[str, str]:
+    result = build_outputs(load(root))
+    return {o.path: o.content.decode() for o in result.outputs}
+
+
+def split(text: str) -> tuple[dict[str, object], str]:
+    assert text.startswith("---\n")
+    head, body = text[4:].split("---\n", 1)
+    return load_yaml(head), body
+
+
+def test_bundle_builds_into_all_five_formats(make_bundle: BundleFactory) -> None:
+    out = outputs_of(make_bundle(files()))
+    assert sorted(out) == [
+        "README.md",
+        "agent-skill/alpha/SKILL.md",
+        "claude-code/agents/alpha.md",
+        "claude-plugin/.claude-plugin/marketplace.json",
+        "claude-plugin/plugins/demo/.claude-plugin/plugin.json",
+        "claude-plugin/plugins/demo/agents/alpha.md",
+        "opencode/agent/alpha.md",
+        "skill-table/alpha.md",
+    ]
+
+
+def test_claude_code_maps_tools_to_a_comma_string_and_keeps_its_block(
+    make_bundle: BundleFactory,
+) -> None:
+    text = outputs_of(make_bundle(files()))["claude-code/agents/alpha.md"]
+    meta, body = split(text)
+    assert list(meta) == ["name", "description", "tools", "model", "maxTurns", "skills"]
+    assert meta["tools"] == "Read, Bash, Grep, NotebookEdit"
+    assert meta["model"] == "sonnet"
+    assert meta["skills"] == "python-testing, git-workflow"
+    assert body.startswith("# Alpha\n\n## Testing\n")
+    assert "Built for claude-code with flask." in body
+
+
+def test_opencode_gets_a_tool_map_a_model_id_and_loses_unknown_keys(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(files())
+    result = build_outputs(load(root))
+    text = next(o for o in result.outputs if o.path == "opencode/agent/alpha.md").content.decode()
+    meta, _ = split(text)
+    assert "name" not in meta
+    assert meta["mode"] == "subagent" and meta["temperature"] == 0.2
+    assert meta["model"] == "anthropic/claude-sonnet-4-5"
+    tools = meta["tools"]
+    assert isinstance(tools, dict)
+    assert tools["read"] is True and tools["bash"] is True and tools["write"] is False
+    assert "maxTurns" not in meta
+    dropped = {(x.target, x.field) for x in result.lossy}
+    assert ("opencode", "maxTurns") in dropped
+    assert ("opencode", "tools.NotebookEdit") in dropped
+
+
+def test_agent_skill_uses_space_separated_allowed_tools_and_drops_model(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(files())
+    result = build_outputs(load(root))
+    text = next(o for o in result.outputs if o.path == "agent-skill/alpha/SKILL.md")
+    meta, _ = split(text.content.decode())
+    assert meta == {
+        "name": "alpha",
+        "description": "Alpha: reviews Python code",
+        "license": "MIT",
+        "allowed-tools": "Read Bash Grep NotebookEdit",
+    }
+    assert ("agent-skill", "model") in {(x.target, x.field) for x in result.lossy}
+
+
+def test_skill_table_writes_key_value_rows_then_the_body(make_bundle: BundleFactory) -> None:
+    text = outputs_of(make_bundle(files()))["skill-table/alpha.md"]
+    assert text.startswith(
+        "| name | alpha |\n| description | Alpha: reviews Python code |\n# Alpha\n"
+    )
+
+
+def test_claude_plugin_writes_plugin_and_marketplace_manifests(make_bundle: BundleFactory) -> None:
+    out = outputs_of(make_bundle(files()))
+    plugin = json.loads(out["claude-plugin/plugins/demo/.claude-plugin/plugin.json"])
+    assert plugin == {
+        "name": "demo",
+        "version": "1.2.3",
+        "description": "Demo agents",
+        "author": {"name": "Demo Team"},
+    }
+    market = json.loads(out["claude-plugin/.claude-plugin/marketplace.json"])
+    assert market["plugins"][0]["source"] == "./plugins/demo"
+    meta, _ = split(out["claude-plugin/plugins/demo/agents/alpha.md"])
+    assert meta["capabilities"] == ["review"]
+    assert "hooks" not in meta
+
+
+def test_lossiness_report_names_every_dropped_field(make_bundle: BundleFactory) -> None:
+    result = build_outputs(load(make_bundle(files())))
+    report = sorted(str(x) for x in result.lossy)
+    assert "alpha: skill-table drops 'model' (skill-table has no such field)" in report
+    assert "alpha: skill-table drops 'tools' (skill-table has no such field)" in report
+    assert "alpha: claude-plugin drops 'hooks' (plugin agents cannot set it)" in report
+
+
+def test_strict_build_turns_lossiness_into_an_error_and_writes_nothing(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(files())
+    with pytest.raises(PromptBundleError) as info:
+        run_build(root, strict=True)
+    assert "dropped field(s) with --strict" in info.value.message
+    assert not (root / "dist").exists()
+
+
+def test_strict_undefined_variable_is_an_error_with_its_line(make_bundle: BundleFactory) -> None:
+    agent = "---\nname: beta\ndescription: Beta\n---\nline one\n{{ missing_var }}\n"
+    root = make_bundle({"agents/beta.md": agent})
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root))
+    assert info.value.lines() == [
+        f"{root / 'agents/beta.md'}:6:1: error: 'missing_var' is undefined"
+    ]
+
+
+def test_sandbox_refuses_attribute_tricks(make_bundle: BundleFactory) -> None:
+    agent = (
+        "---\nname: beta\ndescription: Beta\n---\n{{ ''.__class__.__mro__[1].__subclasses__() }}\n"
+    )
+    root = make_bundle({"agents/beta.md": agent})
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root))
+    assert "__class__" in info.value.message or "unsafe" in info.value.message
+
+
+def test_loader_refuses_paths_outside_the_bundle(make_bundle: BundleFactory) -> None:
+    agent = "---\nname: beta\ndescription: Beta\n---\n{% include '../../etc/passwd' %}\n"
+    root = make_bundle({"agents/beta.md": agent})
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root))
+    assert "template not found: ../../etc/passwd" in info.value.message
+
+
+def test_loader_refuses_a_symlink_that_leaves_the_bundle(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.md"
+    secret.write_text("top secret\n")
+    agent = "---\nname: beta\ndescription: Beta\n---\n{% include 'leak.md' %}\n"
+    root = make_bundle({"agents/beta.md": agent})
+    (root / "fragments").mkdir()
+    os.symlink(secret, root / "fragments" / "leak.md")
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root))
+    assert "template not found: leak.md" in info.value.message
+
+
+def test_include_and_import_resolve_under_fragments(make_bundle: BundleFactory) -> None:
+    agent = (
+        "---\nname: beta\ndescription: Beta\n---\n"
+        '{% from "macros.md" import rule %}{% include "intro.md" %}{{ rule("tests") }}\n'
+    )
+    root = make_bundle(
+        {
+            "agents/beta.md": agent,
+            "fragments/intro.md": "Intro.\n",
+            "fragments/macros.md": "{% macro rule(x) %}Always run {{ x }}.{% endmacro %}",
+        }
+    )
+    result = build_outputs(load(root))
+    output = next(o for o in result.outputs if o.path == "claude-code/agents/beta.md")
+    assert output.content.decode().endswith("---\nIntro.\nAlways run tests.\n")
+    assert output.sources == ("agents/beta.md", "fragments/intro.md", "fragments/macros.md")
+
+
+def test_yaml_error_points_at_the_line_in_the_agent_file(make_bundle: BundleFactory) -> None:
+    agent = "---\nname: beta\ndescription: Beta\ntools: [Read\n---\nBody\n"
+    root = make_bundle({"agents/beta.md": agent})
+    with pytest.raises(PromptBundleError) as info:
+        load(root)
+    (line,) = info.value.lines()
+    assert line.startswith(f"{root / 'agents/beta.md'}:5:1: error: invalid YAML")
+
+
+def test_jinja_error_in_a_fragment_names_the_fragment_line_and_the_agent(
+    make_bundle: BundleFactory,
+) -> None:
+    agent = '---\nname: beta\ndescription: Beta\n---\n{{ fragment("broken") }}\n'
+    fragment = "# Broken\n\nfine\n{{ nope }}\n"
+    root = make_bundle({"agents/beta.md": agent, "fragments/broken.md": fragment})
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root))
+    (line,) = info.value.lines()
+    assert line.startswith(f"{root / 'fragments/broken.md'}:4:1: error: 'nope' is undefined")
+    assert "agents/beta.md" in line
+
+
+def test_jinja_syntax_error_in_a_fragment_names_its_line(make_bundle: BundleFactory) -> None:
+    agent = '---\nname: beta\ndescription: Beta\n---\nok\n{% include "bad.md" %}\n'
+    root = make_bundle({"agents/beta.md": agent, "fragments/bad.md": "a\nb\n{% if %}\n"})
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root))
+    (line,) = info.value.lines()
+    assert line.startswith(f"{root / 'fragments/bad.md'}:3:1: error: template syntax error")
+    assert "included by agents/beta.md" in line
+
+
+def test_every_bad_agent_is_reported_before_aborting(make_bundle: BundleFactory) -> None:
+    root = make_bundle(
+        {
+            "agents/one.md": "---\nname: one\n---\nno description\n",
+            "agents/two.md": "---\nname: two\ndescription: Two\ncolour: red\n---\n",
+            "agents/three.md": "no frontmatter\n",
+        }
+    )
+    with pytest.raises(PromptBundleError) as info:
+        load(root)
+    lines = info.value.lines()
+    assert len(lines) == 3
+    assert any("one.md:2:1: error: 'description' is required" in x for x in lines)
+    assert any("two.md:4:1: error: unknown key 'colour'" in x for x in lines)
+    assert any("three.md:1:1: error: agent has no YAML frontmatter" in x for x in lines)
+
+
+def test_agent_name_must_be_an_id_matching_the_file(make_bundle: BundleFactory) -> None:
+    root = make_bundle(
+        {
+            "agents/one.md": "---\nname: One Agent\ndescription: x\n---\n",
+            "agents/two.md": "---\nname: other\ndescription: x\n---\n",
+        }
+    )
+    with pytest.raises(PromptBundleError) as info:
+        load(root)
+    text = "\n".join(info.value.lines())
+    assert "'name' must be an id" in text
+    assert "does not match the file name 'two.md'" in text
+
+
+def test_agent_listing_an_unknown_target_is_an_error(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"agents/one.md": "---\nname: one\ndescription: x\ntargets: [vim]\n---\n"})
+    with pytest.raises(PromptBundleError, match="target 'vim' is not a target of this bundle"):
+        load(root)
+
+
+def test_agent_targets_limit_its_outputs(make_bundle: BundleFactory) -> None:
+    agent = "---\nname: one\ndescription: x\ntargets: [opencode]\n---\nBody\n"
+    out = outputs_of(make_bundle({"agents/one.md": agent}))
+    assert [p for p in out if p.endswith(".md") and p != "README.md"] == ["opencode/agent/one.md"]
+
+
+def test_two_builds_give_identical_bytes(make_bundle: BundleFactory, tmp_path: Path) -> None:
+    root = make_bundle(files(**{"agents/zeta.md": "---\nname: zeta\ndescription: Z\n---\nZ\n"}))
+    emit(load(root).config, build_outputs(load(root)).outputs)
+    first = {p: (root / "dist" / p).read_bytes() for p in _tree(root / "dist")}
+    (root / "dist").rename(tmp_path / "first")
+    emit(load(root).config, build_outputs(load(root)).outputs)
+    second = {p: (root / "dist" / p).read_bytes() for p in _tree(root / "dist")}
+    assert first == second
+    assert "manifest.json" in first
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_manifest_lists_every_output_with_digest_and_sources(make_bundle: BundleFactory) -> None:
+    root = make_bundle(files())
+    run_build(root)
+    manifest = json.loads((root / "dist/manifest.json").read_text())
+    entry = next(e for e in manifest["outputs"] if e["path"] == "claude-code/agents/alpha.md")
+    content = (root / "dist/claude-code/agents/alpha.md").read_bytes()
+    import hashlib
+
+    assert entry == {
+        "path": "claude-code/agents/alpha.md",
+        "target": "claude-code",
+        "agent": "alpha",
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "bytes": len(content),
+        "sources": ["agents/alpha.md", "fragments/testing.md"],
+    }
+    listed = {e["path"] for e in manifest["outputs"]}
+    assert listed | {"manifest.json"} == set(_tree(root / "dist"))
+
+
+def test_rebuild_writes_only_changed_files_and_removes_dropped_outputs(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(files(**{"agents/zeta.md": "---\nname: zeta\ndescription: Z\n---\nZ\n"}))
+    first = run_build(root)
+    assert "0 unchanged" in first.summary
+    (root / "agents/zeta.md").unlink()
+    (root / "fragments/testing.md").write_text("# Testing\n\nChanged.\n")
+    second = run_build(root)
+    assert "removed" in second.summary
+    assert not (root / "dist/claude-code/agents/zeta.md").exists()
+    assert not (root / "dist/agent-skill/zeta").exists()
+    assert "Changed." in (root / "dist/claude-code/agents/alpha.md").read_text()
+
+
+def test_build_check_reports_stale_missing_and_orphan_files(make_bundle: BundleFactory) -> None:
+    root = make_bundle(files())
+    run_build(root)
+    dist = root / "dist"
+    (dist / "claude-code/agents/alpha.md").write_text("edited by hand\n")
+    (dist / "opencode/agent/alpha.md").unlink()
+    (dist / "claude-code/agents/old.md").write_text("left over\n")
+    bundle = load(root)
+    report = check_outputs(bundle.config, build_outputs(bundle).outputs)
+    assert report.stale == ["claude-code/agents/alpha.md"]
+    assert report.missing == ["opencode/agent/alpha.md"]
+    assert report.orphan == ["claude-code/agents/old.md"]
+    outcome = run_build(root, check=True)
+    assert outcome.exit_code == 1
+    assert "stale: claude-code/agents/alpha.md" in outcome.messages
+    assert (dist / "claude-code/agents/old.md").exists()  # --check writes nothing
+
+
+def test_build_check_passes_on_a_fresh_build(make_bundle: BundleFactory) -> None:
+    root = make_bundle(files())
+    run_build(root)
+    assert run_build(root, check=True).exit_code == 0
+
+
+def test_partial_build_keeps_other_outputs(make_bundle: BundleFactory) -> None:
+    root = make_bundle(files())
+    run_build(root)
+    outcome = run_build(root, targets=["opencode"])
+    assert outcome.exit_code == 0
+    assert (root / "dist/claude-code/agents/alpha.md").exists()
+    manifest = json.loads((root / "dist/manifest.json").read_text())
+    assert any(e["path"] == "claude-code/agents/alpha.md" for e in manifest["outputs"])
+
+
+def test_unknown_target_or_agent_selection_is_a_usage_error(make_bundle: BundleFactory) -> None:
+    root = make_bundle(files())
+    with pytest.raises(UsageError, match="unknown target 'vim'"):
+        run_build(root, targets=["vim"])
+    with pytest.raises(UsageError, match="unknown agent 'nobody'"):
+        run_build(root, agents=["nobody"])
+
+
+def test_release_folder_in_dist_is_left_alone(make_bundle: BundleFactory) -> None:
+    root = make_bundle(files())
+    (root / "dist/release").mkdir(parents=True)
+    (root / "dist/release/demo-1.2.3.tar.gz").write_bytes(b"archive")
+    run_build(root)
+    assert (root / "dist/release/demo-1.2.3.tar.gz").read_bytes() == b"archive"
+
+
+def test_catalog_lists_each_agent_with_targets_and_size(make_bundle: BundleFactory) -> None:
+    text = outputs_of(make_bundle(files()))["README.md"]
+    row = next(line for line in text.splitlines() if line.startswith("| alpha |"))
+    assert "Alpha: reviews Python code" in row
+    assert "claude-code" in row and "opencode" in row

@@ -1,0 +1,79 @@
+"""This repository's own bundle: structure, cleanliness and how a fragment edit propagates."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from promptbundle.build import build_outputs, load
+from promptbundle.catalog import fragment_index
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED_FRAGMENTS = ["anti-bloat", "code-quality", "git", "reporting", "security", "testing"]
+
+
+def _outputs(root: Path) -> dict[str, bytes]:
+    return {o.path: o.content for o in build_outputs(load(root)).outputs}
+
+
+def test_every_seed_agent_is_built_for_every_target() -> None:
+    bundle = load(ROOT)
+    ids = sorted(a.id for a in bundle.agents)
+    assert ids == [
+        "backend-python-expert",
+        "dev-python",
+        "python-dev",
+        "python-developer",
+        "python-engineer",
+    ]
+    result = build_outputs(bundle)
+    for target in bundle.config.targets:
+        built = {o.agent for o in result.outputs if o.target == target.name and o.agent}
+        assert built == set(ids), target.name
+
+
+def test_each_required_fragment_is_used_by_at_least_three_agents() -> None:
+    result = build_outputs(load(ROOT))
+    for name in REQUIRED_FRAGMENTS:
+        users = {o.agent for o in result.outputs if f"fragments/{name}.md" in o.sources}
+        assert len(users) >= 3, (name, users)
+
+
+def test_fragment_index_is_current() -> None:
+    bundle = load(ROOT)
+    expected = fragment_index(bundle, build_outputs(bundle).outputs)
+    assert (ROOT / "fragments/README.md").read_text(encoding="utf-8") == expected
+
+
+def test_outputs_are_clean_markdown() -> None:
+    for path, content in _outputs(ROOT).items():
+        text = content.decode("utf-8")
+        assert "\\#" not in text and "\\*" not in text and "&nbsp;" not in text, path
+        assert "\n\n\n" not in text, path
+        assert not re.search(r"[ \t]+\n", text), path
+        assert text.endswith("\n") and not text.endswith("\n\n"), path
+        assert text.count("```") % 2 == 0, path
+
+
+def test_editing_one_line_of_a_fragment_changes_exactly_the_outputs_that_include_it(
+    tmp_path: Path,
+) -> None:
+    for name in ("agents", "fragments", "targets"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    before = build_outputs(load(tmp_path))
+    fragment = tmp_path / "fragments/testing.md"
+    line = "- Add tests for bug fixes and tricky edge cases."
+    text = fragment.read_text(encoding="utf-8")
+    assert line in text
+    fragment.write_text(text.replace(line, "- Add a regression test for every bug fix."))
+    after = {o.path: o.content for o in build_outputs(load(tmp_path)).outputs}
+    changed = {o.path for o in before.outputs if after[o.path] != o.content}
+    including = {
+        o.path for o in before.outputs if o.agent is not None and line.encode() in o.content
+    }
+    assert including, "the edited line reaches no output"
+    assert changed - {"README.md"} == including
+    assert all("fragments/testing.md" in o.sources for o in before.outputs if o.path in changed)

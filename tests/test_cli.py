@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from promptbundle import __version__
+from promptbundle.cli import main
+from tests.conftest import BundleFactory
+
+AGENT = "---\nname: one\ndescription: One\nmodel: opus\n---\nHello {{ agent.name }}.\n"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version_prints_the_package_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and out.strip() == f"promptbundle, version {__version__}"
+
+
+def test_build_writes_dist_and_summarises(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    code, out, err = run("build", "--root", str(root))
+    assert code == 0, err
+    assert out.startswith("built 8 outputs for 1 agents into dist/: 8 written, 0 unchanged")
+    assert "lossy: one: agent-skill drops 'model'" in err
+    assert (root / "dist/claude-code/agents/one.md").read_text().endswith("Hello one.\n")
+
+
+def test_build_check_exits_one_when_dist_is_stale(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    code, out, _ = run("build", "--root", str(root), "--check")
+    assert code == 1 and "out of date" in out
+    run("build", "--root", str(root))
+    code, out, _ = run("build", "--root", str(root), "--check")
+    assert code == 0 and "up to date" in out
+
+
+def test_user_error_prints_location_and_exits_one_without_traceback(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle({"agents/one.md": "---\nname: one\ndescription: x\n---\n{{ nope }}\n"})
+    code, out, err = run("build", "--root", str(root))
+    assert code == 1
+    assert err == f"{root / 'agents/one.md'}:5:1: error: 'nope' is undefined\n"
+    assert "Traceback" not in out + err
+    assert not (root / "dist").exists()
+
+
+def test_unknown_target_is_a_usage_error_with_exit_two(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    code, _, err = run("build", "--root", str(root), "--target", "vim")
+    assert code == 2 and "unknown target 'vim'" in err
+
+
+def test_bad_option_exits_two() -> None:
+    code, _, _ = run("build", "--no-such-option")
+    assert code == 2
+
+
+def test_strict_fails_on_lossy_fields(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    code, _, err = run("build", "--root", str(root), "--strict")
+    assert code == 1
+    assert "error: build failed: 2 dropped field(s) with --strict; nothing written" in err
+
+
+def _commands(group: click.Group) -> list[tuple[str, click.Command]]:
+    ctx = click.Context(group)
+    return [(name, group.get_command(ctx, name)) for name in group.list_commands(ctx)]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", [name for name, _ in _commands(main)])
+def test_every_command_has_help(name: str) -> None:
+    code, out, _ = run(name, "--help")
+    assert code == 0
+    command = dict(_commands(main))[name]
+    assert command.help and command.help.split("\n")[0] in out
+
+
+def test_cli_runs_from_inside_the_bundle(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    monkeypatch.chdir(root / "agents")
+    code, _, err = run("build")
+    assert code == 0, err
+    assert Path(root / "dist/manifest.json").is_file()

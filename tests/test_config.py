@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promptbundle.config import find_root, load_config
+from promptbundle.errors import ConfigError, PromptBundleError
+from tests.conftest import BundleFactory
+
+
+def test_root_is_found_by_searching_upward(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"agents/x/.keep": ""})
+    assert find_root(root / "agents" / "x") == root.resolve()
+
+
+def test_pyproject_table_is_a_bundle_config(make_bundle: BundleFactory) -> None:
+    root = make_bundle(
+        {"pyproject.toml": '[project]\nname = "p"\n\n[tool.promptbundle]\nname = "py-bundle"\n'}
+    )
+    config = load_config(root)
+    assert config.name == "py-bundle"
+    assert config.source.name == "pyproject.toml"
+    assert [t.name for t in config.targets] == sorted(t.name for t in config.targets)
+
+
+def test_no_bundle_anywhere_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no bundle found"):
+        find_root(tmp_path)
+
+
+def test_unknown_bundle_keys_are_errors_naming_key_and_file(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"promptbundle.toml": 'name = "b"\ntagets = ["opencode"]\nout = "../x"\n'})
+    with pytest.raises(PromptBundleError) as info:
+        load_config(root)
+    lines = info.value.lines()
+    assert f"{root / 'promptbundle.toml'}:2:1: error: unknown key 'tagets'" in lines[0]
+    assert "'out' must be a folder inside the bundle" in lines[1]
+
+
+def test_invalid_toml_points_at_its_line(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"promptbundle.toml": 'name = "b"\nversion = \n'})
+    with pytest.raises(ConfigError) as info:
+        load_config(root)
+    assert info.value.lines()[0].startswith(f"{root / 'promptbundle.toml'}:2:")
+
+
+def test_target_config_sets_models_and_tools(make_bundle: BundleFactory) -> None:
+    root = make_bundle(
+        {
+            "promptbundle.toml": 'name = "b"\ntargets = ["work-opencode"]\n',
+            "targets/work-opencode.toml": (
+                'format = "opencode"\n[models]\nsonnet = "openrouter/sonnet"\n'
+            ),
+        }
+    )
+    (target,) = load_config(root).targets
+    assert target.format == "opencode"
+    assert target.models == {"sonnet": "openrouter/sonnet"}
+
+
+def test_unknown_target_and_bad_target_config_are_errors(make_bundle: BundleFactory) -> None:
+    root = make_bundle(
+        {
+            "promptbundle.toml": 'name = "b"\ntargets = ["vim", "odd"]\n',
+            "targets/odd.toml": 'format = "nope"\ncolour = 1\n',
+        }
+    )
+    with pytest.raises(PromptBundleError) as info:
+        load_config(root)
+    text = "\n".join(info.value.lines())
+    assert "target 'vim' is neither a built-in format" in text
+    assert "odd.toml:1:1: error: unknown format 'nope'" in text
+    assert "odd.toml:2:1: error: unknown key 'colour'" in text
