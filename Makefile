@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED := ../shared
 
-.PHONY: build test snapshots fidelity lint clean
+.PHONY: build test snapshots fidelity lint clean check conformance
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ fidelity: build
 	else \
 	  echo "fidelity: skipped, $(SHARED)/tools/seed_fidelity.py is absent"; \
 	fi
+
+check: $(STAMP)
+	$(BIN)/promptbundle check
+
+# The real clients (pinned, under .clients/) read every output of dist/, offline.
+conformance: build
+	$(BIN)/python tools/conformance.py install
+	$(BIN)/pytest -q -m conformance
+	$(BIN)/python tools/conformance.py check dist
 
 snapshots: $(STAMP)
 	$(BIN)/pytest -q tests/test_snapshots.py --snapshot-update

@@ -155,9 +155,7 @@ def _fragments(config: BundleConfig) -> tuple[str, ...]:
     )
 
 
-def _build(
-    bundle: Bundle, report: CheckReport, failures: list[Diagnostic]
-) -> list[OutputFile]:
+def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> list[OutputFile]:
     """Outputs of every agent that renders; render errors go to `failures`."""
     try:
         result = build_outputs(bundle)
@@ -165,8 +163,9 @@ def _build(
         failures.extend(_from_error(err, "PB003"))
         outputs: list[OutputFile] = []
         for agent in bundle.agents:  # isolate the agents that fail; check the rest
+            alone = Bundle(config=bundle.config, agents=(agent,), fragments=bundle.fragments)
             try:
-                partial = build_outputs(bundle, agents=[agent.id])
+                partial = build_outputs(alone)
             except PromptBundleError:
                 continue
             mine = [o for o in partial.outputs if o.agent == agent.id]
@@ -231,6 +230,8 @@ def run_check(root: Path | None = None) -> CheckReport:
     report.diagnostics.extend(_composed_headings(bundle, outputs))
     # A render failure in a file a static lint already explains adds nothing.
     explained = {str(d.location.path) for d in report.diagnostics if d.severity == "error"}
+    if any(d.code == "PB203" for d in report.diagnostics):
+        failures = [f for f in failures if "include cycle" not in f.message]
     report.diagnostics.extend(f for f in failures if str(f.location.path) not in explained)
     report.diagnostics = sorted(
         {

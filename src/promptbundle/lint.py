@@ -83,6 +83,7 @@ def _const_names(expr: nodes.Expr) -> list[str]:
 def _references(ast: nodes.Template) -> Iterator[tuple[str, int, frozenset[str]]]:
     """(template name, line, keyword names) for each include/import/fragment() call."""
     for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+        assert isinstance(node, nodes.Include | nodes.Import | nodes.FromImport | nodes.Extends)
         for name in _const_names(node.template):
             yield name, node.lineno, frozenset()
     for call in ast.find_all(nodes.Call):
@@ -177,12 +178,22 @@ def _cycles(graph: TemplateGraph) -> list[Diagnostic]:
 
 
 def _guarded_names(ast: nodes.Template) -> set[str]:
-    """Names only tested with `is defined` / `is undefined`: absent on purpose."""
-    return {
+    """Names tested with `is defined`, or read only through `| default(...)`: absent on
+    purpose."""
+    tested = {
         test.node.name
         for test in ast.find_all(nodes.Test)
         if test.name in ("defined", "undefined") and isinstance(test.node, nodes.Name)
     }
+    guarded: set[int] = set()
+    for flt in ast.find_all(nodes.Filter):
+        if flt.name in ("default", "d") and isinstance(flt.node, nodes.Name):
+            guarded.add(id(flt.node))
+    uses: dict[str, list[bool]] = defaultdict(list)
+    for name in ast.find_all(nodes.Name):
+        if name.ctx == "load":
+            uses[name.name].append(id(name) in guarded)
+    return tested | {name for name, flags in uses.items() if all(flags)}
 
 
 def _assigned_names(ast: nodes.Template) -> set[str]:
@@ -319,8 +330,7 @@ def unclosed_fences(text: str, path: Path | str, first_line: int = 1) -> list[Di
                 Diagnostic(
                     "error",
                     "PB208",
-                    f"code fence {markup!r} is never closed; the rest of the prompt "
-                    "becomes code",
+                    f"code fence {markup!r} is never closed; the rest of the prompt becomes code",
                     Location(path, first_line + start, 1),
                 )
             )

@@ -1,10 +1,11 @@
 """A small JSON Schema evaluator for the subset the format schemas use.
 
 Supported keywords: type, properties, required, additionalProperties (bool or schema), enum,
-const, pattern, minLength, minItems, maxLength, minimum, maximum, exclusiveMinimum, items, anyOf,
-deprecated, and annotations of our own: `x-code` (the diagnostic code for a failure of this
-subschema), `x-codes` (a code per keyword) and `x-message` (the message, after the field). Each failure carries the JSON path of the
-value, the keyword that failed and the code for it, so callers can turn it into a Diagnostic.
+const, pattern, minLength, minItems, maxLength, minimum, maximum, exclusiveMinimum, items,
+anyOf, deprecated, and annotations of our own: `x-code` (the diagnostic code for a failure of
+this subschema), `x-codes` (a code per keyword) and `x-message` (the message, after the
+field). Each failure carries the JSON path of the value, the keyword that failed and the code
+for it, so callers can turn it into a Diagnostic.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -72,7 +73,7 @@ def schema_names() -> list[str]:
     return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any] | None:
     """The shipped schema `schemas/<name>.json`, or None when there is none."""
     path = resources.files("promptbundle") / "schemas" / f"{name}.json"

@@ -133,10 +133,10 @@ def validate_output(fmt: Format, output: OutputFile) -> list[Diagnostic]:
     if fmt.target.format == "opencode" and "name" in fields and fields["name"] != stem:
         found.append(
             Diagnostic(
-                "error",
+                "warning",
                 "PB123",
-                f"opencode renames the agent to {fields['name']!r}; its file is {stem!r}, so "
-                f"'{stem}' is not found (leave 'name' out or make it equal)",
+                f"opencode knows this agent as {fields['name']!r}, not by its file name "
+                f"{stem!r} (leave 'name' out of the opencode block or make it equal)",
                 Location(where, _key_line(text, "name", False), 1),
             )
         )

@@ -1,0 +1,261 @@
+"""Output validation: each format's schema and rules, run by build and by check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from promptbundle.build import build_outputs, load
+from promptbundle.config import TargetConfig, load_config
+from promptbundle.formats import FORMATS, OutputFile
+from promptbundle.schema import evaluate, load_schema, schema_names
+from promptbundle.validate import validate_output
+
+AGENT = """\
+---
+name: reviewer
+description: Reviews code
+model: sonnet
+tools: [Read, Grep]
+---
+# Reviewer
+
+Review the diff.
+"""
+
+
+def _codes(make_bundle, files):
+    root = make_bundle(files)
+    result = build_outputs(load(root))
+    return {(d.code, d.severity) for d in result.diagnostics}, result
+
+
+def _validate(make_bundle, fmt_name, path, text, agent="x", options=None):
+    root = make_bundle({"agents/x.md": AGENT.replace("reviewer", "x")})
+    config = load_config(root)
+    target = TargetConfig(name=fmt_name, format=fmt_name, options=options or {})
+    fmt = FORMATS[fmt_name](target, config)
+    output = OutputFile(path, text.encode(), fmt_name, agent, ())
+    return [(d.code, d.severity, d.location.line) for d in validate_output(fmt, output)]
+
+
+def test_a_clean_agent_gives_no_diagnostics_in_any_format(make_bundle):
+    codes, result = _codes(make_bundle, {"agents/reviewer.md": AGENT})
+    assert codes == set()
+    assert len(result.outputs) == 8
+
+
+def test_every_shipped_schema_is_valid_json_with_a_title():
+    names = schema_names()
+    assert {"claude-code", "claude-plugin", "opencode", "agent-skill", "skill-table"} <= set(names)
+    for name in names:
+        schema = load_schema(name)
+        assert schema is not None and schema["title"]
+
+
+def test_claude_code_name_with_capitals_is_an_error(make_bundle):
+    found = _validate(
+        make_bundle,
+        "claude-code",
+        "claude-code/agents/x.md",
+        "---\nname: Bad_Name\ndescription: d\n---\nBody\n",
+    )
+    assert ("PB110", "error", 2) in found
+
+
+def test_missing_description_is_required_field_error(make_bundle):
+    found = _validate(make_bundle, "claude-code", "claude-code/agents/x.md", "---\nname: x\n---\n")
+    assert ("PB101", "error", 2) in found
+
+
+def test_unparsable_frontmatter_is_reported_with_its_line(make_bundle):
+    found = _validate(
+        make_bundle, "opencode", "opencode/agent/x.md", '---\ndescription: "a" b\n---\nBody\n'
+    )
+    assert found == [("PB100", "error", 2)]
+
+
+def test_file_without_frontmatter_is_reported(make_bundle):
+    found = _validate(make_bundle, "opencode", "opencode/agent/x.md", "Body only\n")
+    assert found == [("PB100", "error", 1)]
+
+
+def test_opencode_mode_temperature_and_tools_are_checked(make_bundle):
+    codes, _ = _codes(
+        make_bundle,
+        {
+            "agents/reviewer.md": AGENT.replace(
+                "tools: [Read, Grep]\n",
+                "opencode: {mode: bogus, temperature: hot}\n",
+            )
+        },
+    )
+    assert ("PB104", "error") in codes
+    assert ("PB102", "error") in codes
+
+
+def test_opencode_tools_must_be_a_map_of_booleans(make_bundle):
+    found = _validate(
+        make_bundle,
+        "opencode",
+        "opencode/agent/x.md",
+        "---\ndescription: d\ntools:\n  read: yes please\n---\nBody\n",
+    )
+    assert ("PB102", "error", 3) in found
+
+
+def test_opencode_name_different_from_the_file_is_a_warning(make_bundle):
+    found = _validate(
+        make_bundle, "opencode", "opencode/agent/x.md", "---\nname: Other\ndescription: d\n---\n"
+    )
+    assert ("PB123", "warning", 2) in found
+
+
+def test_model_the_target_cannot_resolve_is_an_error(make_bundle):
+    codes, _ = _codes(make_bundle, {"agents/reviewer.md": AGENT.replace("sonnet", "gpt-4")})
+    assert ("PB111", "error") in codes
+
+
+def test_opencode_model_must_be_provider_slash_model(make_bundle):
+    found = _validate(
+        make_bundle, "opencode", "opencode/agent/x.md", "---\ndescription: d\nmodel: sonnet\n---\n"
+    )
+    assert ("PB111", "error", 3) in found
+
+
+def test_unknown_claude_code_field_is_a_warning(make_bundle):
+    codes, _ = _codes(
+        make_bundle,
+        {"agents/reviewer.md": AGENT.replace("tools:", "claude-code: {foo: 1}\ntools:")},
+    )
+    assert ("PB103", "warning") in codes
+
+
+def test_plugin_agent_capabilities_is_deprecated(make_bundle):
+    codes, _ = _codes(
+        make_bundle,
+        {
+            "agents/reviewer.md": AGENT.replace(
+                "tools:", "claude-plugin: {capabilities: [a]}\ntools:"
+            )
+        },
+    )
+    assert ("PB112", "warning") in codes
+
+
+def test_skill_name_must_equal_its_folder(make_bundle):
+    found = _validate(
+        make_bundle,
+        "agent-skill",
+        "agent-skill/other/SKILL.md",
+        "---\nname: x\ndescription: d\n---\nBody\n",
+    )
+    assert ("PB120", "error", 2) in found
+
+
+@pytest.mark.parametrize("name", ["a--b", "-a", "Bad", "a_b", "x" * 65])
+def test_skill_name_rules(make_bundle, name):
+    found = _validate(
+        make_bundle,
+        "agent-skill",
+        f"agent-skill/{name}/SKILL.md",
+        f"---\nname: {name}\ndescription: d\n---\n",
+    )
+    assert {code for code, _, _ in found} & {"PB110", "PB107"}
+
+
+def test_skill_description_over_1024_characters_is_an_error(make_bundle):
+    found = _validate(
+        make_bundle,
+        "agent-skill",
+        "agent-skill/x/SKILL.md",
+        f"---\nname: x\ndescription: {'d' * 1025}\n---\n",
+    )
+    assert ("PB107", "error", 3) in found
+
+
+def test_skill_with_an_extra_field_is_an_error(make_bundle):
+    found = _validate(
+        make_bundle,
+        "agent-skill",
+        "agent-skill/x/SKILL.md",
+        "---\nname: x\ndescription: d\nmodel: opus\n---\n",
+    )
+    assert ("PB103", "error", 4) in found
+
+
+def test_body_budget_from_target_options(make_bundle):
+    root = make_bundle(
+        {
+            "agents/reviewer.md": AGENT,
+            "targets/skill-table.toml": "options = {max_body_chars = 10}\n",
+        }
+    )
+    result = build_outputs(load(root))
+    found = [(d.code, d.location.path) for d in result.diagnostics]
+    assert found == [("PB121", "dist/skill-table/reviewer.md")]
+
+
+def test_body_budget_option_must_be_a_positive_integer(make_bundle):
+    found = _validate(
+        make_bundle,
+        "opencode",
+        "opencode/agent/x.md",
+        "---\ndescription: d\n---\nBody\n",
+        options={"max_body_chars": "lots"},
+    )
+    assert ("PB122", "error", 1) in found
+
+
+def test_copilot_agent_body_budget_is_30000_characters():
+    schema = load_schema("copilot-agent")
+    assert schema is not None and schema["x-body-max-chars"] == 30000
+
+
+def test_plugin_manifest_needs_version_description_and_author(make_bundle):
+    found = _validate(
+        make_bundle,
+        "claude-plugin",
+        "claude-plugin/plugins/demo/.claude-plugin/plugin.json",
+        json.dumps({"name": "demo"}),
+        agent=None,
+    )
+    assert [c for c, _, _ in found].count("PB101") == 3
+
+
+def test_invalid_json_manifest_is_reported(make_bundle):
+    found = _validate(
+        make_bundle,
+        "claude-plugin",
+        "claude-plugin/.claude-plugin/marketplace.json",
+        '{"name": ',
+        agent=None,
+    )
+    assert found == [("PB100", "error", 1)]
+
+
+def test_build_fails_on_an_output_error(make_bundle):
+    from promptbundle.errors import PromptBundleError
+    from promptbundle.pipeline import run_build
+
+    root = make_bundle({"agents/reviewer.md": AGENT.replace("sonnet", "gpt-4")})
+    with pytest.raises(PromptBundleError) as info:
+        run_build(root)
+    assert any("[PB111]" in line for line in info.value.lines())
+
+
+def test_schema_evaluator_reports_paths_and_any_of():
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+            "b": {"anyOf": [{"type": "string"}, {"type": "boolean"}]},
+        },
+    }
+    failures = evaluate(schema, {"a": [1, 0, "x"], "b": 3})
+    assert [(f.dotted, f.keyword) for f in failures] == [
+        ("a[1]", "minimum"),
+        ("a[2]", "type"),
+        ("b", "anyOf"),
+    ]
