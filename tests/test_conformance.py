@@ -1,0 +1,138 @@
+"""The real clients (pinned, under .clients/) accept what the build writes and reject broken
+outputs. Run by `make conformance`, which installs the clients first; plain `pytest` skips
+this module by marker."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from promptbundle.pipeline import run_build
+
+pytestmark = pytest.mark.conformance
+
+_SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "conformance.py"
+_spec = importlib.util.spec_from_file_location("conformance", _SCRIPT)
+assert _spec is not None and _spec.loader is not None
+conformance = importlib.util.module_from_spec(_spec)
+sys.modules["conformance"] = conformance
+_spec.loader.exec_module(conformance)
+
+AGENT = """\
+---
+name: reviewer
+description: "Reviews code: finds bugs before they ship"
+model: sonnet
+tools: [Read, Grep, Bash]
+opencode: {mode: subagent, temperature: 0.2}
+claude-code: {maxTurns: 20}
+---
+# Reviewer
+
+{{ fragment("rules", level=2) }}
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def clients_installed():
+    for binary in (
+        conformance.opencode_bin(),
+        conformance.claude_bin(),
+        conformance.agentskills_bin(),
+    ):
+        assert binary.exists(), f"{binary} is missing: run `make conformance` to install it"
+
+
+@pytest.fixture
+def dist(make_bundle):
+    root = make_bundle(
+        {
+            "agents/reviewer.md": AGENT,
+            "agents/writer.md": AGENT.replace("reviewer", "writer"),
+            "fragments/rules.md": "# Rules\n\nRead the diff twice.\n",
+        }
+    )
+    run_build(root)
+    return root / "dist"
+
+
+def test_every_output_of_a_good_build_passes_every_client(dist):
+    results = list(conformance.check_dist(dist))
+    assert [r.line() for r in results if not r.ok] == []
+    assert {r.client for r in results} == {"opencode", "claude", "agentskills"}
+    assert len(results) == 2 + 2 + 1 + 2  # opencode x2, skills x2, cc agents, plugin+market
+
+
+def test_opencode_accepts_a_built_agent(dist):
+    result = conformance.opencode_agent(dist / "opencode/agent/reviewer.md")
+    assert result.ok, result.detail
+
+
+def test_opencode_check_fails_when_yaml_is_silently_ignored(tmp_path):
+    broken = tmp_path / "broken.md"
+    broken.write_text("---\ndescription: [unclosed\nmode: subagent\n---\nBody\n")
+    result = conformance.opencode_agent(broken)
+    assert not result.ok
+    assert "frontmatter was not parsed" in result.detail
+
+
+def test_opencode_check_fails_on_an_invalid_mode(tmp_path):
+    broken = tmp_path / "broken.md"
+    broken.write_text("---\ndescription: d\nmode: bogus\n---\nBody\n")
+    result = conformance.opencode_agent(broken)
+    assert not result.ok
+    assert "mode" in result.detail
+
+
+def test_claude_rejects_a_broken_plugin_manifest(dist, tmp_path):
+    plugin = tmp_path / "plugin"
+    shutil.copytree(dist / "claude-plugin/plugins/demo", plugin)
+    assert conformance.claude_validate(plugin).ok
+    (plugin / ".claude-plugin/plugin.json").write_text('{"name": "demo", "author": "me"}\n')
+    result = conformance.claude_validate(plugin)
+    assert not result.ok
+    assert "author" in result.detail
+
+
+def test_claude_rejects_a_marketplace_without_description(dist, tmp_path):
+    market = tmp_path / "market"
+    shutil.copytree(dist / "claude-plugin", market)
+    assert conformance.claude_validate(market).ok
+    path = market / ".claude-plugin/marketplace.json"
+    path.write_text(path.read_text().replace('"description"', '"descripton"', 1))
+    assert not conformance.claude_validate(market).ok
+
+
+def test_claude_rejects_a_claude_code_agent_with_broken_yaml(dist, tmp_path):
+    good = sorted((dist / "claude-code/agents").glob("*.md"))
+    assert conformance._claude_agents(good).ok
+    broken = tmp_path / "broken.md"
+    broken.write_text('---\nname: broken\ndescription: "a" b\n---\nBody\n')
+    result = conformance._claude_agents([*good, broken])
+    assert not result.ok
+    assert "YAML" in result.detail
+
+
+def test_agentskills_rejects_an_extra_field_and_a_wrong_folder(dist, tmp_path):
+    skill = tmp_path / "reviewer"
+    shutil.copytree(dist / "agent-skill/reviewer", skill)
+    assert conformance.skill_validate(skill).ok
+    text = (skill / "SKILL.md").read_text()
+    (skill / "SKILL.md").write_text(text.replace("name: reviewer", "name: reviewer\nmodel: opus"))
+    result = conformance.skill_validate(skill)
+    assert not result.ok
+    assert "model" in result.detail
+    moved = tmp_path / "other"
+    shutil.copytree(dist / "agent-skill/reviewer", moved)
+    assert not conformance.skill_validate(moved).ok
+
+
+def test_check_dist_fails_when_one_output_is_broken(dist):
+    path = dist / "opencode/agent/writer.md"
+    path.write_text(path.read_text().replace("mode: subagent", "mode: sometimes"))
+    failed = [r for r in conformance.check_dist(dist) if not r.ok]
+    assert [Path(r.subject).name for r in failed] == ["writer.md"]
