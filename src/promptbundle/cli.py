@@ -83,5 +83,57 @@ def build(
     sys.exit(outcome.exit_code)
 
 
+@main.command("import")
+@_root_option
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the agent sources (default: the bundle's agents/).",
+)
+@click.option(
+    "--format",
+    "format_name",
+    default=None,
+    metavar="NAME",
+    help="Skip detection: every file is NAME.",
+)
+@click.option(
+    "--check", "check_only", is_flag=True, help="Write nothing; report which files round-trip."
+)
+@click.option("--json", "as_json", is_flag=True, help="With --check: print the report as JSON.")
+def import_(
+    root: Path | None,
+    paths: tuple[Path, ...],
+    into: Path | None,
+    format_name: str | None,
+    check_only: bool,
+    as_json: bool,
+) -> None:
+    """Adopt existing agent, skill, prompt and rule files as agent sources.
+
+    Each file's format is detected (or forced with --format) and the source records what
+    the first build needs to write the file back byte for byte for that format. With
+    --check nothing is written: every file is imported into a temporary bundle, built and
+    compared; exit 1 if a supported file does not round-trip.
+    """
+    from promptbundle.import_check import import_command
+
+    with _handle_errors():
+        outcome = import_command(
+            list(paths),
+            root=root,
+            into=into,
+            format_name=format_name,
+            check=check_only,
+            as_json=as_json,
+        )
+    for line in outcome.messages:
+        click.echo(line, err=True)
+    click.echo(outcome.summary)
+    sys.exit(outcome.exit_code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from promptbundle.config import BundleConfig, TargetConfig
 from promptbundle.errors import Location
 from promptbundle.render import RenderedAgent
+from promptbundle.roundtrip import restore_native
 from promptbundle.yamlio import dump_frontmatter
 
 __all__ = [
@@ -85,6 +86,8 @@ class Format:
     tools_field: ClassVar[str] = "tools"
     # Where a target's folder goes when installed into a project (None: not installable).
     install_prefix: ClassVar[str | None] = None
+    # Whether a bundle that lists no targets builds this format.
+    default_target: ClassVar[bool] = True
 
     def __init__(self, target: TargetConfig, bundle: BundleConfig) -> None:
         self.target = target
@@ -145,9 +148,16 @@ class Format:
         return compose_frontmatter_file(fields, body)
 
     def agent_outputs(self, rendered: RenderedAgent) -> tuple[list[OutputFile], list[LossyField]]:
-        """Every file this format writes for one agent."""
-        mapped = self.map_fields(rendered)
-        text = self.render_file(mapped.fields, rendered.body)
+        """Every file this format writes for one agent.
+
+        An agent imported from this format is written back verbatim (see roundtrip.py)."""
+        imported = rendered.agent.imported
+        if imported.get("format") == self.name:
+            mapped = Mapped()
+            text = restore_native(imported, rendered.body)
+        else:
+            mapped = self.map_fields(rendered)
+            text = self.render_file(mapped.fields, rendered.body)
         path = f"{self.target.name}/{self.agent_path(rendered.agent.id)}"
         sources = tuple(sorted({*rendered.sources, *self.config_sources()}))
         output = OutputFile(
