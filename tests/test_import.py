@@ -98,7 +98,7 @@ def test_import_keeps_odd_frontmatter_verbatim(tmp_path: Path) -> None:
     )
     source, output = roundtrip(tmp_path, "reviewer.md", data)
     assert output == data
-    assert "description: Folded text" in source
+    assert 'description: "Folded text\\n"' in source
 
 
 def test_import_header_with_lone_cr_is_quoted(tmp_path: Path) -> None:
@@ -128,17 +128,19 @@ def test_restore_native_replaces_trailing_newlines() -> None:
 
 # -- tolerant frontmatter -----------------------------------------------------------------
 def test_import_reads_frontmatter_pyyaml_rejects(tmp_path: Path) -> None:
-    data = b"---\ndescription: Ruby rules\nglobs: **/*.rb, app/**/*.rb\nalwaysApply: false\n---\nx\n"
+    data = (
+        b"---\ndescription: Ruby rules\nglobs: **/*.rb, app/**/*.rb\nalwaysApply: false\n---\nx\n"
+    )
     source, output = roundtrip(tmp_path, "ruby.mdc", data)
     assert output == data
-    assert "globs: \"**/*.rb, app/**/*.rb\"" in source
+    assert 'globs: "**/*.rb, app/**/*.rb"' in source
     assert "alwaysApply: false" in source
 
 
 def test_import_reads_unquoted_colon_in_description(tmp_path: Path) -> None:
     data = b"---\nname: helper\ndescription: Use when: the user asks\nmodel: opus\n---\nx\n"
     agent = convert_file(tmp_path / "helper.md", data)
-    assert "description: \"Use when: the user asks\"" in agent.text
+    assert 'description: "Use when: the user asks"' in agent.text
     assert "model: opus" in agent.text
     assert any("not valid YAML" in note for note in agent.lossy)
     _, output = roundtrip(tmp_path, "helper.md", data)
@@ -175,7 +177,7 @@ def test_import_gives_duplicate_ids_a_suffix(tmp_path: Path) -> None:
 
 def test_import_maps_claude_tools_and_tier_to_canonical_fields(tmp_path: Path) -> None:
     agent = convert_file(tmp_path / "r.md", CLAUDE + b"x\n")
-    assert "tools:\n- Read\n- Grep\n" in agent.text
+    assert "tools:\n  - Read\n  - Grep\n" in agent.text
     assert "model: sonnet\n" in agent.text
     assert agent.format == "claude-code"
 
@@ -202,7 +204,11 @@ def test_import_generates_a_description_when_missing(tmp_path: Path) -> None:
     ("path", "data", "expected"),
     [
         (".claude/agents/a.md", CLAUDE, "claude-code"),
-        ("plugin/agents/a.md", b"---\nname: a\ndescription: d\ncapabilities: [x]\n---\n", "claude-plugin"),
+        (
+            "plugin/agents/a.md",
+            b"---\nname: a\ndescription: d\ncapabilities: [x]\n---\n",
+            "claude-plugin",
+        ),
         (".opencode/agent/a.md", b"---\ndescription: d\n---\n", "opencode"),
         ("agents/a.md", b"---\ndescription: d\nmode: subagent\n---\n", "opencode"),
         ("skills/a/SKILL.md", b"---\nname: a\ndescription: d\n---\n", "agent-skill"),
@@ -295,7 +301,7 @@ def test_new_formats_write_their_own_paths_and_fields(make_bundle: BundleFactory
     )
     outputs = {o.path: o.content for o in build_outputs(load(root)).outputs}
     assert outputs["copilot-agent/agents/a.agent.md"] == (
-        b"---\nname: a\ndescription: d\ntools:\n- Read\n---\nBody\n"
+        b"---\nname: a\ndescription: d\ntools:\n  - Read\n---\nBody\n"
     )
     assert b"description: d\n" in outputs["copilot-prompt/prompts/a.prompt.md"]
     assert outputs["cursor-rule/rules/a.mdc"] == b'---\ndescription: d\nglobs: "*.py"\n---\nBody\n'
@@ -311,12 +317,18 @@ def test_copilot_agent_exposes_its_body_limit() -> None:
 def test_check_reports_exact_and_unsupported(tmp_path: Path) -> None:
     files = write_tree(
         tmp_path,
-        {"a/reviewer.md": CLAUDE + b"x\r\n", "a/b.mdc": b"---\nglobs: **\n---\n", "a/p.json": b"{}"},
+        {
+            "a/reviewer.md": CLAUDE + b"x\r\n",
+            "a/b.mdc": b"---\nglobs: **\n---\n",
+            "a/p.json": b"{}",
+        },
     )
     report = check_import([files / "a"])
     assert report.summary == "exact 2/2 supported, 1 unsupported"
     assert report.exit_code == 0
-    assert report.lines() == [f"{files / 'a' / 'p.json'}: unsupported format (.json file extension)"]
+    assert report.lines() == [
+        f"{files / 'a' / 'p.json'}: unsupported format (.json file extension)"
+    ]
 
 
 def test_check_reports_a_failure_with_offset(
@@ -382,11 +394,12 @@ def test_cli_import_writes_agents_into_the_bundle(make_bundle: BundleFactory) ->
         (["import", "--check", "missing-file"], "no such file or folder: missing-file"),
     ],
 )
-def test_cli_import_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        Path("x").write_bytes(CLAUDE)
-        result = runner.invoke(main, args)
+def test_cli_import_usage_errors_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x").write_bytes(CLAUDE)
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     assert message in result.stderr
 

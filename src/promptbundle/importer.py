@@ -49,7 +49,7 @@ _COPILOT_SUFFIXES = {
 }
 
 
-class Unsupported(Exception):  # noqa: N818 - a verdict, not a failure
+class Unsupported(Exception):
     """A file import does not take; the message says why."""
 
 
