@@ -422,3 +422,16 @@ def test_public_corpus_round_trips_at_least_98_percent() -> None:
     report = check_import([SHARED / "corpus" / "public"])
     assert report.supported >= 80
     assert report.count("exact") >= 0.98 * report.supported, report.lines()
+
+
+def test_imported_frontmatter_pyyaml_rejects_still_validates(
+    tmp_path: Path, make_bundle: BundleFactory
+) -> None:
+    data = b"---\nname: helper\ndescription: Use when: the user asks\n---\nx\n"
+    original = write_tree(tmp_path / "in", {"helper.md": data}) / "helper.md"
+    root = make_bundle({"promptbundle.toml": ALL_TARGETS})
+    import_command([original], root=root)
+    result = build_outputs(load(root))
+    assert result.errors == []
+    [claude] = [o for o in result.outputs if o.target == "claude-code"]
+    assert claude.content == data

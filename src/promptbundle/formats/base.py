@@ -189,16 +189,15 @@ NAME_RULE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 def frontmatter_of(output: OutputFile) -> dict[str, Any]:
-    """The parsed frontmatter of an output file ({} when it has none or it is not a mapping)."""
-    from promptbundle.sources import split_frontmatter
-    from promptbundle.yamlio import YamlError, load_yaml
+    """The parsed frontmatter of an output file ({} when it has none or it is not a mapping).
 
-    text = output.content.decode("utf-8", errors="replace")
+    Frontmatter PyYAML rejects but the real clients load (an imported file written back
+    verbatim, e.g. `description: Use when: ...`) is read tolerantly, as the clients do."""
+    from promptbundle.importer import read_metadata
+    from promptbundle.sources import split_frontmatter
+
+    text = output.content.decode("utf-8", errors="replace").removeprefix("\ufeff")
     frontmatter, _, _ = split_frontmatter(text)
     if frontmatter is None:
         return {}
-    try:
-        data = load_yaml(frontmatter)
-    except YamlError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_metadata(frontmatter)[0]
