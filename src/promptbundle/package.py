@@ -324,8 +324,6 @@ def package(
         "targets": [{"name": t.name, "format": t.format} for t in config.targets],
         "files": sorted(entries, key=lambda e: str(e["path"])),
     }
-    if RELEASE_MANIFEST in files:
-        raise BundleError(f"an output is named {RELEASE_MANIFEST}, which the release reserves")
     files[RELEASE_MANIFEST] = _json_bytes(manifest)
     prefix = f"{config.name}-{version}"
     out_dir = out if out is not None else config.out_dir / "release"
