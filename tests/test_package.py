@@ -270,6 +270,20 @@ def test_release_keeps_the_claude_plugin_marketplace_layout(released: Path, tmp_
     assert sorted(p.name for p in (plugin_dir / "agents").iterdir()) == ["one.md", "two.md"]
 
 
+@pytest.mark.skipif(shutil.which("claude") is None, reason="the claude CLI is not installed")
+def test_claude_accepts_the_released_marketplace_and_plugin(released: Path, tmp_path: Path) -> None:
+    with tarfile.open(released / "demo-1.2.3.tar.gz") as tar:
+        tar.extractall(tmp_path / "x", filter="data")
+    marketplace_dir = tmp_path / "x/demo-1.2.3/claude-plugin"
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    for folder in (marketplace_dir, marketplace_dir / "plugins/demo"):
+        proc = subprocess.run(
+            ["claude", "plugin", "validate", str(folder)], capture_output=True, text=True, env=env
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "Validation passed" in proc.stdout
+
+
 @pytest.mark.skipif(shutil.which("sha256sum") is None, reason="sha256sum is not installed")
 def test_sha256sum_accepts_the_sums_file(released: Path) -> None:
     proc = subprocess.run(
