@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED := ../shared
 
-.PHONY: build test snapshots fidelity lint clean
+.PHONY: build test snapshots fidelity lint clean package
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ fidelity: build
 	else \
 	  echo "fidelity: skipped, $(SHARED)/tools/seed_fidelity.py is absent"; \
 	fi
+
+# Release archives + SHA256SUMS in dist/release/ (VERSION=1.2.3 and SINCE=v1.2.2 optional).
+package: $(STAMP)
+	$(BIN)/promptbundle package $(if $(VERSION),--version $(VERSION)) $(if $(SINCE),--since $(SINCE))
 
 snapshots: $(STAMP)
 	$(BIN)/pytest -q tests/test_snapshots.py --snapshot-update

@@ -135,5 +135,100 @@ def import_(
     sys.exit(outcome.exit_code)
 
 
+@main.command()
+@_root_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the archives and SHA256SUMS (default: dist/release/).",
+)
+@click.option("--version", "version", metavar="V", help="Release version (default: the config's).")
+@click.option(
+    "--since", metavar="REF", help="Add CHANGES.md: outputs changed since this git revision."
+)
+def package(root: Path | None, out: Path | None, version: str | None, since: str | None) -> None:
+    """Build afresh and write reproducible release archives with SHA256SUMS.
+
+    Writes <bundle>-<version>.tar.gz and .zip (every output plus manifest.json) and
+    SHA256SUMS. The same commit gives the same bytes: times come from SOURCE_DATE_EPOCH
+    or the last commit, owners and modes are fixed.
+    """
+    from promptbundle.package import package as run_package
+
+    with _handle_errors():
+        report = run_package(root, out=out, version=version, since=since)
+    for line in report.lines():
+        click.echo(line)
+    click.echo(report.summary)
+
+
+@main.command()
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+def verify(archive: Path) -> None:
+    """Check every file of a release archive against its manifest.json.
+
+    Names each missing, altered and extra file, and checks the archive against a SHA256SUMS
+    beside it; exits 1 on any mismatch.
+    """
+    from promptbundle.package import verify_archive
+
+    with _handle_errors():
+        report = verify_archive(archive)
+    for problem in report.problems:
+        click.echo(f"{archive}: error: {problem}", err=True)
+    click.echo(report.summary)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@_root_option
+@click.argument("target")
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Project or home folder to install into (e.g. . or ~).",
+)
+@click.option(
+    "--from",
+    "from_archive",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Install from a release archive (verified first) instead of a fresh build.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite or remove files this install does not own.")
+def install(
+    root: Path | None,
+    target: str,
+    into: Path,
+    from_archive: Path | None,
+    dry_run: bool,
+    force: bool,
+) -> None:
+    """Copy one target's outputs where its tool reads them.
+
+    claude-code goes to INTO/.claude/agents/, opencode to INTO/.opencode/agent/, agent-skill
+    to INTO/.claude/skills/. What is written is recorded in INTO/.promptbundle-install.json;
+    the next install removes only recorded files no longer produced. Files it did not write,
+    or that changed since, are never overwritten or removed without --force.
+    """
+    from promptbundle.install import install as run_install
+
+    with _handle_errors():
+        report = run_install(
+            root,
+            target=target,
+            into=into,
+            dry_run=dry_run,
+            force=force,
+            from_archive=from_archive,
+        )
+    for line in report.lines():
+        click.echo(line)
+    click.echo(report.summary)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
