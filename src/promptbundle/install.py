@@ -10,15 +10,13 @@ install stops naming every such file, having written nothing.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from promptbundle import __version__
-from promptbundle.emit import sha256
+from promptbundle.emit import atomic_write, sha256
 from promptbundle.errors import BundleError, Location, UsageError
 from promptbundle.formats import FORMATS
 
@@ -123,7 +121,7 @@ def _relocate(prefix: str, target: str, files: Mapping[str, bytes]) -> dict[str,
 def payload_from_build(root: Path | None, target: str) -> Payload:
     """A fresh in-memory build of one target."""
     from promptbundle.build import build_outputs, load
-    from promptbundle.package import BuildFailedError
+    from promptbundle.errors import BuildFailedError
 
     bundle = load(root)
     config = bundle.config
@@ -194,20 +192,7 @@ def _read_ownership(into: Path) -> list[dict[str, Any]]:
 def _write_ownership(into: Path, installs: list[dict[str, Any]]) -> None:
     installs = sorted(installs, key=lambda i: (str(i.get("bundle")), str(i.get("target"))))
     data = {"promptbundle": __version__, "installs": installs}
-    _atomic_write(into / OWNERSHIP_FILE, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
-
-
-def _atomic_write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pb-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(into / OWNERSHIP_FILE, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
 def _digest(path: Path) -> str | None:
@@ -312,7 +297,7 @@ def _apply(into: Path, payload: Payload, report: InstallReport) -> None:
         dest = into / rel
         if dest.is_symlink():
             dest.unlink()
-        _atomic_write(dest, payload.files[rel])
+        atomic_write(dest, payload.files[rel])
     for rel in report.removed:
         dest = into / rel
         dest.unlink()

@@ -29,7 +29,13 @@ from promptbundle import __version__
 from promptbundle.build import BuildResult, build_outputs, load
 from promptbundle.config import VERSION_PATTERN
 from promptbundle.emit import manifest_entry, sha256
-from promptbundle.errors import BundleError, Location, PromptBundleError, UsageError
+from promptbundle.errors import (
+    BuildFailedError,
+    BundleError,
+    Location,
+    PromptBundleError,
+    UsageError,
+)
 
 __all__ = [
     "CHANGES",
@@ -112,17 +118,6 @@ class VerifyReport:
     @property
     def exit_code(self) -> int:
         return 0 if self.ok else 1
-
-
-class BuildFailedError(BundleError):
-    """The fresh build behind a release had errors; nothing was packaged."""
-
-    def __init__(self, messages: list[str], summary: str) -> None:
-        super().__init__(summary)
-        self.messages = messages
-
-    def lines(self) -> list[str]:
-        return [*self.messages, f"error: {self.message}"]
 
 
 # -- git -----------------------------------------------------------------------------------
