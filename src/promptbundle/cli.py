@@ -230,5 +230,65 @@ def install(
     click.echo(report.summary)
 
 
+@main.command()
+@_root_option
+@click.argument("base", required=False)
+@click.argument("head", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal, markdown for a pull-request comment, json for tools.",
+)
+@click.option("--stat", is_flag=True, help="Counts per output only, no diffs.")
+@click.option(
+    "--target", "targets", multiple=True, metavar="T", help="Compare only this target (repeatable)."
+)
+@click.option(
+    "--agent", "agents", multiple=True, metavar="ID", help="Compare only this agent (repeatable)."
+)
+def diff(
+    root: Path | None,
+    base: str | None,
+    head: str | None,
+    fmt: str,
+    stat: bool,
+    targets: tuple[str, ...],
+    agents: tuple[str, ...],
+) -> None:
+    """Show how the rendered outputs differ between two revisions, grouped by cause.
+
+    BASE defaults to the merge base of HEAD with the default branch (origin/HEAD, else
+    main or master); HEAD defaults to the working tree. Both are built in memory from
+    temporary exports; the checkout and dist/ are never touched. Exits 0 when no output
+    changed, 1 when some did, 2 on error.
+    """
+    from promptbundle.diffreport import run_diff
+
+    with _handle_errors():
+        outcome = run_diff(root, base, head, fmt=fmt, stat=stat, targets=targets, agents=agents)
+    click.echo(outcome.text, nl=False)
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@_root_option
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for tools.")
+def explain(root: Path | None, path: str, as_json: bool) -> None:
+    """Show where an output comes from, or every output a source reaches.
+
+    PATH is an output (claude-code/agents/x.md, with or without the dist/ prefix) or a
+    source (agents/x.md, fragments/testing.md, targets/opencode.toml).
+    """
+    from promptbundle.explain import run_explain
+
+    with _handle_errors():
+        text = run_explain(root, path, as_json=as_json)
+    click.echo(text, nl=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
