@@ -309,6 +309,7 @@ def test_since_adds_changes_per_agent(tmp_path: Path, no_epoch: None) -> None:
     notes = tar_files(report.archives[0])["demo-1.2.3/CHANGES.md"].decode()
     assert notes.startswith(f"# demo 1.2.3: changes since HEAD~1 ({first[:12]})\n")
     one = notes.split("## one\n\n")[1].split("\n\n")[0].splitlines()
+    assert "+Changed." in notes.split("## one")[1].split("## three")[0]
     assert one == [
         "- changed: `agent-skill/one/SKILL.md`",
         "- changed: `claude-code/agents/one.md`",
@@ -345,18 +346,32 @@ def test_since_builds_a_bundle_in_a_subfolder_of_the_repository(
 @NEEDS_GIT
 def test_since_unknown_revision_is_an_error(tmp_path: Path, no_epoch: None) -> None:
     root = repo(tmp_path / "r", bundle_files(one=agent("one")))
-    with pytest.raises(BundleError, match="unknown git revision 'v9'"):
+    with pytest.raises(BundleError, match="--since v9: unknown revision 'v9'"):
         package(root, out=tmp_path / "out", since="v9")
     assert not (tmp_path / "out").exists()
 
 
 @NEEDS_GIT
-def test_since_a_revision_without_the_bundle_is_an_error(tmp_path: Path, no_epoch: None) -> None:
+def test_since_a_revision_without_the_bundle_lists_every_output_as_added(
+    tmp_path: Path, no_epoch: None
+) -> None:
     root = repo(tmp_path / "r", {"README.txt": "nothing yet\n"})
     write_tree(root, bundle_files(one=agent("one")))
     commit_all(root)
-    with pytest.raises(BundleError, match=r"--since: cannot build HEAD~1: .*no promptbundle"):
+    report = package(root, out=tmp_path / "out", since="HEAD~1")
+    notes = tar_files(report.archives[0])["demo-1.2.3/CHANGES.md"].decode()
+    assert "has no bundle configuration" in notes
+    assert "- added: `claude-code/agents/one.md`" in notes.split("## one")[1]
+
+
+@NEEDS_GIT
+def test_since_a_revision_that_does_not_build_is_an_error(tmp_path: Path, no_epoch: None) -> None:
+    root = repo(tmp_path / "r", bundle_files(one="---\nname: one\n---\nno description\n"))
+    write_tree(root, bundle_files(one=agent("one")))
+    commit_all(root)
+    with pytest.raises(BundleError, match=r"--since HEAD~1: cannot build HEAD~1"):
         package(root, out=tmp_path / "out", since="HEAD~1")
+    assert not (tmp_path / "out").exists()
 
 
 def test_since_outside_git_is_an_error(tmp_path: Path) -> None:

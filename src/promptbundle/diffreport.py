@@ -79,7 +79,7 @@ def format_text(diff: BundleDiff, *, stat: bool = False) -> str:
     return text
 
 
-def _fence(text: str) -> str:
+def fence_for(text: str) -> str:
     """A backtick fence longer than any backtick run in `text` (a diff may hold fences)."""
     runs = [len(m) for m in re.findall(r"`+", text)]
     return "`" * max(3, max(runs, default=0) + 1)
@@ -91,7 +91,7 @@ def _same_change(output: OutputChange) -> str:
     return output.status + "\n" + "\n".join("@@" if x.startswith("@@") else x for x in lines)
 
 
-def _clusters(outputs: Iterable[OutputChange]) -> list[list[OutputChange]]:
+def clusters(outputs: Iterable[OutputChange]) -> list[list[OutputChange]]:
     """Outputs grouped by identical change (one agent's body edit, once per target)."""
     found: dict[str, list[OutputChange]] = {}
     for output in outputs:
@@ -101,7 +101,7 @@ def _clusters(outputs: Iterable[OutputChange]) -> list[list[OutputChange]]:
 
 def _details(cluster: list[OutputChange], body: str, note: str = "", fence: str = "") -> str:
     first = cluster[0]
-    fence = fence or _fence(body)
+    fence = fence or fence_for(body)
     summary = (
         f"<code>{html.escape(first.path)}</code> · {first.status} · "
         f"+{first.added_lines} -{first.removed_lines}{note}"
@@ -115,7 +115,7 @@ def _details(cluster: list[OutputChange], body: str, note: str = "", fence: str 
 def _cut_details(cluster: list[OutputChange], room: int) -> str | None:
     """The cluster's details block with its diff cut to fit `room` characters, or None."""
     lines = cluster[0].diff.splitlines(keepends=True)
-    fence = _fence(cluster[0].diff)
+    fence = fence_for(cluster[0].diff)
     widest_note = f" · cut: {len(lines)} of {len(lines)} diff lines shown"
     space = room - len(_details(cluster, "", widest_note, fence))
     shown, used = 0, 0
@@ -171,7 +171,7 @@ def format_markdown(diff: BundleDiff, *, stat: bool = False, limit: int = COMMEN
             listing = "".join(f"- `{_stat_line(o)}`\n" for o in group.outputs)
             blocks.append((listing + "\n", []))
             continue
-        blocks += [(_details(c, c[0].diff), c) for c in _clusters(group.outputs)]
+        blocks += [(_details(c, c[0].diff), c) for c in clusters(group.outputs)]
     text = "".join(block for block, _ in blocks)
     if len(text) <= limit:
         return text

@@ -16,14 +16,13 @@ import os
 import re
 import subprocess
 import tarfile
-import tempfile
 import time
 import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptbundle import __version__
 from promptbundle.build import BuildResult, build_outputs, load
@@ -36,6 +35,9 @@ from promptbundle.errors import (
     PromptBundleError,
     UsageError,
 )
+
+if TYPE_CHECKING:
+    from promptbundle.diff import BundleDiff, OutputChange
 
 __all__ = [
     "CHANGES",
@@ -165,56 +167,47 @@ def _fresh_build(root: Path | None) -> BuildResult:
     return result
 
 
-def _outputs_by_path(result: BuildResult) -> dict[str, tuple[str | None, str]]:
-    return {o.path: (o.agent, sha256(o.content)) for o in result.outputs}
+def _changes_since(root: Path, ref: str) -> BundleDiff:
+    """The rendered difference between `ref` and the working tree (the diff machinery)."""
+    from promptbundle.diff import diff_revisions
+    from promptbundle.revisions import repo_root
+
+    try:
+        repo_root(root)
+    except PromptBundleError as err:
+        raise BundleError(f"--since needs a git repository; {root} is not in one") from err
+    try:
+        return diff_revisions(root, base=ref)
+    except PromptBundleError as err:
+        detail = "; ".join(line.removeprefix("error: ") for line in err.lines())
+        raise BundleError(f"--since {ref}: {detail}") from err
 
 
-def _build_revision(root: Path, ref: str) -> tuple[BuildResult, str]:
-    """Build the bundle as it was at git `ref`, from `git archive` in a temporary folder."""
-    top = _git_text(root, "rev-parse", "--show-toplevel")
-    if top is None:
-        raise BundleError(f"--since needs a git repository; {root} is not in one")
-    commit = _git_text(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if commit is None:
-        raise BundleError(f"--since: unknown git revision {ref!r}")
-    rel = root.resolve().relative_to(Path(top).resolve())
-    proc = _git(Path(top), "archive", "--format=tar", commit)
-    if proc is None or proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", errors="replace").strip() if proc else ""
-        raise BundleError(f"--since: git archive {ref} failed: {detail}")
-    with tempfile.TemporaryDirectory(prefix="promptbundle-since-") as tmp:
-        with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
-            tar.extractall(tmp, filter="data")
-        try:
-            return _fresh_build(Path(tmp) / rel), commit
-        except PromptBundleError as err:
-            detail = "; ".join(err.lines()).replace(tmp + os.sep, "")
-            raise BundleError(f"--since: cannot build {ref}: {detail}") from err
+def changes_markdown(diff: BundleDiff, *, title: str) -> str:
+    """Per agent, which rendered outputs changed since the base, and how (unified diffs)."""
+    from promptbundle.diffreport import clusters, fence_for
 
-
-def changes_markdown(
-    old: Mapping[str, tuple[str | None, str]],
-    new: Mapping[str, tuple[str | None, str]],
-    *,
-    title: str,
-) -> str:
-    """Per agent, which rendered outputs changed, were added or were removed."""
-    by_agent: dict[str, list[str]] = {}
-    for path in sorted(set(old) | set(new)):
-        if path in old and path in new:
-            if old[path][1] == new[path][1]:
-                continue
-            kind, agent = "changed", new[path][0]
-        elif path in new:
-            kind, agent = "added", new[path][0]
-        else:
-            kind, agent = "removed", old[path][0]
-        by_agent.setdefault(agent or "", []).append(f"- {kind}: `{path}`")
-    lines = [f"# {title}", ""]
+    by_agent: dict[str, list[OutputChange]] = {}
+    for output in diff.outputs:
+        by_agent.setdefault(output.agent or "", []).append(output)
+    lines = [f"# {title}", "", *(f"_{note}._" for note in diff.notes), ""]
+    if not diff.notes:
+        lines.pop()
     if not by_agent:
         lines += ["No rendered output changed.", ""]
+    verbs = {"modified": "changed", "added": "added", "removed": "removed"}
     for agent in sorted(by_agent, key=lambda a: (a == "", a)):
-        lines += [f"## {agent}" if agent else "## Bundle files", "", *by_agent[agent], ""]
+        outputs = sorted(by_agent[agent], key=lambda o: o.path)
+        lines += [f"## {agent}" if agent else "## Bundle files", ""]
+        lines += [f"- {verbs[o.status]}: `{o.path}`" for o in outputs]
+        lines.append("")
+        for cluster in clusters(outputs):
+            first = cluster[0]
+            if first.status != "modified":
+                continue
+            fence = fence_for(first.diff)
+            where = ", ".join(f"`{o.path}`" for o in cluster)
+            lines += [f"Change in {where}:", "", f"{fence}diff", first.diff.rstrip("\n"), fence, ""]
     return "\n".join(lines)
 
 
@@ -296,9 +289,10 @@ def package(
     files: Files = {o.path: o.content for o in result.outputs}
     entries = [manifest_entry(o) for o in result.outputs]
     if since is not None:
-        old, since_commit = _build_revision(config.root, since)
-        title = f"{config.name} {version}: changes since {since} ({since_commit[:12]})"
-        notes = changes_markdown(_outputs_by_path(old), _outputs_by_path(result), title=title)
+        changes = _changes_since(config.root, since)
+        commit_id = changes.base.commit or ""
+        title = f"{config.name} {version}: changes since {since} ({commit_id[:12]})"
+        notes = changes_markdown(changes, title=title)
         files[CHANGES] = notes.encode("utf-8")
         entries.append(
             {
