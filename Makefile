@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED := ../shared
 
-.PHONY: build test snapshots fidelity lint clean check conformance
+.PHONY: build test snapshots fidelity lint clean package check conformance
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ conformance: build
 	$(BIN)/python tools/conformance.py install
 	$(BIN)/pytest -q -m conformance
 	$(BIN)/python tools/conformance.py check dist
+
+# Release archives + SHA256SUMS in dist/release/ (VERSION=1.2.3 and SINCE=v1.2.2 optional).
+package: $(STAMP)
+	$(BIN)/promptbundle package $(if $(VERSION),--version $(VERSION)) $(if $(SINCE),--since $(SINCE))
 
 snapshots: $(STAMP)
 	$(BIN)/pytest -q tests/test_snapshots.py --snapshot-update

@@ -69,11 +69,24 @@ def test_missing_description_is_required_field_error(make_bundle):
     assert ("PB101", "error", 2) in found
 
 
-def test_unparsable_frontmatter_is_reported_with_its_line(make_bundle):
+def test_unparsable_skill_frontmatter_is_reported_with_its_line(make_bundle):
     found = _validate(
-        make_bundle, "opencode", "opencode/agent/x.md", '---\ndescription: "a" b\n---\nBody\n'
+        make_bundle,
+        "agent-skill",
+        "agent-skill/x/SKILL.md",
+        "---\nname: x\ndescription: Use when: asked\n---\nBody\n",
     )
-    assert found == [("PB100", "error", 2)]
+    assert found == [("PB100", "error", 3)]
+
+
+def test_frontmatter_the_clients_read_tolerantly_is_not_an_error(make_bundle):
+    found = _validate(
+        make_bundle,
+        "claude-code",
+        "claude-code/agents/x.md",
+        "---\nname: x\ndescription: Use when: asked\n---\nBody\n",
+    )
+    assert found == []
 
 
 def test_file_without_frontmatter_is_reported(make_bundle):

@@ -83,6 +83,213 @@ def build(
     sys.exit(outcome.exit_code)
 
 
+@main.command("import")
+@_root_option
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the agent sources (default: the bundle's agents/).",
+)
+@click.option(
+    "--format",
+    "format_name",
+    default=None,
+    metavar="NAME",
+    help="Skip detection: every file is NAME.",
+)
+@click.option(
+    "--check", "check_only", is_flag=True, help="Write nothing; report which files round-trip."
+)
+@click.option("--json", "as_json", is_flag=True, help="With --check: print the report as JSON.")
+def import_(
+    root: Path | None,
+    paths: tuple[Path, ...],
+    into: Path | None,
+    format_name: str | None,
+    check_only: bool,
+    as_json: bool,
+) -> None:
+    """Adopt existing agent, skill, prompt and rule files as agent sources.
+
+    Each file's format is detected (or forced with --format) and the source records what
+    the first build needs to write the file back byte for byte for that format. With
+    --check nothing is written: every file is imported into a temporary bundle, built and
+    compared; exit 1 if a supported file does not round-trip.
+    """
+    from promptbundle.import_check import import_command
+
+    with _handle_errors():
+        outcome = import_command(
+            list(paths),
+            root=root,
+            into=into,
+            format_name=format_name,
+            check=check_only,
+            as_json=as_json,
+        )
+    for line in outcome.messages:
+        click.echo(line, err=True)
+    click.echo(outcome.summary)
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@_root_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the archives and SHA256SUMS (default: dist/release/).",
+)
+@click.option("--version", "version", metavar="V", help="Release version (default: the config's).")
+@click.option(
+    "--since", metavar="REF", help="Add CHANGES.md: outputs changed since this git revision."
+)
+def package(root: Path | None, out: Path | None, version: str | None, since: str | None) -> None:
+    """Build afresh and write reproducible release archives with SHA256SUMS.
+
+    Writes <bundle>-<version>.tar.gz and .zip (every output plus manifest.json) and
+    SHA256SUMS. The same commit gives the same bytes: times come from SOURCE_DATE_EPOCH
+    or the last commit, owners and modes are fixed.
+    """
+    from promptbundle.package import package as run_package
+
+    with _handle_errors():
+        report = run_package(root, out=out, version=version, since=since)
+    for line in report.lines():
+        click.echo(line)
+    click.echo(report.summary)
+
+
+@main.command()
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+def verify(archive: Path) -> None:
+    """Check every file of a release archive against its manifest.json.
+
+    Names each missing, altered and extra file, and checks the archive against a SHA256SUMS
+    beside it; exits 1 on any mismatch.
+    """
+    from promptbundle.package import verify_archive
+
+    with _handle_errors():
+        report = verify_archive(archive)
+    for problem in report.problems:
+        click.echo(f"{archive}: error: {problem}", err=True)
+    click.echo(report.summary)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@_root_option
+@click.argument("target")
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Project or home folder to install into (e.g. . or ~).",
+)
+@click.option(
+    "--from",
+    "from_archive",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Install from a release archive (verified first) instead of a fresh build.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite or remove files this install does not own.")
+def install(
+    root: Path | None,
+    target: str,
+    into: Path,
+    from_archive: Path | None,
+    dry_run: bool,
+    force: bool,
+) -> None:
+    """Copy one target's outputs where its tool reads them.
+
+    claude-code goes to INTO/.claude/agents/, opencode to INTO/.opencode/agent/, agent-skill
+    to INTO/.claude/skills/. What is written is recorded in INTO/.promptbundle-install.json;
+    the next install removes only recorded files no longer produced. Files it did not write,
+    or that changed since, are never overwritten or removed without --force.
+    """
+    from promptbundle.install import install as run_install
+
+    with _handle_errors():
+        report = run_install(
+            root,
+            target=target,
+            into=into,
+            dry_run=dry_run,
+            force=force,
+            from_archive=from_archive,
+        )
+    for line in report.lines():
+        click.echo(line)
+    click.echo(report.summary)
+
+
+@main.command()
+@_root_option
+@click.argument("base", required=False)
+@click.argument("head", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal, markdown for a pull-request comment, json for tools.",
+)
+@click.option("--stat", is_flag=True, help="Counts per output only, no diffs.")
+@click.option(
+    "--target", "targets", multiple=True, metavar="T", help="Compare only this target (repeatable)."
+)
+@click.option(
+    "--agent", "agents", multiple=True, metavar="ID", help="Compare only this agent (repeatable)."
+)
+def diff(
+    root: Path | None,
+    base: str | None,
+    head: str | None,
+    fmt: str,
+    stat: bool,
+    targets: tuple[str, ...],
+    agents: tuple[str, ...],
+) -> None:
+    """Show how the rendered outputs differ between two revisions, grouped by cause.
+
+    BASE defaults to the merge base of HEAD with the default branch (origin/HEAD, else
+    main or master); HEAD defaults to the working tree. Both are built in memory from
+    temporary exports; the checkout and dist/ are never touched. Exits 0 when no output
+    changed, 1 when some did, 2 on error.
+    """
+    from promptbundle.diffreport import run_diff
+
+    with _handle_errors():
+        outcome = run_diff(root, base, head, fmt=fmt, stat=stat, targets=targets, agents=agents)
+    click.echo(outcome.text, nl=False)
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@_root_option
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for tools.")
+def explain(root: Path | None, path: str, as_json: bool) -> None:
+    """Show where an output comes from, or every output a source reaches.
+
+    PATH is an output (claude-code/agents/x.md, with or without the dist/ prefix) or a
+    source (agents/x.md, fragments/testing.md, targets/opencode.toml).
+    """
+    from promptbundle.explain import run_explain
+
+    with _handle_errors():
+        text = run_explain(root, path, as_json=as_json)
+    click.echo(text, nl=False)
+
+
 @main.command()
 @_root_option
 @click.option(

@@ -150,7 +150,9 @@ def load_config(root: Path) -> BundleConfig:
     if not isinstance(variables, dict):
         err("'vars' must be a table", "vars")
         variables = {}
-    target_names = table.get("targets", sorted(FORMATS))
+    target_names = table.get(
+        "targets", sorted(name for name, fmt in FORMATS.items() if fmt.default_target)
+    )
     if not isinstance(target_names, list) or not all(isinstance(t, str) for t in target_names):
         err("'targets' must be a list of target names", "targets")
         target_names = []

@@ -16,7 +16,15 @@ from promptbundle.config import BundleConfig
 from promptbundle.errors import BundleError
 from promptbundle.formats import OutputFile
 
-__all__ = ["MANIFEST", "EmitReport", "StaleReport", "check_outputs", "emit", "manifest_data"]
+__all__ = [
+    "MANIFEST",
+    "EmitReport",
+    "StaleReport",
+    "atomic_write",
+    "check_outputs",
+    "emit",
+    "manifest_data",
+]
 
 MANIFEST = "manifest.json"
 # Folders inside the output folder that the build does not own.
@@ -133,7 +141,7 @@ def check_outputs(config: BundleConfig, outputs: Sequence[OutputFile]) -> StaleR
     return report
 
 
-def _atomic_write(path: Path, content: bytes) -> None:
+def atomic_write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir():
         raise BundleError(f"cannot write {path}: a folder is in the way")
@@ -176,11 +184,11 @@ def emit(
         if rel in existing and path.read_bytes() == content:
             report.unchanged.append(rel)
             continue
-        _atomic_write(path, content)
+        atomic_write(path, content)
         report.written.append(rel)
     _remove_empty_dirs(out_dir)
     if not (out_dir / MANIFEST).is_file() or (out_dir / MANIFEST).read_bytes() != manifest:
-        _atomic_write(out_dir / MANIFEST, manifest)
+        atomic_write(out_dir / MANIFEST, manifest)
     return report
 
 

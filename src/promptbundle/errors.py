@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "BuildFailedError",
     "BundleError",
     "ConfigError",
     "ErrorGroup",
@@ -69,6 +70,17 @@ class RenderError(SourceError):
 
 class BundleError(PromptBundleError):
     """An error about the bundle as a whole (e.g. a failed build of a git revision)."""
+
+
+class BuildFailedError(BundleError):
+    """A build had errors (each already a compiler-style line); nothing was written."""
+
+    def __init__(self, messages: list[str], summary: str) -> None:
+        super().__init__(summary)
+        self.messages = messages
+
+    def lines(self) -> list[str]:
+        return [*self.messages, f"error: {self.message}"]
 
 
 class ErrorGroup(PromptBundleError):

@@ -9,7 +9,7 @@ from pathlib import Path
 from promptbundle.build import BuildResult, build_outputs, load
 from promptbundle.catalog import INDEX, fragment_index
 from promptbundle.emit import check_outputs, emit
-from promptbundle.errors import PromptBundleError, SourceError
+from promptbundle.errors import BuildFailedError, SourceError
 
 __all__ = ["BuildOutcome", "run_build"]
 
@@ -47,7 +47,9 @@ def run_build(
             reasons.append(f"{len(result.lossy)} dropped field(s) with --strict")
         if strict and warnings:
             reasons.append(f"{len(warnings)} warning(s) with --strict")
-        raise _Failed(messages, "build failed: " + ", ".join(reasons) + "; nothing written")
+        raise BuildFailedError(
+            messages, "build failed: " + ", ".join(reasons) + "; nothing written"
+        )
     out = (
         config.out_dir.relative_to(config.root)
         if config.out_dir.is_relative_to(config.root)
@@ -96,12 +98,3 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError:
         return None
-
-
-class _Failed(PromptBundleError):
-    def __init__(self, messages: list[str], summary: str) -> None:
-        super().__init__(summary)
-        self.messages = messages
-
-    def lines(self) -> list[str]:
-        return [*self.messages, f"error: {self.message}"]

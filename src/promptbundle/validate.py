@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 __all__ = ["BODY_BUDGET_OPTION", "body_budget", "parse_output", "validate_output"]
 
 BODY_BUDGET_OPTION = "max_body_chars"
+# Formats whose client rejects YAML that PyYAML rejects (skills-ref reads with strictyaml).
+STRICT_YAML_FORMATS = frozenset({"agent-skill"})
 _TABLE_ROW = re.compile(r"^\|\s*(?P<key>[^|]*?)\s*\|\s*(?P<value>(?:[^|\\]|\\.)*?)\s*\|\s*$")
 
 
@@ -66,6 +68,11 @@ def parse_output(fmt: Format, output: OutputFile) -> tuple[dict[str, Any], str, 
     try:
         data = load_yaml(frontmatter)
     except YamlError as err:
+        if fmt.target.format not in STRICT_YAML_FORMATS:
+            # Verbatim imported frontmatter the real clients read although PyYAML does not.
+            from promptbundle.importer import read_metadata
+
+            return read_metadata(frontmatter)[0], body, body_line
         mark = getattr(err, "problem_mark", None)
         raise _Unparsable(
             f"frontmatter is not valid YAML: {getattr(err, 'problem', None) or err}",
@@ -84,7 +91,7 @@ def body_budget(fmt: Format) -> int | None:
     if isinstance(option, int) and not isinstance(option, bool) and option > 0:
         return option
     schema = load_schema(fmt.target.format) or {}
-    default = schema.get("x-body-max-chars")
+    default = schema.get("x-body-max-chars", getattr(fmt, "body_limit", None))
     return int(default) if isinstance(default, int) else None
 
 

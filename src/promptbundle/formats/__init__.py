@@ -6,6 +6,9 @@ from promptbundle.formats.agent_skill import AgentSkillFormat
 from promptbundle.formats.base import Diagnostic, Format, LossyField, OutputFile
 from promptbundle.formats.claude_code import ClaudeCodeFormat
 from promptbundle.formats.claude_plugin import ClaudePluginFormat
+from promptbundle.formats.copilot_agent import CopilotAgentFormat
+from promptbundle.formats.copilot_prompt import CopilotPromptFormat
+from promptbundle.formats.cursor_rule import CursorRuleFormat
 from promptbundle.formats.opencode import OpencodeFormat
 from promptbundle.formats.skill_table import SkillTableFormat
 
@@ -19,5 +22,8 @@ FORMATS: dict[str, type[Format]] = {
         OpencodeFormat,
         SkillTableFormat,
         AgentSkillFormat,
+        CopilotAgentFormat,
+        CopilotPromptFormat,
+        CursorRuleFormat,
     )
 }

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from promptbundle.config import BundleConfig, TargetConfig
 from promptbundle.errors import Location
 from promptbundle.render import RenderedAgent
+from promptbundle.roundtrip import restore_native
 from promptbundle.yamlio import dump_frontmatter
 
 __all__ = [
@@ -87,6 +88,8 @@ class Format:
     install_prefix: ClassVar[str | None] = None
     # How an agent file carries its fields: "frontmatter" (YAML) or "table" (| key | value |).
     layout: ClassVar[str] = "frontmatter"
+    # Whether a bundle that lists no targets builds this format.
+    default_target: ClassVar[bool] = True
 
     def __init__(self, target: TargetConfig, bundle: BundleConfig) -> None:
         self.target = target
@@ -147,9 +150,16 @@ class Format:
         return compose_frontmatter_file(fields, body)
 
     def agent_outputs(self, rendered: RenderedAgent) -> tuple[list[OutputFile], list[LossyField]]:
-        """Every file this format writes for one agent."""
-        mapped = self.map_fields(rendered)
-        text = self.render_file(mapped.fields, rendered.body)
+        """Every file this format writes for one agent.
+
+        An agent imported from this format is written back verbatim (see roundtrip.py)."""
+        imported = rendered.agent.imported
+        if imported.get("format") == self.name:
+            mapped = Mapped()
+            text = restore_native(imported, rendered.body)
+        else:
+            mapped = self.map_fields(rendered)
+            text = self.render_file(mapped.fields, rendered.body)
         path = f"{self.target.name}/{self.agent_path(rendered.agent.id)}"
         sources = tuple(sorted({*rendered.sources, *self.config_sources()}))
         output = OutputFile(
@@ -183,16 +193,15 @@ NAME_RULE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 def frontmatter_of(output: OutputFile) -> dict[str, Any]:
-    """The parsed frontmatter of an output file ({} when it has none or it is not a mapping)."""
-    from promptbundle.sources import split_frontmatter
-    from promptbundle.yamlio import YamlError, load_yaml
+    """The parsed frontmatter of an output file ({} when it has none or it is not a mapping).
 
-    text = output.content.decode("utf-8", errors="replace")
+    Frontmatter PyYAML rejects but the real clients load (an imported file written back
+    verbatim, e.g. `description: Use when: ...`) is read tolerantly, as the clients do."""
+    from promptbundle.importer import read_metadata
+    from promptbundle.sources import split_frontmatter
+
+    text = output.content.decode("utf-8", errors="replace").removeprefix("\ufeff")
     frontmatter, _, _ = split_frontmatter(text)
     if frontmatter is None:
         return {}
-    try:
-        data = load_yaml(frontmatter)
-    except YamlError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_metadata(frontmatter)[0]

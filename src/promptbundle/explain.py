@@ -1,0 +1,155 @@
+"""Provenance both ways: the sources of an output, or every output a source reaches."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from promptbundle.build import build_outputs, load
+from promptbundle.errors import UsageError
+from promptbundle.formats import OutputFile
+from promptbundle.sources import Bundle
+
+__all__ = ["Explanation", "SourceRole", "explain", "format_explanation", "run_explain"]
+
+SourceRole = Literal["agent", "fragment", "target config", "bundle config"]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What one path is in the build: an output with its sources, or a source with its reach."""
+
+    kind: Literal["output", "source"]
+    path: str
+    target: str | None = None
+    agent: str | None = None
+    # For an output: (role, source path); targets without a config file list none.
+    sources: tuple[tuple[SourceRole, str], ...] = ()
+    target_config: str | None = None
+    # For a source: every output rendered from it.
+    outputs: tuple[OutputFile, ...] = ()
+
+
+def _role(bundle: Bundle, rel: str) -> SourceRole:
+    if rel == bundle.config.source.relative_to(bundle.root).as_posix():
+        return "bundle config"
+    if rel.startswith("targets/"):
+        return "target config"
+    if rel.startswith("agents/") and rel in {a.rel for a in bundle.agents}:
+        return "agent"
+    return "fragment"
+
+
+_ROLE_ORDER: dict[str, int] = {"agent": 0, "fragment": 1, "target config": 2, "bundle config": 3}
+
+
+def _explain_output(bundle: Bundle, output: OutputFile) -> Explanation:
+    roles = sorted(
+        ((_role(bundle, s), s) for s in output.sources), key=lambda r: (_ROLE_ORDER[r[0]], r[1])
+    )
+    config = None
+    if output.target in {t.name for t in bundle.config.targets}:
+        source = bundle.config.target(output.target).source
+        config = source.relative_to(bundle.root).as_posix() if source else None
+    return Explanation(
+        "output", output.path, output.target, output.agent, tuple(roles), target_config=config
+    )
+
+
+def _candidates(bundle: Bundle, raw: str, cwd: Path) -> list[tuple[str, str]]:
+    """(kind, path) readings of `raw`, most likely first."""
+    root, out = bundle.root, bundle.config.out_dir
+    text = raw.replace("\\", "/").removeprefix("./")
+    found: list[tuple[str, str]] = [("output", text)]
+    prefix = f"{bundle.config.out.rstrip('/')}/"
+    if text.startswith(prefix):
+        found.append(("output", text.removeprefix(prefix)))
+    found.append(("source", text))
+    path = Path(raw) if Path(raw).is_absolute() else cwd / raw
+    resolved = path.resolve()
+    if resolved.is_relative_to(out.resolve()):
+        found.append(("output", resolved.relative_to(out.resolve()).as_posix()))
+    elif resolved.is_relative_to(root.resolve()):
+        found.append(("source", resolved.relative_to(root.resolve()).as_posix()))
+    name = text if text.endswith(".md") else f"{text}.md"
+    found += [("source", f"fragments/{name}"), ("source", f"agents/{name}")]
+    return found
+
+
+def explain(root: Path | None, path: str, *, cwd: Path | None = None) -> Explanation:
+    """Explain `path`: an output (as in dist/, with or without the dist/ prefix) or a source."""
+    bundle = load(root)
+    outputs = build_outputs(bundle).outputs
+    by_path = {o.path: o for o in outputs}
+    used = {s for o in outputs for s in o.sources}
+    for kind, rel in _candidates(bundle, path, cwd or Path.cwd()):
+        if kind == "output" and rel in by_path:
+            return _explain_output(bundle, by_path[rel])
+        if kind == "source" and (rel in used or (bundle.root / rel).is_file()):
+            reached = tuple(o for o in outputs if rel in o.sources)
+            return Explanation("source", rel, outputs=reached)
+    raise UsageError(
+        f"{path!r} is neither an output of this bundle (a path in "
+        f"{bundle.config.out}/) nor one of its source files"
+    )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"
+
+
+def _reach(outputs: Sequence[OutputFile]) -> str:
+    agents = {o.agent for o in outputs if o.agent}
+    targets = {o.target for o in outputs}
+    text = _plural(len(outputs), "output")
+    if agents:
+        text += f" in {_plural(len(agents), 'agent')}"
+    return text + f" across {_plural(len(targets), 'target')}" if outputs else text
+
+
+def format_explanation(item: Explanation, *, as_json: bool = False) -> str:
+    """The explanation as text lines, or as JSON for tools."""
+    if as_json:
+        data: dict[str, object] = {"kind": item.kind, "path": item.path}
+        if item.kind == "output":
+            data.update(
+                target=item.target,
+                agent=item.agent,
+                target_config=item.target_config,
+                sources=[{"role": role, "path": path} for role, path in item.sources],
+            )
+        else:
+            data["outputs"] = [
+                {"path": o.path, "target": o.target, "agent": o.agent} for o in item.outputs
+            ]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if item.kind == "output":
+        lines = [
+            item.path,
+            f"  target: {item.target}",
+            f"  agent: {item.agent or '(none: a bundle-level file)'}",
+            "  sources:",
+        ]
+        width = max((len(role) for role, _ in item.sources), default=0)
+        lines += [f"    {role:<{width}}  {path}" for role, path in item.sources]
+        if item.target_config is None and item.target not in (None, "catalog"):
+            lines.append(f"  target config: none (built-in defaults of {item.target})")
+        return "\n".join(lines) + "\n"
+    if not item.outputs:
+        return f"{item.path} reaches no output (no agent of this bundle loads it)\n"
+    lines = [f"{item.path} reaches {_reach(item.outputs)}"]
+    by_target: dict[str, list[OutputFile]] = {}
+    for output in item.outputs:
+        by_target.setdefault(output.target, []).append(output)
+    for target in sorted(by_target):
+        lines.append(f"  {target} ({len(by_target[target])})")
+        lines += [f"    {o.path}" for o in sorted(by_target[target], key=lambda o: o.path)]
+    return "\n".join(lines) + "\n"
+
+
+def run_explain(root: Path | None, path: str, *, as_json: bool = False) -> str:
+    """The explain command as a library call."""
+    return format_explanation(explain(root, path), as_json=as_json)

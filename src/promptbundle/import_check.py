@@ -1,0 +1,197 @@
+"""`promptbundle import --check`: import into a temporary bundle, build, compare bytes."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptbundle.errors import PromptBundleError
+from promptbundle.importer import Unsupported, collect_files, convert_file
+
+__all__ = ["CheckReport", "FileVerdict", "check_import", "first_difference"]
+
+
+@dataclass(frozen=True)
+class FileVerdict:
+    """How one file fared: exact, failed (with the reason) or unsupported."""
+
+    path: str
+    format: str | None
+    status: str  # "exact" | "failed" | "unsupported"
+    reason: str = ""
+    offset: int | None = None
+
+
+@dataclass
+class CheckReport:
+    """Every file's verdict, with the summary line and the JSON form."""
+
+    files: list[FileVerdict] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for item in self.files if item.status == status)
+
+    @property
+    def supported(self) -> int:
+        return len(self.files) - self.count("unsupported")
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.count("failed") else 0
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"exact {self.count('exact')}/{self.supported} supported, "
+            f"{self.count('unsupported')} unsupported"
+        )
+
+    def lines(self) -> list[str]:
+        """One line per file that is not exact."""
+        out = []
+        for item in self.files:
+            if item.status == "failed":
+                out.append(f"{item.path}: {item.format}: {item.reason}")
+            elif item.status == "unsupported":
+                out.append(f"{item.path}: {item.reason}")
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "files": len(self.files),
+            "supported": self.supported,
+            "exact": self.count("exact"),
+            "unsupported": self.count("unsupported"),
+            "failures": [
+                {"path": i.path, "format": i.format, "reason": i.reason, "offset": i.offset}
+                for i in self.files
+                if i.status == "failed"
+            ],
+            "unsupported_files": [
+                {"path": i.path, "reason": i.reason}
+                for i in self.files
+                if i.status == "unsupported"
+            ],
+        }
+
+
+def first_difference(expected: bytes, actual: bytes) -> int | None:
+    """Offset of the first differing byte (None when equal)."""
+    if expected == actual:
+        return None
+    for offset, (a, b) in enumerate(zip(expected, actual, strict=False)):
+        if a != b:
+            return offset
+    return min(len(expected), len(actual))
+
+
+_CONFIG = 'name = "import-check"\nversion = "0.0.0"\ntargets = [{targets}]\n'
+
+
+def check_import(paths: Sequence[Path], *, format_name: str | None = None) -> CheckReport:
+    """Round-trip every file through a temporary bundle; nothing is written elsewhere."""
+    report = CheckReport()
+    for path in collect_files(paths):
+        report.files.append(_check_file(path, format_name))
+    return report
+
+
+def _check_file(path: Path, format_name: str | None) -> FileVerdict:
+    label = path.as_posix()
+    data = path.read_bytes()
+    try:
+        agent = convert_file(path, data, format_name=format_name)
+    except Unsupported as verdict:
+        return FileVerdict(label, None, "unsupported", str(verdict))
+    try:
+        output = _build_native(agent.id, agent.format, agent.text)
+    except PromptBundleError as err:
+        return FileVerdict(
+            label, agent.format, "failed", "build failed: " + " / ".join(err.lines())
+        )
+    offset = first_difference(data, output)
+    if offset is None:
+        return FileVerdict(label, agent.format, "exact")
+    reason = (
+        f"output differs at byte {offset}: expected {data[offset : offset + 12]!r}, "
+        f"got {output[offset : offset + 12]!r} ({len(data)} vs {len(output)} bytes)"
+    )
+    return FileVerdict(label, agent.format, "failed", reason, offset)
+
+
+def _build_native(agent_id: str, fmt: str, source: str) -> bytes:
+    """Build the agent in a throwaway bundle with every format; the native output's bytes."""
+    from promptbundle.build import build_outputs, load
+    from promptbundle.formats import FORMATS
+
+    with tempfile.TemporaryDirectory(prefix="promptbundle-import-") as folder:
+        root = Path(folder)
+        names = ", ".join(f'"{name}"' for name in sorted(FORMATS))
+        (root / "promptbundle.toml").write_text(_CONFIG.format(targets=names), encoding="utf-8")
+        (root / "agents").mkdir()
+        (root / "agents" / f"{agent_id}.md").write_bytes(source.encode("utf-8"))
+        result = build_outputs(load(root))
+    for output in result.outputs:
+        if output.target == fmt and output.agent == agent_id:
+            return output.content
+    raise PromptBundleError(f"the build wrote no {fmt} file for {agent_id}")
+
+
+@dataclass
+class ImportOutcome:
+    """What `promptbundle import` prints: messages (stderr), a summary or JSON, an exit code."""
+
+    summary: str
+    messages: list[str] = field(default_factory=list)
+    exit_code: int = 0
+
+
+def import_command(
+    paths: Sequence[Path],
+    *,
+    root: Path | None = None,
+    into: Path | None = None,
+    format_name: str | None = None,
+    check: bool = False,
+    as_json: bool = False,
+) -> ImportOutcome:
+    """The import command as a library call: check the round trip, or write agent sources."""
+    import json
+
+    from promptbundle.config import find_root, load_config
+    from promptbundle.errors import ConfigError, UsageError
+    from promptbundle.formats import FORMATS
+    from promptbundle.importer import run_import
+
+    if not paths:
+        raise UsageError("give at least one file or folder to import")
+    if format_name is not None and format_name not in FORMATS:
+        raise UsageError(f"unknown format {format_name!r} (formats: {', '.join(sorted(FORMATS))})")
+    if check:
+        report = check_import(paths, format_name=format_name)
+        if as_json:
+            text = json.dumps(report.as_json(), indent=2, ensure_ascii=False)
+            return ImportOutcome(text, [], report.exit_code)
+        return ImportOutcome(report.summary, report.lines(), report.exit_code)
+    if as_json:
+        raise UsageError("--json goes with --check")
+    targets: list[str] | None = None
+    try:
+        config = load_config(root if root is not None else find_root(Path.cwd()))
+    except ConfigError:
+        if root is not None:
+            raise
+        config = None
+    if config is not None:
+        targets = [t.format for t in config.targets]
+        into = into if into is not None else config.root / "agents"
+    result = run_import(
+        paths,
+        into=into if into is not None else Path("agents"),
+        format_name=format_name,
+        targets=targets,
+    )
+    return ImportOutcome(result.summary, result.messages)

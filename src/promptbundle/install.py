@@ -1,0 +1,307 @@
+"""Install one target's outputs where its tool reads them, owning only what it wrote.
+
+`dist/<target>/<rel>` goes to `<into>/<install_prefix>/<rel>`. Every file written is recorded
+(path and sha256) in `<into>/.promptbundle-install.json`; the next install of the same bundle
+and target removes the recorded files it no longer produces. A file that was not recorded, or
+that changed since it was recorded, is never overwritten or removed without `force`: the
+install stops naming every such file, having written nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptbundle import __version__
+from promptbundle.emit import atomic_write, sha256
+from promptbundle.errors import BundleError, Location, UsageError
+from promptbundle.formats import FORMATS
+
+__all__ = ["OWNERSHIP_FILE", "InstallConflictError", "InstallReport", "install"]
+
+OWNERSHIP_FILE = ".promptbundle-install.json"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What one install puts down: bundle, version, target and files by path in `into`."""
+
+    bundle: str
+    version: str
+    target: str
+    files: dict[str, bytes]
+
+
+@dataclass
+class InstallReport:
+    """The plan (and, unless a dry run, what was done): one line per file touched."""
+
+    into: Path
+    target: str
+    dry_run: bool
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    forced: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        forced = set(self.forced)
+        tag = {True: " (--force)", False: ""}
+        return (
+            [f"add: {p}{tag[p in forced]}" for p in self.added]
+            + [f"update: {p}{tag[p in forced]}" for p in self.updated]
+            + [f"remove: {p}{tag[p in forced]}" for p in self.removed]
+        )
+
+    @property
+    def summary(self) -> str:
+        verb = "would install" if self.dry_run else "installed"
+        return (
+            f"{verb} {self.target} into {self.into}: {len(self.added)} added, "
+            f"{len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged"
+        )
+
+
+class InstallConflictError(BundleError):
+    """Files the install would overwrite or remove without owning them; nothing was written."""
+
+    def __init__(self, conflicts: list[tuple[Path, str]]) -> None:
+        super().__init__(
+            f"{len(conflicts)} file(s) this install may not overwrite or remove; nothing written"
+        )
+        self.conflicts = conflicts
+
+    def lines(self) -> list[str]:
+        return [
+            *(f"{Location(path)}: error: {reason}" for path, reason in self.conflicts),
+            f"error: {self.message} (use --force to overwrite or remove them)",
+        ]
+
+
+# -- what to install -----------------------------------------------------------------------
+
+
+def _prefix_for(target: str, fmt: str, known: Mapping[str, str]) -> str:
+    cls = FORMATS.get(fmt)
+    if cls is None or cls.install_prefix is None:
+        installable = sorted(t for t, f in known.items() if _installable(f))
+        raise UsageError(
+            f"target {target!r} ({fmt}) has no install location "
+            f"(installable targets: {', '.join(installable) or 'none'})"
+        )
+    return cls.install_prefix
+
+
+def _installable(fmt: str) -> bool:
+    cls = FORMATS.get(fmt)
+    return cls is not None and cls.install_prefix is not None
+
+
+def _check_target(target: str, known: Mapping[str, str]) -> str:
+    if target not in known:
+        raise UsageError(f"unknown target {target!r} (targets: {', '.join(sorted(known))})")
+    return _prefix_for(target, known[target], known)
+
+
+def _relocate(prefix: str, target: str, files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """`<target>/<rel>` (a dist path) to `<prefix>/<rel>` (a path in the install folder)."""
+    head = f"{target}/"
+    return {
+        f"{prefix.strip('/')}/{path[len(head) :]}": content
+        for path, content in files.items()
+        if path.startswith(head)
+    }
+
+
+def payload_from_build(root: Path | None, target: str) -> Payload:
+    """A fresh in-memory build of one target."""
+    from promptbundle.build import build_outputs, load
+    from promptbundle.errors import BuildFailedError
+
+    bundle = load(root)
+    config = bundle.config
+    prefix = _check_target(target, {t.name: t.format for t in config.targets})
+    result = build_outputs(bundle, targets=[target])
+    if result.errors:
+        raise BuildFailedError(
+            [d.line() for d in result.errors],
+            f"build failed: {len(result.errors)} error(s); nothing installed",
+        )
+    files = {o.path: o.content for o in result.outputs if o.target == target}
+    return Payload(config.name, config.version, target, _relocate(prefix, target, files))
+
+
+def payload_from_archive(archive: Path, target: str) -> Payload:
+    """One target of a release archive, after verifying the whole archive."""
+    from promptbundle.package import read_archive, verify_archive
+
+    report = verify_archive(archive)
+    if not report.ok:
+        raise BundleError(
+            f"archive failed verification ({'; '.join(report.problems)}); nothing installed",
+            Location(archive),
+        )
+    contents = read_archive(archive)
+    manifest = contents.manifest
+    known = {
+        str(t.get("name")): str(t.get("format"))
+        for t in manifest.get("targets", [])
+        if isinstance(t, dict)
+    }
+    prefix = _check_target(target, known)
+    wanted = {e["path"] for e in manifest["files"] if e.get("target") == target}
+    files = {path: contents.files[path] for path in wanted}
+    return Payload(
+        str(manifest.get("bundle", "")),
+        str(manifest.get("version", "")),
+        target,
+        _relocate(prefix, target, files),
+    )
+
+
+# -- ownership -----------------------------------------------------------------------------
+
+
+def _read_ownership(into: Path) -> list[dict[str, Any]]:
+    path = into / OWNERSHIP_FILE
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise BundleError(
+            f"unreadable install record ({err}); fix or delete it to install again",
+            Location(path),
+        ) from err
+    installs = data.get("installs") if isinstance(data, dict) else None
+    if not isinstance(installs, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("files"), dict) for i in installs
+    ):
+        raise BundleError(
+            "install record has no valid 'installs' list; fix or delete it to install again",
+            Location(path),
+        )
+    return installs
+
+
+def _write_ownership(into: Path, installs: list[dict[str, Any]]) -> None:
+    installs = sorted(installs, key=lambda i: (str(i.get("bundle")), str(i.get("target"))))
+    data = {"promptbundle": __version__, "installs": installs}
+    atomic_write(into / OWNERSHIP_FILE, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+
+
+def _digest(path: Path) -> str | None:
+    """The sha256 of a regular file at `path` (None: absent); a folder or link is a conflict."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        return "<not a regular file>"
+    if not path.exists():
+        return None
+    return sha256(path.read_bytes())
+
+
+# -- planning and doing --------------------------------------------------------------------
+
+
+def _plan(
+    into: Path, payload: Payload, owned: Mapping[str, str], others: Mapping[str, str]
+) -> tuple[InstallReport, list[tuple[Path, str]]]:
+    report = InstallReport(into, payload.target, dry_run=False)
+    conflicts: list[tuple[Path, str]] = []
+    for rel, content in sorted(payload.files.items()):
+        dest = into / rel
+        blocker = next((p for p in dest.parents if p.is_relative_to(into) and p.is_file()), None)
+        if blocker is not None or (dest.is_dir() and not dest.is_symlink()):
+            raise BundleError(
+                f"cannot install {rel}: {'a file' if blocker else 'a folder'} is in the way",
+                Location(blocker or dest),
+            )
+        found = _digest(dest)
+        if found is None:
+            report.added.append(rel)
+        elif found == sha256(content) and rel in owned:
+            report.unchanged.append(rel)
+        else:
+            report.updated.append(rel)
+            if rel in others:
+                conflicts.append((dest, f"installed by {others[rel]}, not by this install"))
+            elif rel not in owned:
+                conflicts.append((dest, "not installed by promptbundle; will not overwrite it"))
+            elif found != owned[rel]:
+                conflicts.append((dest, "changed since it was installed; will not overwrite it"))
+    for rel in sorted(set(owned) - set(payload.files)):
+        dest = into / rel
+        found = _digest(dest)
+        if found is None:
+            continue
+        report.removed.append(rel)
+        if found != owned[rel]:
+            conflicts.append((dest, "changed since it was installed; will not remove it"))
+    return report, conflicts
+
+
+def install(
+    root: Path | None,
+    *,
+    target: str,
+    into: Path,
+    dry_run: bool = False,
+    force: bool = False,
+    from_archive: Path | None = None,
+) -> InstallReport:
+    """Copy one target's outputs into `into`, removing only files a previous install wrote."""
+    if into.exists() and not into.is_dir():
+        raise UsageError(f"--into {into} is not a folder")
+    payload = (
+        payload_from_archive(from_archive, target)
+        if from_archive is not None
+        else payload_from_build(root, target)
+    )
+    key = (payload.bundle, payload.target)
+    installs = _read_ownership(into)
+    mine = [i for i in installs if (i.get("bundle"), i.get("target")) == key]
+    rest = [i for i in installs if (i.get("bundle"), i.get("target")) != key]
+    owned = {p: str(d) for i in mine for p, d in i["files"].items()}
+    others = {p: f"{i.get('bundle')}:{i.get('target')}" for i in rest for p in i["files"]}
+    report, conflicts = _plan(into, payload, owned, others)
+    report.dry_run = dry_run
+    if conflicts and not force:
+        raise InstallConflictError(conflicts)
+    report.forced = sorted(str(path.relative_to(into).as_posix()) for path, _ in conflicts)
+    if dry_run:
+        return report
+    try:
+        _apply(into, payload, report)
+    except OSError as err:
+        raise BundleError(f"install failed: {err}", Location(into)) from err
+    for other in rest:
+        for rel in set(other["files"]) & set(payload.files):
+            del other["files"][rel]
+    record = {
+        "bundle": payload.bundle,
+        "target": payload.target,
+        "version": payload.version,
+        "files": {rel: sha256(payload.files[rel]) for rel in sorted(payload.files)},
+    }
+    _write_ownership(into, [*(i for i in rest if i["files"]), record])
+    return report
+
+
+def _apply(into: Path, payload: Payload, report: InstallReport) -> None:
+    into.mkdir(parents=True, exist_ok=True)
+    for rel in [*report.added, *report.updated]:
+        dest = into / rel
+        if dest.is_symlink():
+            dest.unlink()
+        atomic_write(dest, payload.files[rel])
+    for rel in report.removed:
+        dest = into / rel
+        dest.unlink()
+        for folder in dest.parents:
+            if folder == into or not folder.is_relative_to(into) or any(folder.iterdir()):
+                break
+            folder.rmdir()

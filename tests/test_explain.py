@@ -1,0 +1,133 @@
+"""explain: the sources of an output, and every output a source reaches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from promptbundle.cli import main
+from promptbundle.explain import explain
+from tests.conftest import BundleFactory
+
+CONFIG = 'name = "demo"\nversion = "1.0.0"\ntargets = ["claude-code", "opencode"]\n'
+FILES = {
+    "promptbundle.toml": CONFIG,
+    "targets/opencode.toml": '[models]\nsonnet = "my/sonnet"\n',
+    "fragments/testing.md": "Run pytest.\n",
+    "fragments/git.md": "Small commits.\n",
+    "fragments/unused.md": "Nobody includes this.\n",
+    "agents/alpha.md": '---\nname: alpha\ndescription: A\n---\n{{ fragment("testing") }}\n',
+    "agents/beta.md": (
+        '---\nname: beta\ndescription: B\n---\n{{ fragment("testing") }}\n{{ fragment("git") }}\n'
+    ),
+}
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def root(make_bundle: BundleFactory) -> Path:
+    return make_bundle(FILES)
+
+
+def test_output_lists_agent_fragments_and_target_config(root: Path) -> None:
+    code, out, _ = cli("explain", "--root", str(root), "opencode/agent/beta.md")
+    assert code == 0
+    assert out == (
+        "opencode/agent/beta.md\n"
+        "  target: opencode\n"
+        "  agent: beta\n"
+        "  sources:\n"
+        "    agent          agents/beta.md\n"
+        "    fragment       fragments/git.md\n"
+        "    fragment       fragments/testing.md\n"
+        "    target config  targets/opencode.toml\n"
+    )
+
+
+def test_output_of_a_target_without_config_file_says_so(root: Path) -> None:
+    item = explain(root, "claude-code/agents/alpha.md")
+    assert item.sources == (("agent", "agents/alpha.md"), ("fragment", "fragments/testing.md"))
+    code, out, _ = cli("explain", "--root", str(root), "claude-code/agents/alpha.md")
+    assert code == 0
+    assert out.endswith("  target config: none (built-in defaults of claude-code)\n")
+
+
+def test_output_path_may_carry_the_dist_prefix_or_be_a_file_in_dist(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert explain(root, "dist/claude-code/agents/alpha.md").path == "claude-code/agents/alpha.md"
+    monkeypatch.chdir(root)
+    absolute = str(root / "dist" / "opencode" / "agent" / "alpha.md")
+    assert explain(root, absolute).path == "opencode/agent/alpha.md"
+
+
+def test_fragment_lists_every_output_it_reaches(root: Path) -> None:
+    code, out, _ = cli("explain", "--root", str(root), "fragments/git.md")
+    assert code == 0
+    assert out == (
+        "fragments/git.md reaches 3 outputs in 1 agent across 3 targets\n"
+        "  catalog (1)\n"
+        "    README.md\n"
+        "  claude-code (1)\n"
+        "    claude-code/agents/beta.md\n"
+        "  opencode (1)\n"
+        "    opencode/agent/beta.md\n"
+    )
+
+
+def test_source_may_be_named_by_fragment_name_or_relative_to_the_working_folder(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert explain(root, "testing").path == "fragments/testing.md"
+    monkeypatch.chdir(root / "agents")
+    item = explain(root, "alpha.md")
+    assert item.kind == "source" and item.path == "agents/alpha.md"
+    assert {o.path for o in item.outputs} == {
+        "README.md",
+        "claude-code/agents/alpha.md",
+        "opencode/agent/alpha.md",
+    }
+
+
+def test_target_config_reaches_only_its_targets_outputs(root: Path) -> None:
+    item = explain(root, "targets/opencode.toml")
+    assert {o.path for o in item.outputs} == {"opencode/agent/alpha.md", "opencode/agent/beta.md"}
+
+
+def test_unused_fragment_reaches_no_output(root: Path) -> None:
+    code, out, _ = cli("explain", "--root", str(root), "fragments/unused.md")
+    assert code == 0
+    assert out == "fragments/unused.md reaches no output (no agent of this bundle loads it)\n"
+
+
+def test_unknown_path_is_a_usage_error(root: Path) -> None:
+    code, out, err = cli("explain", "--root", str(root), "claude-code/agents/zeta.md")
+    assert code == 2 and out == ""
+    assert "'claude-code/agents/zeta.md' is neither an output of this bundle" in err
+
+
+def test_a_bundle_that_does_not_build_reports_the_location(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"agents/one.md": "---\nname: one\ndescription: x\n---\n{{ nope }}\n"})
+    code, _, err = cli("explain", "--root", str(root), "fragments/x.md")
+    assert code == 1
+    assert err == f"{root / 'agents/one.md'}:5:1: error: 'nope' is undefined\n"
+
+
+def test_json_output_for_both_directions(root: Path) -> None:
+    _, out, _ = cli("explain", "--root", str(root), "--json", "opencode/agent/alpha.md")
+    data = json.loads(out)
+    assert data["kind"] == "output" and data["target_config"] == "targets/opencode.toml"
+    assert {"role": "agent", "path": "agents/alpha.md"} in data["sources"]
+    _, out, _ = cli("explain", "--root", str(root), "--json", "fragments/testing.md")
+    data = json.loads(out)
+    assert data["kind"] == "source"
+    assert {"path": "claude-code/agents/beta.md", "target": "claude-code", "agent": "beta"} in (
+        data["outputs"]
+    )

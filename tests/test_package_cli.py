@@ -1,0 +1,141 @@
+"""The package, verify and install commands: options reach the library; output and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from promptbundle import install as install_module
+from promptbundle import package as package_module
+from promptbundle.cli import main
+from promptbundle.install import InstallReport
+from promptbundle.package import PackageReport
+from tests.conftest import BundleFactory
+
+AGENT = "---\nname: one\ndescription: One\nmodel: sonnet\n---\nHello.\n"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_package_passes_its_options_to_the_library(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls: list[tuple[Any, dict[str, Any]]] = []
+
+    def fake(root: Any, **kwargs: Any) -> PackageReport:
+        calls.append((root, kwargs))
+        return PackageReport("demo", "9", [tmp_path / "a.tar.gz"], tmp_path / "SUMS", 3, None)
+
+    monkeypatch.setattr(package_module, "package", fake)
+    code, out, _ = run("package", "--root", "r", "--out", "o", "--version", "9", "--since", "v1")
+    assert code == 0
+    assert calls == [(Path("r"), {"out": Path("o"), "version": "9", "since": "v1"})]
+    assert out == f"{tmp_path / 'a.tar.gz'}\n{tmp_path / 'SUMS'}\npackaged demo 9: 3 files\n"
+
+
+def test_install_passes_its_options_to_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, dict[str, Any]]] = []
+
+    def fake(root: Any, **kwargs: Any) -> InstallReport:
+        calls.append((root, kwargs))
+        return InstallReport(kwargs["into"], kwargs["target"], dry_run=True, added=["x"])
+
+    monkeypatch.setattr(install_module, "install", fake)
+    code, out, _ = run(
+        "install", "opencode", "--into", "p", "--from", "a.zip", "--dry-run", "--force"
+    )
+    assert code == 0
+    assert calls == [
+        (
+            None,
+            {
+                "target": "opencode",
+                "into": Path("p"),
+                "dry_run": True,
+                "force": True,
+                "from_archive": Path("a.zip"),
+            },
+        )
+    ]
+    assert (
+        out == "add: x\nwould install opencode into p: 1 added, 0 updated, 0 removed, 0 unchanged\n"
+    )
+
+
+def test_install_requires_into() -> None:
+    code, _, err = run("install", "claude-code")
+    assert code == 2 and "--into" in err
+
+
+def test_package_then_verify_end_to_end(make_bundle: BundleFactory, tmp_path: Path) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    code, out, err = run(
+        "package", "--root", str(root), "--out", str(tmp_path / "rel"),
+        env={"SOURCE_DATE_EPOCH": "1700000000"},
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines()[-1].startswith("packaged demo 1.2.3")
+    code, out, err = run("verify", str(tmp_path / "rel/demo-1.2.3.zip"))
+    assert (code, out, err) == (0, "demo-1.2.3.zip: OK (8 files match manifest.json)\n", "")
+
+
+def test_verify_exits_one_and_names_each_problem(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    run("package", "--root", str(root), "--out", str(tmp_path / "rel"))
+    archive = tmp_path / "rel/demo-1.2.3.tar.gz"
+    archive.write_bytes(archive.read_bytes() + b"\0")
+    code, out, err = run("verify", str(archive))
+    assert code == 1
+    assert out == "demo-1.2.3.tar.gz: FAILED (1 problem(s))\n"
+    assert err == f"{archive}: error: altered archive: its sha256 differs from SHA256SUMS\n"
+
+
+def test_verify_of_a_bad_archive_prints_a_located_error(tmp_path: Path) -> None:
+    (tmp_path / "x.zip").write_text("nope")
+    code, out, err = run("verify", str(tmp_path / "x.zip"))
+    assert code == 1 and out == ""
+    assert (
+        err
+        == f"{tmp_path / 'x.zip'}:1:1: error: not a release archive (expected .tar.gz or .zip)\n"
+    )
+
+
+def test_install_conflict_exits_one_naming_the_file(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    mine = tmp_path / "p/.claude/agents/one.md"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("mine\n")
+    code, out, err = run(
+        "install", "claude-code", "--root", str(root), "--into", str(tmp_path / "p")
+    )
+    assert code == 1 and out == ""
+    assert err.startswith(f"{mine}:1:1: error: not installed by promptbundle")
+    assert "Traceback" not in err
+    assert mine.read_text() == "mine\n"
+
+
+def test_install_unknown_target_exits_two(make_bundle: BundleFactory, tmp_path: Path) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    code, _, err = run("install", "vim", "--root", str(root), "--into", str(tmp_path / "p"))
+    assert code == 2 and "unknown target 'vim'" in err
+
+
+def test_install_prints_what_it_wrote(make_bundle: BundleFactory, tmp_path: Path) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    into = tmp_path / "p"
+    code, out, err = run("install", "claude-code", "--root", str(root), "--into", str(into))
+    assert code == 0, err
+    assert out == (
+        "add: .claude/agents/one.md\n"
+        f"installed claude-code into {into}: 1 added, 0 updated, 0 removed, 0 unchanged\n"
+    )
