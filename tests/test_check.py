@@ -127,6 +127,11 @@ def test_unclosed_code_fence_is_an_error(make_bundle):
     assert ("agents/a.md:7:1", "PB208", "error") in found(root)
 
 
+def test_fence_closed_before_a_jinja_tag_is_closed(make_bundle):
+    root = make_bundle({"agents/a.md": agent("a", "{% raw %}\n```\nx\n```{% endraw %}\n")})
+    assert "PB208" not in codes(root)
+
+
 def test_closed_code_fence_is_fine(make_bundle):
     root = make_bundle({"agents/a.md": agent("a", "~~~~\n```\n~~~~\n")})
     assert "PB208" not in codes(root)

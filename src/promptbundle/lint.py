@@ -32,6 +32,7 @@ __all__ = [
 # Paragraphs shorter than this are too common to suggest a fragment for.
 MIN_PARAGRAPH_CHARS = 80
 CONTEXT_NAMES = frozenset({"agent", "target", "bundle"})
+_JINJA_TAG = re.compile(r"\{%-?[^\n]*?-?%\}|\{#[^\n]*?#\}")
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*$")
 
 
@@ -314,6 +315,7 @@ def lint_templates(bundle: Bundle, *, used_sources: Iterable[str] = ()) -> list[
 
 def unclosed_fences(text: str, path: Path | str, first_line: int = 1) -> list[Diagnostic]:
     """A ``` or ~~~ fence that is never closed swallows the rest of the prompt as code."""
+    text = _JINJA_TAG.sub("", text)  # `{% endraw %}` after a closing fence is not content
     lines = text.splitlines()
     found = []
     for start, end, markup in fences(text):
