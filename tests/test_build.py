@@ -404,3 +404,37 @@ def test_catalog_lists_each_agent_with_targets_and_size(make_bundle: BundleFacto
     row = next(line for line in text.splitlines() if line.startswith("| alpha |"))
     assert "Alpha: reviews Python code" in row
     assert "claude-code" in row and "opencode" in row
+
+
+PLUGIN_AGENT = """\
+---
+name: beta
+description: Beta
+claude-plugin: {capabilities: [review]}
+opencode: {mode: bogus}
+suppress: [PB112, PB110]
+---
+Body
+"""
+
+
+def test_an_agent_can_suppress_a_warning_but_not_an_error(make_bundle: BundleFactory) -> None:
+    result = build_outputs(load(make_bundle({"agents/beta.md": PLUGIN_AGENT})))
+    codes = {d.code for d in result.diagnostics}
+    assert "PB112" not in codes
+    assert [d.code for d in result.suppressed] == ["PB112"]
+    assert any(d.severity == "error" and "bogus" in d.message for d in result.diagnostics)
+
+
+def test_without_suppress_the_warning_is_reported(make_bundle: BundleFactory) -> None:
+    agent = PLUGIN_AGENT.replace("suppress: [PB112, PB110]\n", "").replace(
+        "opencode: {mode: bogus}\n", ""
+    )
+    result = build_outputs(load(make_bundle({"agents/beta.md": agent})))
+    assert [d.code for d in result.diagnostics] == ["PB112"]
+
+
+def test_suppress_must_list_check_codes(make_bundle: BundleFactory) -> None:
+    agent = "---\nname: beta\ndescription: Beta\nsuppress: [capabilities]\n---\n"
+    with pytest.raises(PromptBundleError, match="'suppress' must be a list of check codes"):
+        load(make_bundle({"agents/beta.md": agent}))

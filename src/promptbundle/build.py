@@ -23,6 +23,7 @@ class BuildResult:
     outputs: list[OutputFile] = field(default_factory=list)
     lossy: list[LossyField] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    suppressed: list[Diagnostic] = field(default_factory=list)
     partial: bool = False
 
     @property
@@ -92,9 +93,17 @@ def build_outputs(
     if not result.partial:
         result.outputs.append(catalog_output(bundle, rendered_by_target))
     _check_paths(result.outputs)
+    suppressed = {a.id: a.suppress for a in bundle.agents if a.suppress}
     for output in result.outputs:
         if output.target in formats:
-            result.diagnostics.extend(formats[output.target].validate(output))
+            for diag in formats[output.target].validate(output):
+                # An agent may accept a warning on purpose; errors always stand.
+                if diag.severity == "warning" and diag.code in suppressed.get(
+                    output.agent or "", ()
+                ):
+                    result.suppressed.append(diag)
+                else:
+                    result.diagnostics.append(diag)
     result.outputs.sort(key=lambda o: o.path)
     result.lossy.sort(key=lambda x: (x.agent, x.target, x.field))
     return result

@@ -32,6 +32,7 @@ class CheckReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     lossy: list[LossyField] = field(default_factory=list)
     outputs: int = 0
+    suppressed: int = 0
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -48,6 +49,7 @@ class CheckReport:
         return (
             f"checked {self.outputs} outputs: {len(self.errors)} error(s), "
             f"{len(self.warnings)} warning(s), {len(self.lossy)} dropped field(s)"
+            + (f", {self.suppressed} warning(s) suppressed by agents" if self.suppressed else "")
         )
 
     def text_lines(self) -> list[str]:
@@ -75,6 +77,7 @@ class CheckReport:
                 "outputs": self.outputs,
                 "errors": len(self.errors),
                 "warnings": len(self.warnings),
+                "suppressed": self.suppressed,
             },
         }
         return json.dumps(data, indent=2, ensure_ascii=False)
@@ -175,7 +178,9 @@ def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> l
                 d for d in partial.diagnostics if str(d.location.path) in paths
             )
             report.lossy.extend(partial.lossy)
+            report.suppressed += len(partial.suppressed)
         return outputs
+    report.suppressed += len(result.suppressed)
     report.diagnostics.extend(result.diagnostics)
     report.lossy.extend(result.lossy)
     return result.outputs

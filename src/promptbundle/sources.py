@@ -15,7 +15,17 @@ from promptbundle.yamlio import YamlError, load_yaml
 __all__ = ["Agent", "Bundle", "load_bundle", "split_frontmatter"]
 
 TIERS = ("opus", "sonnet", "haiku", "inherit")
-CANONICAL_KEYS = ("name", "description", "model", "tools", "targets", "vars", "import")
+CANONICAL_KEYS = (
+    "name",
+    "description",
+    "model",
+    "tools",
+    "targets",
+    "vars",
+    "suppress",
+    "import",
+)
+CHECK_CODE = re.compile(r"^PB[0-9]{3}$")
 _DELIMITER = re.compile(r"^---[ \t]*\r?$")
 
 
@@ -35,6 +45,7 @@ class Agent:
     vars: dict[str, Any] = field(default_factory=dict)
     blocks: dict[str, dict[str, Any]] = field(default_factory=dict)
     imported: dict[str, Any] = field(default_factory=dict)
+    suppress: frozenset[str] = frozenset()
     meta: dict[str, Any] = field(default_factory=dict)
 
     def context(self) -> dict[str, Any]:
@@ -180,6 +191,12 @@ def load_agent(path: Path, rel: str, known_targets: set[str]) -> Agent:
             problem(f"per-target block {key!r} must be a mapping of frontmatter keys", key)
             continue
         blocks[key] = dict(block)
+    suppress = meta.get("suppress", [])
+    if not isinstance(suppress, list) or not all(
+        isinstance(c, str) and CHECK_CODE.match(c) for c in suppress
+    ):
+        problem("'suppress' must be a list of check codes like PB112", "suppress")
+        suppress = []
     imported = meta.get("import", {})
     if not isinstance(imported, Mapping):
         problem("'import' must be a mapping", "import")
@@ -198,6 +215,7 @@ def load_agent(path: Path, rel: str, known_targets: set[str]) -> Agent:
         vars=dict(variables),
         blocks=blocks,
         imported=dict(imported),
+        suppress=frozenset(suppress),
         meta=meta,
     )
 
