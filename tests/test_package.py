@@ -270,15 +270,30 @@ def test_release_keeps_the_claude_plugin_marketplace_layout(released: Path, tmp_
     assert sorted(p.name for p in (plugin_dir / "agents").iterdir()) == ["one.md", "two.md"]
 
 
-@pytest.mark.skipif(shutil.which("claude") is None, reason="the claude CLI is not installed")
+CLAUDE = Path(__file__).resolve().parent.parent / ".clients/claude/node_modules/.bin/claude"
+CLAUDE_ENV = {
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    "DISABLE_TELEMETRY": "1",
+    "DISABLE_ERROR_REPORTING": "1",
+    "DISABLE_AUTOUPDATER": "1",
+}
+
+
+@pytest.mark.conformance
 def test_claude_accepts_the_released_marketplace_and_plugin(released: Path, tmp_path: Path) -> None:
+    assert CLAUDE.exists(), f"{CLAUDE} is missing: run `make conformance` to install it"
     with tarfile.open(released / "demo-1.2.3.tar.gz") as tar:
         tar.extractall(tmp_path / "x", filter="data")
     marketplace_dir = tmp_path / "x/demo-1.2.3/claude-plugin"
-    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    (tmp_path / "home").mkdir()
+    env = {**os.environ, **CLAUDE_ENV, "HOME": str(tmp_path / "home")}
     for folder in (marketplace_dir, marketplace_dir / "plugins/demo"):
         proc = subprocess.run(
-            ["claude", "plugin", "validate", str(folder)], capture_output=True, text=True, env=env
+            [str(CLAUDE), "plugin", "validate", "--strict", str(folder)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "Validation passed" in proc.stdout
