@@ -21,6 +21,7 @@ test: build
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
+	$(BIN)/promptbundle check --strict
 	$(MAKE) --no-print-directory fidelity
 
 fidelity: build
@@ -31,7 +32,7 @@ fidelity: build
 	fi
 
 check: $(STAMP)
-	$(BIN)/promptbundle check
+	$(BIN)/promptbundle check --strict
 
 # The real clients (pinned, under .clients/) read every output of dist/, offline.
 conformance: build
