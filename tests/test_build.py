@@ -438,3 +438,21 @@ def test_suppress_must_list_check_codes(make_bundle: BundleFactory) -> None:
     agent = "---\nname: beta\ndescription: Beta\nsuppress: [capabilities]\n---\n"
     with pytest.raises(PromptBundleError, match="'suppress' must be a list of check codes"):
         load(make_bundle({"agents/beta.md": agent}))
+
+
+def test_a_template_mutating_a_variable_does_not_leak_into_other_renders(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(
+        {
+            "promptbundle.toml": 'name = "b"\nversion = "1.0.0"\n[vars]\nshared = {list = ["one"]}\n',
+            "agents/a.md": "---\ndescription: d\nvars: {own: [1]}\n---\n"
+            '{{ shared.list.append("leak") or "" }}{{ own.append(2) or "" }}A\n',
+            "agents/b.md": '---\ndescription: d\n---\nB {{ shared.list | join(",") }}\n',
+        }
+    )
+    outputs = {o.path: o.content for o in build_outputs(load(root)).outputs}
+    assert outputs["claude-code/agents/b.md"].endswith(b"B one\n")
+    assert outputs["opencode/agent/b.md"].endswith(b"B one\n")
+    again = {o.path: o.content for o in build_outputs(load(root)).outputs}
+    assert again == outputs
