@@ -445,7 +445,7 @@ def test_a_template_mutating_a_variable_does_not_leak_into_other_renders(
 ) -> None:
     root = make_bundle(
         {
-            "promptbundle.toml": 'name = "b"\nversion = "1.0.0"\n[vars]\nshared = {list = ["one"]}\n',
+            "promptbundle.toml": 'name = "b"\n[vars]\nshared = {list = ["one"]}\n',
             "agents/a.md": "---\ndescription: d\nvars: {own: [1]}\n---\n"
             '{{ shared.list.append("leak") or "" }}{{ own.append(2) or "" }}A\n',
             "agents/b.md": '---\ndescription: d\n---\nB {{ shared.list | join(",") }}\n',
