@@ -438,3 +438,42 @@ def test_suppress_must_list_check_codes(make_bundle: BundleFactory) -> None:
     agent = "---\nname: beta\ndescription: Beta\nsuppress: [capabilities]\n---\n"
     with pytest.raises(PromptBundleError, match="'suppress' must be a list of check codes"):
         load(make_bundle({"agents/beta.md": agent}))
+
+
+def test_a_template_mutating_a_variable_does_not_leak_into_other_renders(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(
+        {
+            "promptbundle.toml": 'name = "b"\n[vars]\nshared = {list = ["one"]}\n',
+            "agents/a.md": "---\ndescription: d\nvars: {own: [1]}\n---\n"
+            '{{ shared.list.append("leak") or "" }}{{ own.append(2) or "" }}A\n',
+            "agents/b.md": '---\ndescription: d\n---\nB {{ shared.list | join(",") }}\n',
+        }
+    )
+    outputs = {o.path: o.content for o in build_outputs(load(root)).outputs}
+    assert outputs["claude-code/agents/b.md"].endswith(b"B one\n")
+    assert outputs["opencode/agent/b.md"].endswith(b"B one\n")
+    again = {o.path: o.content for o in build_outputs(load(root)).outputs}
+    assert again == outputs
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("{when: 2024-01-01}", "cannot write a date"),
+        ("{t: .nan}", "cannot write nan"),
+        ("{t: !!binary aGVsbG8=}", "cannot write a bytes"),
+        ("{1: a}", "keys must be strings"),
+        ("{hooks: {pre: []}}", "empty collections"),
+    ],
+)
+def test_a_block_value_no_format_can_write_is_a_located_error(
+    make_bundle: BundleFactory, value: str, reason: str
+) -> None:
+    root = make_bundle({"agents/a.md": f"---\ndescription: d\nclaude-code: {value}\n---\nbody\n"})
+    with pytest.raises(PromptBundleError) as info:
+        load(root)
+    line = info.value.lines()[0]
+    assert line.startswith(f"{root / 'agents' / 'a.md'}:3:1: error: per-target block 'claude-code'")
+    assert reason in line

@@ -72,3 +72,29 @@ def test_unknown_target_and_bad_target_config_are_errors(make_bundle: BundleFact
     assert "target 'vim' is neither a built-in format" in text
     assert "odd.toml:1:1: error: unknown format 'nope'" in text
     assert "odd.toml:2:1: error: unknown key 'colour'" in text
+
+
+@pytest.mark.parametrize("out", ["agents", "fragments", "targets/x", "./agents"])
+def test_out_folder_may_not_hold_or_sit_in_the_sources(
+    make_bundle: BundleFactory, out: str
+) -> None:
+    # A build removes every file of its out folder that it does not produce.
+    root = make_bundle({"promptbundle.toml": f'name = "b"\nout = "{out}"\n'})
+    with pytest.raises(ConfigError) as info:
+        load_config(root)
+    assert f"{root / 'promptbundle.toml'}:2:1: error: 'out'" in info.value.lines()[0]
+
+
+def test_target_names_must_be_ids_so_outputs_stay_in_the_out_folder(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(
+        {
+            "promptbundle.toml": 'name = "b"\ntargets = ["../evil"]\n',
+            "evil.toml": 'format = "claude-code"\n',
+            "targets/keep.txt": "",
+        }
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(root)
+    assert "target name '../evil' must be an id" in info.value.lines()[0]

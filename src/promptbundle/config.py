@@ -19,6 +19,8 @@ VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
 
 _BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars"}
 _TARGET_KEYS = {"format", "models", "tools", "options", "description"}
+# Folders a build must never write into: it removes every file there that it does not produce.
+_SOURCE_DIRS = ("agents", "fragments", "targets", ".git")
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,12 @@ def load_config(root: Path) -> BundleConfig:
     out = str(table.get("out", "dist"))
     if Path(out).is_absolute() or ".." in Path(out).parts or out in ("", "."):
         err(f"'out' must be a folder inside the bundle, got {out!r}", "out")
+    elif Path(out).parts and Path(out).parts[0] in _SOURCE_DIRS:
+        err(
+            f"'out' must not be inside a source folder ({', '.join(_SOURCE_DIRS)}): "
+            f"a build removes the files it does not produce there, got {out!r}",
+            "out",
+        )
     variables = table.get("vars", {})
     if not isinstance(variables, dict):
         err("'vars' must be a table", "vars")
@@ -161,6 +169,13 @@ def load_config(root: Path) -> BundleConfig:
 
     targets: list[TargetConfig] = []
     for target_name in target_names:
+        if not ID_PATTERN.match(target_name):
+            err(
+                f"target name {target_name!r} must be an id (lowercase letters, digits, "
+                "hyphens): it names the output folder and targets/<name>.toml",
+                "targets",
+            )
+            continue
         try:
             targets.append(_load_target(root, target_name, source))
         except PromptBundleError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -131,19 +132,24 @@ def _tracking() -> Iterator[set[str]]:
 def render_agent(
     env: BundleEnvironment, bundle: Bundle, agent: Agent, target: dict[str, Any]
 ) -> RenderedAgent:
-    """Render `agent`'s body for `target`; errors point at the source line."""
-    context = {
-        **bundle.config.vars,
-        **agent.vars,
-        "agent": agent.context(),
-        "target": target,
-        "bundle": {
-            "name": bundle.config.name,
-            "version": bundle.config.version,
-            "description": bundle.config.description,
-            "vars": dict(bundle.config.vars),
-        },
-    }
+    """Render `agent`'s body for `target`; errors point at the source line.
+
+    The context is a deep copy: a template that mutates a variable (`list.append`) must not
+    change what the next agent or target renders."""
+    context = copy.deepcopy(
+        {
+            **bundle.config.vars,
+            **agent.vars,
+            "agent": agent.context(),
+            "target": target,
+            "bundle": {
+                "name": bundle.config.name,
+                "version": bundle.config.version,
+                "description": bundle.config.description,
+                "vars": dict(bundle.config.vars),
+            },
+        }
+    )
     with _tracking() as loaded:
         try:
             template = env.get_template(agent.rel)

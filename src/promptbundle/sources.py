@@ -10,7 +10,7 @@ from typing import Any
 
 from promptbundle.config import ID_PATTERN, BundleConfig
 from promptbundle.errors import Location, PromptBundleError, SourceError, raise_collected
-from promptbundle.yamlio import YamlError, load_yaml
+from promptbundle.yamlio import YamlError, dump_frontmatter, load_yaml
 
 __all__ = ["Agent", "Bundle", "load_bundle", "split_frontmatter"]
 
@@ -189,6 +189,11 @@ def load_agent(path: Path, rel: str, known_targets: set[str]) -> Agent:
         block = meta[key]
         if not isinstance(block, Mapping):
             problem(f"per-target block {key!r} must be a mapping of frontmatter keys", key)
+            continue
+        try:
+            dump_frontmatter(block)
+        except (TypeError, ValueError) as err:
+            problem(f"per-target block {key!r}: {err} (quote a value meant as text)", key)
             continue
         blocks[key] = dict(block)
     suppress = meta.get("suppress", [])
