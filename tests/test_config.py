@@ -98,3 +98,22 @@ def test_target_names_must_be_ids_so_outputs_stay_in_the_out_folder(
     with pytest.raises(ConfigError) as info:
         load_config(root)
     assert "target name '../evil' must be an id" in info.value.lines()[0]
+
+
+@pytest.mark.parametrize("version", ["1.0", "v1.2.3", "1.2.3.4", "01.2.3", "latest"])
+def test_version_must_be_semver_and_the_error_points_at_the_config(
+    make_bundle: BundleFactory, version: str
+) -> None:
+    root = make_bundle({"promptbundle.toml": f'name = "b"\nversion = "{version}"\n'})
+    with pytest.raises(ConfigError) as info:
+        load_config(root)
+    assert info.value.lines() == [
+        f"{root / 'promptbundle.toml'}:2:1: error: 'version' must be a semantic version "
+        f"like 1.2.3, got {version!r}"
+    ]
+
+
+@pytest.mark.parametrize("version", ["0.1.0", "2.0.0-rc.1", "1.2.3+build.5"])
+def test_semantic_versions_are_accepted(make_bundle: BundleFactory, version: str) -> None:
+    root = make_bundle({"promptbundle.toml": f'name = "b"\nversion = "{version}"\n'})
+    assert load_config(root).version == version

@@ -223,7 +223,7 @@ def test_version_option_overrides_the_config(make_bundle: BundleFactory, tmp_pat
 
 def test_bad_version_is_a_usage_error(make_bundle: BundleFactory) -> None:
     root = make_bundle({"agents/one.md": agent("one")})
-    with pytest.raises(UsageError, match="--version is not a version"):
+    with pytest.raises(UsageError, match="--version must be a semantic version"):
         package(root, version="../evil")
 
 

@@ -15,7 +15,12 @@ __all__ = ["BundleConfig", "TargetConfig", "find_root", "load_config"]
 CONFIG_FILE = "promptbundle.toml"
 PYPROJECT = "pyproject.toml"
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
+# Semantic versions: plugin.json and marketplace.json carry the version, and Claude Code
+# requires semver there.
+VERSION_PATTERN = re.compile(
+    r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"
+)
 
 _BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars"}
 _TARGET_KEYS = {"format", "models", "tools", "options", "description"}
@@ -141,7 +146,7 @@ def load_config(root: Path) -> BundleConfig:
         name = "bundle"
     version = str(table.get("version", "0.0.0"))
     if not VERSION_PATTERN.match(version):
-        err(f"'version' is not a version: {version!r}", "version")
+        err(f"'version' must be a semantic version like 1.2.3, got {version!r}", "version")
     for key in ("description", "author", "out"):
         if key in table and not isinstance(table[key], str):
             err(f"'{key}' must be a string", key)

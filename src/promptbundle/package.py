@@ -283,7 +283,7 @@ def package(
     config = result.bundle.config
     version = config.version if version is None else version
     if not VERSION_PATTERN.match(version):
-        raise UsageError(f"--version is not a version: {version!r}")
+        raise UsageError(f"--version must be a semantic version like 1.2.3, got {version!r}")
     epoch = source_date_epoch(config.root, environ)
     commit = _git_text(config.root, "rev-parse", "--verify", "--quiet", "HEAD")
     files: Files = {o.path: o.content for o in result.outputs}
