@@ -477,3 +477,43 @@ def test_a_block_value_no_format_can_write_is_a_located_error(
     line = info.value.lines()[0]
     assert line.startswith(f"{root / 'agents' / 'a.md'}:3:1: error: per-target block 'claude-code'")
     assert reason in line
+
+
+def test_first_build_refuses_an_output_folder_holding_foreign_files(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(files(**{"dist/notes.txt": "mine\n"}))
+    with pytest.raises(PromptBundleError) as info:
+        run_build(root)
+    assert "holds 1 file(s) that promptbundle did not write (first: notes.txt)" in str(info.value)
+    assert sorted(p.name for p in (root / "dist").iterdir()) == ["notes.txt"]
+
+
+def test_a_folder_in_the_way_stops_the_build_before_anything_changes(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(files(**{"agents/zeta.md": "---\nname: zeta\ndescription: Z\n---\nZ\n"}))
+    run_build(root)
+    (root / "agents/zeta.md").unlink()
+    (root / "fragments/testing.md").write_text("# Testing\n\nChanged.\n")
+    (root / "dist/opencode/agent/alpha.md").unlink()
+    (root / "dist/opencode/agent/alpha.md").mkdir()
+    before = sorted(p.relative_to(root).as_posix() for p in (root / "dist").rglob("*"))
+    with pytest.raises(PromptBundleError) as info:
+        run_build(root)
+    assert "opencode/agent/alpha.md (a folder is in the way)" in str(info.value)
+    assert "nothing was changed" in str(info.value)
+    after = sorted(p.relative_to(root).as_posix() for p in (root / "dist").rglob("*"))
+    assert after == before
+    assert "Changed." not in (root / "dist/claude-code/agents/alpha.md").read_text()
+
+
+def test_a_file_in_the_way_of_an_output_folder_is_reported(make_bundle: BundleFactory) -> None:
+    root = make_bundle(files())
+    run_build(root)
+    import shutil
+
+    shutil.rmtree(root / "dist/skill-table")
+    (root / "dist/skill-table").write_text("a file\n")
+    with pytest.raises(PromptBundleError, match="the file skill-table is in the way"):
+        run_build(root)

@@ -33,7 +33,9 @@ def test_package_passes_its_options_to_the_library(
         return PackageReport("demo", "9", [tmp_path / "a.tar.gz"], tmp_path / "SUMS", 3, None)
 
     monkeypatch.setattr(package_module, "package", fake)
-    code, out, _ = run("package", "--root", "r", "--out", "o", "--version", "9.0.0", "--since", "v1")
+    code, out, _ = run(
+        "package", "--root", "r", "--out", "o", "--version", "9.0.0", "--since", "v1"
+    )
     assert code == 0
     assert calls == [(Path("r"), {"out": Path("o"), "version": "9.0.0", "since": "v1"})]
     assert out == f"{tmp_path / 'a.tar.gz'}\n{tmp_path / 'SUMS'}\npackaged demo 9: 3 files\n"

@@ -13,7 +13,7 @@ from typing import Any
 
 from promptbundle import __version__
 from promptbundle.config import BundleConfig
-from promptbundle.errors import BundleError
+from promptbundle.errors import BundleError, Location
 from promptbundle.formats import OutputFile
 
 __all__ = [
@@ -174,22 +174,61 @@ def emit(
         keep = [e for e in previous["outputs"] if isinstance(e, dict) and e.get("path") in existing]
     expected = {o.path: o.content for o in outputs}
     manifest = manifest_bytes(config, outputs, keep=keep)
+    _preflight(out_dir, expected, existing, owned=partial or MANIFEST in existing)
     report = EmitReport()
-    if not partial:
-        for rel in sorted(existing - set(expected) - {MANIFEST}):
-            (out_dir / rel).unlink()
-            report.removed.append(rel)
-    for rel, content in sorted(expected.items()):
-        path = out_dir / rel
-        if rel in existing and path.read_bytes() == content:
-            report.unchanged.append(rel)
-            continue
-        atomic_write(path, content)
-        report.written.append(rel)
+    try:
+        for rel, content in sorted(expected.items()):
+            path = out_dir / rel
+            if rel in existing and path.read_bytes() == content:
+                report.unchanged.append(rel)
+                continue
+            atomic_write(path, content)
+            report.written.append(rel)
+        if not partial:
+            for rel in sorted(existing - set(expected) - {MANIFEST}):
+                (out_dir / rel).unlink()
+                report.removed.append(rel)
+    except OSError as err:
+        raise BundleError(f"cannot write the output: {err}", Location(out_dir)) from err
     _remove_empty_dirs(out_dir)
     if not (out_dir / MANIFEST).is_file() or (out_dir / MANIFEST).read_bytes() != manifest:
         atomic_write(out_dir / MANIFEST, manifest)
     return report
+
+
+def _preflight(
+    out_dir: Path, expected: dict[str, bytes], existing: set[str], *, owned: bool
+) -> None:
+    """Refuse, before writing anything, a build that would fail halfway or delete user files.
+
+    Without a manifest the folder was not written by promptbundle: files in it that the build
+    does not produce would be deleted as orphans, so the build stops instead.
+    """
+    if not owned:
+        foreign = sorted(existing - set(expected))
+        if foreign:
+            raise BundleError(
+                f"{out_dir} holds {len(foreign)} file(s) that promptbundle did not write "
+                f"(first: {foreign[0]}) and no {MANIFEST}; move them away or set 'out' to "
+                "another folder",
+                Location(out_dir),
+            )
+    blocked: list[str] = []
+    for rel in sorted(expected):
+        path = out_dir / rel
+        if path.is_dir() and not path.is_symlink():
+            blocked.append(f"{rel} (a folder is in the way)")
+            continue
+        for parent in path.relative_to(out_dir).parents:
+            folder = out_dir / parent
+            if parent != Path(".") and (folder.is_file() or folder.is_symlink()):
+                blocked.append(f"{rel} (the file {parent.as_posix()} is in the way)")
+                break
+    if blocked:
+        raise BundleError(
+            f"cannot write {len(blocked)} output(s); nothing was changed: " + "; ".join(blocked),
+            Location(out_dir),
+        )
 
 
 def _remove_empty_dirs(out_dir: Path) -> None:
