@@ -517,3 +517,20 @@ def test_a_file_in_the_way_of_an_output_folder_is_reported(make_bundle: BundleFa
     (root / "dist/skill-table").write_text("a file\n")
     with pytest.raises(PromptBundleError, match="the file skill-table is in the way"):
         run_build(root)
+
+
+@pytest.mark.parametrize("name", ["agent", "target", "bundle", "fragment", "a-b", "1st"])
+def test_variable_names_a_template_cannot_use_are_errors(
+    make_bundle: BundleFactory, name: str
+) -> None:
+    agent = f"---\nname: beta\ndescription: Beta\nvars: {{'{name}': x}}\n---\n"
+    with pytest.raises(PromptBundleError) as info:
+        load(make_bundle({"agents/beta.md": agent}))
+    assert f"variable name {name!r}" in str(info.value)
+    assert ":4:1: error:" in str(info.value)
+
+
+def test_bundle_variable_named_like_the_context_is_an_error(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"promptbundle.toml": 'name = "b"\n[vars]\nagent = "x"\n'})
+    with pytest.raises(PromptBundleError, match="variable name 'agent' is reserved"):
+        load(root)

@@ -92,3 +92,8 @@ def test_unwritable_values_raise_type_error() -> None:
         dump_frontmatter({"v": object()})
     with pytest.raises(TypeError):
         dump_frontmatter({"v": float("nan")})
+
+
+@pytest.mark.parametrize("text", [".", "._", ".a"])
+def test_lone_dot_scalars_are_quoted(text: str) -> None:
+    assert dump_frontmatter({"v": text}) == f'v: "{text}"\n'

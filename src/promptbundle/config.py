@@ -88,6 +88,24 @@ def find_root(start: Path) -> Path:
     )
 
 
+RESERVED_VARS = frozenset({"agent", "target", "bundle", "fragment"})
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def var_name_problems(variables: dict[Any, Any]) -> list[str]:
+    """Why some variable names cannot be used from a template (empty when all can)."""
+    problems = []
+    for key in variables:
+        if not isinstance(key, str) or not VAR_NAME.match(key):
+            problems.append(
+                f"variable name {key!r} is not a template identifier "
+                "(letters, digits and underscores, not starting with a digit)"
+            )
+        elif key in RESERVED_VARS:
+            problems.append(f"variable name {key!r} is reserved for the render context")
+    return problems
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -163,6 +181,8 @@ def load_config(root: Path) -> BundleConfig:
     if not isinstance(variables, dict):
         err("'vars' must be a table", "vars")
         variables = {}
+    for problem in var_name_problems(variables):
+        err(problem, "vars")
     target_names = table.get(
         "targets", sorted(name for name, fmt in FORMATS.items() if fmt.default_target)
     )

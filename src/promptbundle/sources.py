@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.config import ID_PATTERN, BundleConfig
+from promptbundle.config import ID_PATTERN, BundleConfig, var_name_problems
 from promptbundle.errors import Location, PromptBundleError, SourceError, raise_collected
 from promptbundle.yamlio import YamlError, dump_frontmatter, load_yaml
 
@@ -184,6 +184,8 @@ def load_agent(path: Path, rel: str, known_targets: set[str]) -> Agent:
     if not isinstance(variables, Mapping):
         problem("'vars' must be a mapping", "vars")
         variables = {}
+    for message in var_name_problems(dict(variables)):
+        problem(message, "vars")
     blocks: dict[str, dict[str, Any]] = {}
     for key in sorted(block_names & set(meta)):
         block = meta[key]
