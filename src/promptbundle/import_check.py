@@ -157,6 +157,7 @@ def import_command(
     format_name: str | None = None,
     check: bool = False,
     as_json: bool = False,
+    force: bool = False,
 ) -> ImportOutcome:
     """The import command as a library call: check the round trip, or write agent sources."""
     import json
@@ -193,5 +194,6 @@ def import_command(
         into=into if into is not None else Path("agents"),
         format_name=format_name,
         targets=targets,
+        force=force,
     )
     return ImportOutcome(result.summary, result.messages)

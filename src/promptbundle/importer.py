@@ -24,12 +24,14 @@ from promptbundle.roundtrip import NativeLayout, escape_body, split_layout
 from promptbundle.yamlio import YamlError, dump_frontmatter, load_yaml, quote
 
 __all__ = [
+    "ExistingSource",
     "ImportResult",
     "ImportedAgent",
     "Unsupported",
     "collect_files",
     "convert_file",
     "detect_format",
+    "existing_sources",
     "read_metadata",
     "run_import",
 ]
@@ -62,6 +64,8 @@ class ImportedAgent:
     id: str
     text: str
     lossy: tuple[str, ...] = ()
+    # The id the file itself names (before a numbered suffix or a forced id).
+    derived_id: str = ""
 
 
 @dataclass
@@ -222,8 +226,12 @@ def convert_file(
     format_name: str | None = None,
     taken: Iterable[str] = (),
     label: str | None = None,
+    agent_id: str | None = None,
 ) -> ImportedAgent:
-    """The agent source for one file; raises Unsupported for files import does not take."""
+    """The agent source for one file; raises Unsupported for files import does not take.
+
+    The id is derived from the file (a numbered suffix when `taken`) unless `agent_id` is
+    given."""
     from promptbundle.formats import FORMATS
 
     try:
@@ -246,12 +254,14 @@ def convert_file(
         length = found
         meta, strict = read_metadata(_inner(body[:length]))
     layout = split_layout(text, length)
-    agent_id = _unique_id(_derive_id(path, meta), set(taken))
+    derived = _derive_id(path, meta)
+    if agent_id is None:
+        agent_id = _unique_id(derived, set(taken))
     fields, lossy = _canonical(meta, fmt, path, agent_id)
     if not strict:
         lossy.insert(0, "frontmatter is not valid YAML for PyYAML; fields read tolerantly")
     source = _agent_source(fields, fmt, label or path.as_posix(), layout)
-    return ImportedAgent(path, fmt, agent_id, source, tuple(lossy))
+    return ImportedAgent(path, fmt, agent_id, source, tuple(lossy), derived)
 
 
 def _derive_id(path: Path, meta: Mapping[str, Any]) -> str:
@@ -400,29 +410,107 @@ def collect_files(paths: Sequence[Path]) -> list[Path]:
     return [found[key] for key in sorted(found)]
 
 
+@dataclass(frozen=True)
+class ExistingSource:
+    """An agent source already in the import folder: its id and what it was imported from."""
+
+    path: Path
+    id: str
+    source: str | None
+
+
+def existing_sources(into: Path) -> list[ExistingSource]:
+    """Every agent source in `into` (id from `name:`, else the file stem)."""
+    from promptbundle.sources import split_frontmatter
+
+    found = []
+    for path in sorted(into.glob("*.md")) if into.is_dir() else []:
+        if path.name.lower() == "readme.md":
+            continue
+        try:
+            frontmatter, _, _ = split_frontmatter(path.read_text(encoding="utf-8"))
+            meta = load_yaml(frontmatter) if frontmatter else None
+        except (OSError, UnicodeDecodeError, YamlError):
+            meta = None
+        meta = meta if isinstance(meta, dict) else {}
+        name = meta.get("name")
+        record = meta.get("import")
+        label = record.get("source") if isinstance(record, dict) else None
+        found.append(
+            ExistingSource(
+                path,
+                name if isinstance(name, str) else path.stem,
+                label if isinstance(label, str) else None,
+            )
+        )
+    return found
+
+
+def _same_file(label: str, path: Path) -> bool:
+    if label == path.as_posix():
+        return True
+    try:
+        return Path(label).resolve() == path.resolve()
+    except OSError:  # pragma: no cover - resolve() fails only on odd file systems
+        return False
+
+
+def _previous(
+    path: Path, agent_id: str, existing: Sequence[ExistingSource]
+) -> tuple[ExistingSource | None, str]:
+    """The source a new import of `path` (id `agent_id`) would duplicate, and why."""
+    for item in existing:
+        if item.source is not None and _same_file(item.source, path):
+            return item, f"already imported as {item.path} (same import source)"
+    for item in existing:
+        if agent_id in (item.id, item.path.stem):
+            return item, f"id {agent_id!r} is already used by {item.path}"
+    return None, ""
+
+
 def run_import(
     paths: Sequence[Path],
     *,
     into: Path,
     format_name: str | None = None,
     targets: Iterable[str] | None = None,
+    force: bool = False,
 ) -> ImportResult:
     """Write one agent source per supported file into `into`; nothing is written when a
-    file cannot be read. An id already taken in `into` gets a numbered suffix."""
+    file cannot be read or already has a source there (unless `force`: it is replaced).
+    Two files of this run that derive one id: the second gets a numbered suffix."""
     result = ImportResult()
-    existing = {p.stem for p in into.glob("*.md")} if into.is_dir() else set()
-    taken = set(existing)
+    existing = existing_sources(into)
+    taken: dict[str, Path] = {}
     errors: list[PromptBundleError] = []
     for path in collect_files(paths):
         try:
-            agent = convert_file(path, path.read_bytes(), format_name=format_name, taken=taken)
+            data = path.read_bytes()
+            agent = convert_file(path, data, format_name=format_name, taken=taken)
+            previous, why = _previous(path, agent.derived_id, existing)
+            if previous is not None and force:
+                agent = convert_file(path, data, format_name=format_name, agent_id=previous.id)
         except Unsupported as verdict:
             result.unsupported.append((path, str(verdict)))
             continue
         except OSError as err:
             errors.append(SourceError(f"cannot read: {err.strerror}", Location(path)))
             continue
-        taken.add(agent.id)
+        if previous is not None and not force:
+            errors.append(
+                SourceError(
+                    f"{why}; use --force to replace it",
+                    Location(path),
+                )
+            )
+            continue
+        base = agent.derived_id
+        if base != agent.id and base in taken:
+            result.messages.append(
+                f"{path}: note: id {base!r} is taken by {taken[base]} in this import; "
+                f"imported as {agent.id!r}"
+            )
+        taken[agent.id] = path
         result.agents.append(agent)
     raise_collected(errors)
     known = set(targets) if targets is not None else None
