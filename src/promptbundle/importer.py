@@ -3,6 +3,7 @@ the same bytes for their native format (see roundtrip.py for what is recorded)."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 import re
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.config import ID_PATTERN
+from promptbundle.config import ID_PATTERN, BundleConfig
 from promptbundle.errors import (
     Location,
     PromptBundleError,
@@ -34,6 +35,7 @@ __all__ = [
     "existing_sources",
     "read_metadata",
     "run_import",
+    "with_targets",
 ]
 
 TIERS = frozenset({"opus", "sonnet", "haiku", "inherit"})
@@ -66,6 +68,21 @@ class ImportedAgent:
     lossy: tuple[str, ...] = ()
     # The id the file itself names (before a numbered suffix or a forced id).
     derived_id: str = ""
+    # The canonical fields written before the `import:` record.
+    fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def with_targets(agent: ImportedAgent, targets: Sequence[str]) -> ImportedAgent:
+    """The agent with `targets:` set (after the canonical fields, before the format block)."""
+    head = "---\n" + dump_frontmatter(agent.fields)
+    if not agent.text.startswith(head):  # pragma: no cover - convert_file writes it so
+        raise AssertionError(f"{agent.source}: unexpected agent source layout")
+    fields = {k: v for k, v in agent.fields.items() if k != agent.format}
+    fields["targets"] = list(targets)
+    if agent.format in agent.fields:
+        fields[agent.format] = agent.fields[agent.format]
+    text = "---\n" + dump_frontmatter(fields) + agent.text[len(head) :]
+    return dataclasses.replace(agent, text=text, fields=fields)
 
 
 @dataclass
@@ -76,12 +93,16 @@ class ImportResult:
     agents: list[ImportedAgent] = field(default_factory=list)
     unsupported: list[tuple[Path, str]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    narrowed: int = 0
 
     @property
     def summary(self) -> str:
-        return f"imported {len(self.written)} file(s), {len(self.unsupported)} unsupported" + (
-            f"; {sum(len(a.lossy) for a in self.agents)} lossy note(s)" if self.agents else ""
-        )
+        text = f"imported {len(self.written)} file(s), {len(self.unsupported)} unsupported"
+        if self.agents:
+            text += f"; {sum(len(a.lossy) for a in self.agents)} lossy note(s)"
+        if self.narrowed:
+            text += f"; {self.narrowed} agent(s) narrowed (see 'narrowed:' lines)"
+        return text
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -261,7 +282,7 @@ def convert_file(
     if not strict:
         lossy.insert(0, "frontmatter is not valid YAML for PyYAML; fields read tolerantly")
     source = _agent_source(fields, fmt, label or path.as_posix(), layout)
-    return ImportedAgent(path, fmt, agent_id, source, tuple(lossy), derived)
+    return ImportedAgent(path, fmt, agent_id, source, tuple(lossy), derived, fields)
 
 
 def _derive_id(path: Path, meta: Mapping[str, Any]) -> str:
@@ -475,10 +496,15 @@ def run_import(
     format_name: str | None = None,
     targets: Iterable[str] | None = None,
     force: bool = False,
+    config: BundleConfig | None = None,
 ) -> ImportResult:
     """Write one agent source per supported file into `into`; nothing is written when a
     file cannot be read or already has a source there (unless `force`: it is replaced).
-    Two files of this run that derive one id: the second gets a numbered suffix."""
+    Two files of this run that derive one id: the second gets a numbered suffix. An agent
+    whose output for some target of `config` (None: the default targets) would fail
+    validation gets `targets:` listing those that pass (see import_targets.py)."""
+    from promptbundle.import_targets import judge_targets
+
     result = ImportResult()
     existing = existing_sources(into)
     taken: dict[str, Path] = {}
@@ -513,6 +539,11 @@ def run_import(
         taken[agent.id] = path
         result.agents.append(agent)
     raise_collected(errors)
+    narrowed = judge_targets(result.agents, config)
+    result.agents = [
+        with_targets(a, narrowed[a.id].kept) if a.id in narrowed else a for a in result.agents
+    ]
+    result.narrowed = len(narrowed)
     known = set(targets) if targets is not None else None
     for agent in result.agents:
         target = into / f"{agent.id}.md"
@@ -520,6 +551,8 @@ def run_import(
         target.write_bytes(agent.text.encode("utf-8"))
         result.written.append(target)
         result.messages += [f"{agent.source}: lossy: {note}" for note in agent.lossy]
+        if agent.id in narrowed:
+            result.messages.append(f"{agent.source}: {narrowed[agent.id].line()}")
         if known is not None and agent.format not in known:
             result.messages.append(
                 f"{agent.source}: note: the bundle has no {agent.format} target; add it to "
