@@ -131,3 +131,24 @@ def test_json_output_for_both_directions(root: Path) -> None:
     assert {"path": "claude-code/agents/beta.md", "target": "claude-code", "agent": "beta"} in (
         data["outputs"]
     )
+
+
+@pytest.mark.parametrize("outside", ["/etc/passwd", "../outside.md", "agents/../../outside.md"])
+def test_path_outside_the_bundle_is_a_usage_error(root: Path, outside: str) -> None:
+    (root.parent / "outside.md").write_text("not a source\n", encoding="utf-8")
+    code, out, err = cli("explain", "--root", str(root), outside)
+    assert code == 2 and out == ""
+    assert f"{outside!r} is outside the bundle" in err
+
+
+def test_absolute_path_of_a_source_inside_the_bundle_is_explained(root: Path) -> None:
+    item = explain(root, str(root / "fragments" / "git.md"))
+    assert item.kind == "source" and item.path == "fragments/git.md"
+    assert item.outputs == explain(root, "fragments/git.md").outputs
+    assert "opencode/agent/beta.md" in {o.path for o in item.outputs}
+
+
+def test_source_path_that_does_not_exist_is_a_usage_error(root: Path) -> None:
+    code, out, err = cli("explain", "--root", str(root), "fragments/missing.md")
+    assert code == 2 and out == ""
+    assert "'fragments/missing.md' is neither an output of this bundle" in err

@@ -324,7 +324,7 @@ def test_check_reports_exact_and_unsupported(tmp_path: Path) -> None:
         },
     )
     report = check_import([files / "a"])
-    assert report.summary == "exact 2/2 supported, 1 unsupported"
+    assert report.summary == "exact 2/2 supported, 1 unsupported, 0 narrowed"
     assert report.exit_code == 0
     assert report.lines() == [
         f"{files / 'a' / 'p.json'}: unsupported format (.json file extension)"
@@ -336,7 +336,7 @@ def test_check_reports_a_failure_with_offset(
 ) -> None:
     import promptbundle.import_check as import_check
 
-    monkeypatch.setattr(import_check, "_build_native", lambda *args: CLAUDE + b"y\n")
+    monkeypatch.setattr(import_check, "_build_native", lambda *args: (CLAUDE + b"y\n", None))
     path = write_tree(tmp_path, {"r.md": CLAUDE + b"x\n"}) / "r.md"
     report = check_import([path])
     assert report.exit_code == 1
@@ -361,15 +361,17 @@ def test_cli_import_check_prints_summary_and_json(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["import", "--check", str(files / "r.md"), str(files / "n.json")])
     assert result.exit_code == 0
-    assert result.stdout.strip().endswith("exact 1/1 supported, 1 unsupported")
+    assert result.stdout.strip().endswith("exact 1/1 supported, 1 unsupported, 0 narrowed")
     result = runner.invoke(main, ["import", "--check", "--json", str(files / "r.md")])
     assert json.loads(result.stdout) == {
         "files": 1,
         "supported": 1,
         "exact": 1,
         "unsupported": 0,
+        "narrowed": 0,
         "failures": [],
         "unsupported_files": [],
+        "narrowed_files": [],
     }
 
 
@@ -412,7 +414,7 @@ SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 def test_seeds_round_trip_byte_for_byte() -> None:
     report = check_import([SHARED / "seeds"])
     assert report.lines() == []
-    assert report.summary == "exact 5/5 supported, 0 unsupported"
+    assert report.summary == "exact 5/5 supported, 0 unsupported, 0 narrowed"
 
 
 @pytest.mark.skipif(

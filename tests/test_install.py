@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -287,3 +288,39 @@ def test_unknown_target_in_an_archive_is_a_usage_error(two_agents: Path, tmp_pat
 def test_missing_archive_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="cannot read archive"):
         install(None, target="claude-code", into=tmp_path / "p", from_archive=tmp_path / "x.zip")
+
+
+@pytest.mark.parametrize(
+    "entry", ["../victim.md", ".claude/../../victim.md", "{victim}", "", "a//../../victim.md"]
+)
+@pytest.mark.parametrize("force", [False, True])
+def test_install_record_entry_outside_into_is_an_error_and_nothing_is_removed(
+    two_agents: Path, tmp_path: Path, entry: str, force: bool
+) -> None:
+    into = tmp_path / "project"
+    install(two_agents, target="claude-code", into=into)
+    victim = tmp_path / "victim.md"
+    victim.write_text("keep me\n")
+    entry = entry.format(victim=victim.as_posix())
+    path = into / OWNERSHIP_FILE
+    data = json.loads(path.read_text())
+    data["installs"][0]["files"][entry] = hashlib.sha256(b"keep me\n").hexdigest()
+    path.write_text(json.dumps(data))
+    before = snapshot(into)
+    with pytest.raises(BundleError, match="install record entry") as caught:
+        install(two_agents, target="claude-code", into=into, force=force)
+    assert caught.value.location == Location(path)
+    assert repr(entry) in caught.value.message
+    assert victim.read_text() == "keep me\n"
+    assert snapshot(into) == before
+
+
+def test_install_record_of_another_bundle_is_validated_too(
+    two_agents: Path, tmp_path: Path
+) -> None:
+    into = tmp_path / "project"
+    into.mkdir()
+    other = {"bundle": "other", "target": "claude-code", "files": {"../x.md": "0" * 64}}
+    (into / OWNERSHIP_FILE).write_text(json.dumps({"installs": [other]}))
+    with pytest.raises(BundleError, match=r"install record entry '\.\./x\.md'"):
+        install(two_agents, target="claude-code", into=into)

@@ -103,6 +103,9 @@ def build(
     "--check", "check_only", is_flag=True, help="Write nothing; report which files round-trip."
 )
 @click.option("--json", "as_json", is_flag=True, help="With --check: print the report as JSON.")
+@click.option(
+    "--force", is_flag=True, help="Replace an agent source an earlier import of a file wrote."
+)
 def import_(
     root: Path | None,
     paths: tuple[Path, ...],
@@ -110,13 +113,15 @@ def import_(
     format_name: str | None,
     check_only: bool,
     as_json: bool,
+    force: bool,
 ) -> None:
     """Adopt existing agent, skill, prompt and rule files as agent sources.
 
     Each file's format is detected (or forced with --format) and the source records what
     the first build needs to write the file back byte for byte for that format. With
     --check nothing is written: every file is imported into a temporary bundle, built and
-    compared; exit 1 if a supported file does not round-trip.
+    compared; exit 1 if a supported file does not round-trip. A file whose agent source
+    already exists (same import source or same id) is an error unless --force replaces it.
     """
     from promptbundle.import_check import import_command
 
@@ -128,6 +133,7 @@ def import_(
             format_name=format_name,
             check=check_only,
             as_json=as_json,
+            force=force,
         )
     for line in outcome.messages:
         click.echo(line, err=True)

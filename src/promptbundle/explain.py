@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from promptbundle.build import build_outputs, load
@@ -63,20 +63,30 @@ def _candidates(bundle: Bundle, raw: str, cwd: Path) -> list[tuple[str, str]]:
     """(kind, path) readings of `raw`, most likely first."""
     root, out = bundle.root, bundle.config.out_dir
     text = raw.replace("\\", "/").removeprefix("./")
-    found: list[tuple[str, str]] = [("output", text)]
-    prefix = f"{bundle.config.out.rstrip('/')}/"
-    if text.startswith(prefix):
-        found.append(("output", text.removeprefix(prefix)))
-    found.append(("source", text))
+    found: list[tuple[str, str]] = []
+    relative = _is_relative(text)
+    if relative:
+        found.append(("output", text))
+        prefix = f"{bundle.config.out.rstrip('/')}/"
+        if text.startswith(prefix):
+            found.append(("output", text.removeprefix(prefix)))
+        found.append(("source", text))
     path = Path(raw) if Path(raw).is_absolute() else cwd / raw
     resolved = path.resolve()
     if resolved.is_relative_to(out.resolve()):
         found.append(("output", resolved.relative_to(out.resolve()).as_posix()))
     elif resolved.is_relative_to(root.resolve()):
         found.append(("source", resolved.relative_to(root.resolve()).as_posix()))
-    name = text if text.endswith(".md") else f"{text}.md"
-    found += [("source", f"fragments/{name}"), ("source", f"agents/{name}")]
+    if relative:
+        name = text if text.endswith(".md") else f"{text}.md"
+        found += [("source", f"fragments/{name}"), ("source", f"agents/{name}")]
     return found
+
+
+def _is_relative(text: str) -> bool:
+    """Whether `text` reads as a path inside the bundle: relative, without `..`."""
+    path = PurePosixPath(text)
+    return bool(text) and not path.is_absolute() and ".." not in path.parts and ":" not in text
 
 
 def explain(root: Path | None, path: str, *, cwd: Path | None = None) -> Explanation:
@@ -85,7 +95,13 @@ def explain(root: Path | None, path: str, *, cwd: Path | None = None) -> Explana
     outputs = build_outputs(bundle).outputs
     by_path = {o.path: o for o in outputs}
     used = {s for o in outputs for s in o.sources}
-    for kind, rel in _candidates(bundle, path, cwd or Path.cwd()):
+    candidates = _candidates(bundle, path, cwd or Path.cwd())
+    if not candidates:
+        raise UsageError(
+            f"{path!r} is outside the bundle ({bundle.root}): give an output (a path in "
+            f"{bundle.config.out}/) or a source file inside the bundle"
+        )
+    for kind, rel in candidates:
         if kind == "output" and rel in by_path:
             return _explain_output(bundle, by_path[rel])
         if kind == "source" and (rel in used or (bundle.root / rel).is_file()):

@@ -6,10 +6,13 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptbundle.errors import PromptBundleError
 from promptbundle.importer import Unsupported, collect_files, convert_file
+
+if TYPE_CHECKING:
+    from promptbundle.import_targets import Narrowing
 
 __all__ = ["CheckReport", "FileVerdict", "check_import", "first_difference"]
 
@@ -23,6 +26,8 @@ class FileVerdict:
     status: str  # "exact" | "failed" | "unsupported"
     reason: str = ""
     offset: int | None = None
+    # Targets the import would leave out of the agent (their output fails validation).
+    narrowed: Narrowing | None = None
 
 
 @dataclass
@@ -39,6 +44,10 @@ class CheckReport:
         return len(self.files) - self.count("unsupported")
 
     @property
+    def narrowed(self) -> list[FileVerdict]:
+        return [item for item in self.files if item.narrowed is not None]
+
+    @property
     def exit_code(self) -> int:
         return 1 if self.count("failed") else 0
 
@@ -46,13 +55,19 @@ class CheckReport:
     def summary(self) -> str:
         return (
             f"exact {self.count('exact')}/{self.supported} supported, "
-            f"{self.count('unsupported')} unsupported"
+            f"{self.count('unsupported')} unsupported, {len(self.narrowed)} narrowed"
         )
 
     def lines(self) -> list[str]:
-        """One line per file that is not exact."""
+        """One line per file that is not exact or whose agent would be narrowed."""
         out = []
         for item in self.files:
+            if item.narrowed is not None:
+                n = item.narrowed
+                out.append(
+                    f"{item.path}: narrowed: left out {', '.join(n.left_out)} "
+                    f"(first error: {n.reason.line()})"
+                )
             if item.status == "failed":
                 out.append(f"{item.path}: {item.format}: {item.reason}")
             elif item.status == "unsupported":
@@ -65,6 +80,7 @@ class CheckReport:
             "supported": self.supported,
             "exact": self.count("exact"),
             "unsupported": self.count("unsupported"),
+            "narrowed": len(self.narrowed),
             "failures": [
                 {"path": i.path, "format": i.format, "reason": i.reason, "offset": i.offset}
                 for i in self.files
@@ -74,6 +90,16 @@ class CheckReport:
                 {"path": i.path, "reason": i.reason}
                 for i in self.files
                 if i.status == "unsupported"
+            ],
+            "narrowed_files": [
+                {
+                    "path": i.path,
+                    "kept": list(i.narrowed.kept),
+                    "left_out": list(i.narrowed.left_out),
+                    "reason": i.narrowed.reason.line(),
+                }
+                for i in self.files
+                if i.narrowed is not None
             ],
         }
 
@@ -107,25 +133,27 @@ def _check_file(path: Path, format_name: str | None) -> FileVerdict:
     except Unsupported as verdict:
         return FileVerdict(label, None, "unsupported", str(verdict))
     try:
-        output = _build_native(agent.id, agent.format, agent.text)
+        output, narrowed = _build_native(agent.id, agent.format, agent.text)
     except PromptBundleError as err:
         return FileVerdict(
             label, agent.format, "failed", "build failed: " + " / ".join(err.lines())
         )
     offset = first_difference(data, output)
     if offset is None:
-        return FileVerdict(label, agent.format, "exact")
+        return FileVerdict(label, agent.format, "exact", narrowed=narrowed)
     reason = (
         f"output differs at byte {offset}: expected {data[offset : offset + 12]!r}, "
         f"got {output[offset : offset + 12]!r} ({len(data)} vs {len(output)} bytes)"
     )
-    return FileVerdict(label, agent.format, "failed", reason, offset)
+    return FileVerdict(label, agent.format, "failed", reason, offset, narrowed)
 
 
-def _build_native(agent_id: str, fmt: str, source: str) -> bytes:
-    """Build the agent in a throwaway bundle with every format; the native output's bytes."""
+def _build_native(agent_id: str, fmt: str, source: str) -> tuple[bytes, Narrowing | None]:
+    """Build the agent in a throwaway bundle with every format: the native output's bytes,
+    and the targets import would leave out (None: it builds for every one)."""
     from promptbundle.build import build_outputs, load
     from promptbundle.formats import FORMATS
+    from promptbundle.import_targets import narrowings
 
     with tempfile.TemporaryDirectory(prefix="promptbundle-import-") as folder:
         root = Path(folder)
@@ -136,7 +164,7 @@ def _build_native(agent_id: str, fmt: str, source: str) -> bytes:
         result = build_outputs(load(root))
     for output in result.outputs:
         if output.target == fmt and output.agent == agent_id:
-            return output.content
+            return output.content, narrowings(result, [agent_id]).get(agent_id)
     raise PromptBundleError(f"the build wrote no {fmt} file for {agent_id}")
 
 
@@ -157,6 +185,7 @@ def import_command(
     format_name: str | None = None,
     check: bool = False,
     as_json: bool = False,
+    force: bool = False,
 ) -> ImportOutcome:
     """The import command as a library call: check the round trip, or write agent sources."""
     import json
@@ -193,5 +222,7 @@ def import_command(
         into=into if into is not None else Path("agents"),
         format_name=format_name,
         targets=targets,
+        force=force,
+        config=config,
     )
     return ImportOutcome(result.summary, result.messages)

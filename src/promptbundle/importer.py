@@ -3,6 +3,7 @@ the same bytes for their native format (see roundtrip.py for what is recorded)."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 import re
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.config import ID_PATTERN
+from promptbundle.config import ID_PATTERN, BundleConfig
 from promptbundle.errors import (
     Location,
     PromptBundleError,
@@ -24,14 +25,17 @@ from promptbundle.roundtrip import NativeLayout, escape_body, split_layout
 from promptbundle.yamlio import YamlError, dump_frontmatter, load_yaml, quote
 
 __all__ = [
+    "ExistingSource",
     "ImportResult",
     "ImportedAgent",
     "Unsupported",
     "collect_files",
     "convert_file",
     "detect_format",
+    "existing_sources",
     "read_metadata",
     "run_import",
+    "with_targets",
 ]
 
 TIERS = frozenset({"opus", "sonnet", "haiku", "inherit"})
@@ -62,6 +66,23 @@ class ImportedAgent:
     id: str
     text: str
     lossy: tuple[str, ...] = ()
+    # The id the file itself names (before a numbered suffix or a forced id).
+    derived_id: str = ""
+    # The canonical fields written before the `import:` record.
+    fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def with_targets(agent: ImportedAgent, targets: Sequence[str]) -> ImportedAgent:
+    """The agent with `targets:` set (after the canonical fields, before the format block)."""
+    head = "---\n" + dump_frontmatter(agent.fields)
+    if not agent.text.startswith(head):  # pragma: no cover - convert_file writes it so
+        raise AssertionError(f"{agent.source}: unexpected agent source layout")
+    fields = {k: v for k, v in agent.fields.items() if k != agent.format}
+    fields["targets"] = list(targets)
+    if agent.format in agent.fields:
+        fields[agent.format] = agent.fields[agent.format]
+    text = "---\n" + dump_frontmatter(fields) + agent.text[len(head) :]
+    return dataclasses.replace(agent, text=text, fields=fields)
 
 
 @dataclass
@@ -72,12 +93,16 @@ class ImportResult:
     agents: list[ImportedAgent] = field(default_factory=list)
     unsupported: list[tuple[Path, str]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    narrowed: int = 0
 
     @property
     def summary(self) -> str:
-        return f"imported {len(self.written)} file(s), {len(self.unsupported)} unsupported" + (
-            f"; {sum(len(a.lossy) for a in self.agents)} lossy note(s)" if self.agents else ""
-        )
+        text = f"imported {len(self.written)} file(s), {len(self.unsupported)} unsupported"
+        if self.agents:
+            text += f"; {sum(len(a.lossy) for a in self.agents)} lossy note(s)"
+        if self.narrowed:
+            text += f"; {self.narrowed} agent(s) narrowed (see 'narrowed:' lines)"
+        return text
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -222,8 +247,12 @@ def convert_file(
     format_name: str | None = None,
     taken: Iterable[str] = (),
     label: str | None = None,
+    agent_id: str | None = None,
 ) -> ImportedAgent:
-    """The agent source for one file; raises Unsupported for files import does not take."""
+    """The agent source for one file; raises Unsupported for files import does not take.
+
+    The id is derived from the file (a numbered suffix when `taken`) unless `agent_id` is
+    given."""
     from promptbundle.formats import FORMATS
 
     try:
@@ -246,12 +275,14 @@ def convert_file(
         length = found
         meta, strict = read_metadata(_inner(body[:length]))
     layout = split_layout(text, length)
-    agent_id = _unique_id(_derive_id(path, meta), set(taken))
+    derived = _derive_id(path, meta)
+    if agent_id is None:
+        agent_id = _unique_id(derived, set(taken))
     fields, lossy = _canonical(meta, fmt, path, agent_id)
     if not strict:
         lossy.insert(0, "frontmatter is not valid YAML for PyYAML; fields read tolerantly")
     source = _agent_source(fields, fmt, label or path.as_posix(), layout)
-    return ImportedAgent(path, fmt, agent_id, source, tuple(lossy))
+    return ImportedAgent(path, fmt, agent_id, source, tuple(lossy), derived, fields)
 
 
 def _derive_id(path: Path, meta: Mapping[str, Any]) -> str:
@@ -400,31 +431,119 @@ def collect_files(paths: Sequence[Path]) -> list[Path]:
     return [found[key] for key in sorted(found)]
 
 
+@dataclass(frozen=True)
+class ExistingSource:
+    """An agent source already in the import folder: its id and what it was imported from."""
+
+    path: Path
+    id: str
+    source: str | None
+
+
+def existing_sources(into: Path) -> list[ExistingSource]:
+    """Every agent source in `into` (id from `name:`, else the file stem)."""
+    from promptbundle.sources import split_frontmatter
+
+    found = []
+    for path in sorted(into.glob("*.md")) if into.is_dir() else []:
+        if path.name.lower() == "readme.md":
+            continue
+        try:
+            frontmatter, _, _ = split_frontmatter(path.read_text(encoding="utf-8"))
+            meta = load_yaml(frontmatter) if frontmatter else None
+        except (OSError, UnicodeDecodeError, YamlError):
+            meta = None
+        meta = meta if isinstance(meta, dict) else {}
+        name = meta.get("name")
+        record = meta.get("import")
+        label = record.get("source") if isinstance(record, dict) else None
+        found.append(
+            ExistingSource(
+                path,
+                name if isinstance(name, str) else path.stem,
+                label if isinstance(label, str) else None,
+            )
+        )
+    return found
+
+
+def _same_file(label: str, path: Path) -> bool:
+    if label == path.as_posix():
+        return True
+    try:
+        return Path(label).resolve() == path.resolve()
+    except OSError:  # pragma: no cover - resolve() fails only on odd file systems
+        return False
+
+
+def _previous(
+    path: Path, agent_id: str, existing: Sequence[ExistingSource]
+) -> tuple[ExistingSource | None, str]:
+    """The source a new import of `path` (id `agent_id`) would duplicate, and why."""
+    for item in existing:
+        if item.source is not None and _same_file(item.source, path):
+            return item, f"already imported as {item.path} (same import source)"
+    for item in existing:
+        if agent_id in (item.id, item.path.stem):
+            return item, f"id {agent_id!r} is already used by {item.path}"
+    return None, ""
+
+
 def run_import(
     paths: Sequence[Path],
     *,
     into: Path,
     format_name: str | None = None,
     targets: Iterable[str] | None = None,
+    force: bool = False,
+    config: BundleConfig | None = None,
 ) -> ImportResult:
     """Write one agent source per supported file into `into`; nothing is written when a
-    file cannot be read. An id already taken in `into` gets a numbered suffix."""
+    file cannot be read or already has a source there (unless `force`: it is replaced).
+    Two files of this run that derive one id: the second gets a numbered suffix. An agent
+    whose output for some target of `config` (None: the default targets) would fail
+    validation gets `targets:` listing those that pass (see import_targets.py)."""
+    from promptbundle.import_targets import judge_targets
+
     result = ImportResult()
-    existing = {p.stem for p in into.glob("*.md")} if into.is_dir() else set()
-    taken = set(existing)
+    existing = existing_sources(into)
+    taken: dict[str, Path] = {}
     errors: list[PromptBundleError] = []
     for path in collect_files(paths):
         try:
-            agent = convert_file(path, path.read_bytes(), format_name=format_name, taken=taken)
+            data = path.read_bytes()
+            agent = convert_file(path, data, format_name=format_name, taken=taken)
+            previous, why = _previous(path, agent.derived_id, existing)
+            if previous is not None and force:
+                agent = convert_file(path, data, format_name=format_name, agent_id=previous.id)
         except Unsupported as verdict:
             result.unsupported.append((path, str(verdict)))
             continue
         except OSError as err:
             errors.append(SourceError(f"cannot read: {err.strerror}", Location(path)))
             continue
-        taken.add(agent.id)
+        if previous is not None and not force:
+            errors.append(
+                SourceError(
+                    f"{why}; use --force to replace it",
+                    Location(path),
+                )
+            )
+            continue
+        base = agent.derived_id
+        if base != agent.id and base in taken:
+            result.messages.append(
+                f"{path}: note: id {base!r} is taken by {taken[base]} in this import; "
+                f"imported as {agent.id!r}"
+            )
+        taken[agent.id] = path
         result.agents.append(agent)
     raise_collected(errors)
+    narrowed = judge_targets(result.agents, config)
+    result.agents = [
+        with_targets(a, narrowed[a.id].kept) if a.id in narrowed else a for a in result.agents
+    ]
+    result.narrowed = len(narrowed)
     known = set(targets) if targets is not None else None
     for agent in result.agents:
         target = into / f"{agent.id}.md"
@@ -432,6 +551,8 @@ def run_import(
         target.write_bytes(agent.text.encode("utf-8"))
         result.written.append(target)
         result.messages += [f"{agent.source}: lossy: {note}" for note in agent.lossy]
+        if agent.id in narrowed:
+            result.messages.append(f"{agent.source}: {narrowed[agent.id].line()}")
         if known is not None and agent.format not in known:
             result.messages.append(
                 f"{agent.source}: note: the bundle has no {agent.format} target; add it to "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from promptbundle import __version__
@@ -186,7 +186,24 @@ def _read_ownership(into: Path) -> list[dict[str, Any]]:
             "install record has no valid 'installs' list; fix or delete it to install again",
             Location(path),
         )
+    for entry in installs:
+        for rel in entry["files"]:
+            if not _is_inside(rel):
+                raise BundleError(
+                    f"install record entry {rel!r} ({entry.get('bundle')}:{entry.get('target')}) "
+                    "is not a relative path inside the install folder; fix or delete the "
+                    "record to install again",
+                    Location(path),
+                )
     return installs
+
+
+def _is_inside(rel: object) -> bool:
+    """Whether a recorded path stays inside the install folder: relative, no `..` or `.`."""
+    if not isinstance(rel, str) or not rel or "\\" in rel or ":" in rel or "\0" in rel:
+        return False
+    parts = rel.split("/")
+    return not PurePosixPath(rel).is_absolute() and all(p not in ("", ".", "..") for p in parts)
 
 
 def _write_ownership(into: Path, installs: list[dict[str, Any]]) -> None:

@@ -14,7 +14,19 @@ from promptbundle.schema import SchemaFailure, evaluate, load_schema
 if TYPE_CHECKING:
     from promptbundle.formats.base import Diagnostic, Format, OutputFile
 
-__all__ = ["BODY_BUDGET_OPTION", "body_budget", "parse_output", "validate_output"]
+__all__ = [
+    "AS_IMPORTED",
+    "AS_IMPORTED_CODE",
+    "BODY_BUDGET_OPTION",
+    "body_budget",
+    "parse_output",
+    "validate_output",
+]
+
+# An error in an output written back verbatim from an imported file is the user's file as it
+# was: reported as this warning (the rule's own code at the end of the message).
+AS_IMPORTED_CODE = "PB124"
+AS_IMPORTED = "as imported: "
 
 BODY_BUDGET_OPTION = "max_body_chars"
 # Formats whose client rejects YAML that PyYAML rejects (skills-ref reads with strictyaml).
@@ -108,7 +120,23 @@ def _key_line(text: str, key: str, json_file: bool) -> int:
 
 
 def validate_output(fmt: Format, output: OutputFile) -> list[Diagnostic]:
-    """Every problem of one output for its format, as diagnostics with stable codes."""
+    """Every problem of one output for its format, as diagnostics with stable codes.
+
+    A verbatim imported output reproduces the user's file, so its errors are warnings."""
+    found = _problems(fmt, output)
+    if not output.verbatim:
+        return found
+    return [_as_imported(d) if d.severity == "error" else d for d in found]
+
+
+def _as_imported(diag: Diagnostic) -> Diagnostic:
+    from promptbundle.formats.base import Diagnostic
+
+    message = f"{AS_IMPORTED}{diag.message} ({diag.code})"
+    return Diagnostic("warning", AS_IMPORTED_CODE, message, diag.location)
+
+
+def _problems(fmt: Format, output: OutputFile) -> list[Diagnostic]:
     from promptbundle.formats.base import Diagnostic
 
     where = f"{fmt.bundle.out}/{output.path}"

@@ -36,6 +36,8 @@ class OutputFile:
     target: str
     agent: str | None
     sources: tuple[str, ...]
+    # Written back verbatim from an imported file (see roundtrip.py): the user's own bytes.
+    verbatim: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,8 @@ class Format:
 
         An agent imported from this format is written back verbatim (see roundtrip.py)."""
         imported = rendered.agent.imported
-        if imported.get("format") == self.name:
+        verbatim = imported.get("format") == self.name
+        if verbatim:
             mapped = Mapped()
             text = restore_native(imported, rendered.body)
         else:
@@ -163,7 +166,12 @@ class Format:
         path = f"{self.target.name}/{self.agent_path(rendered.agent.id)}"
         sources = tuple(sorted({*rendered.sources, *self.config_sources()}))
         output = OutputFile(
-            path, text.encode("utf-8"), self.target.name, rendered.agent.id, sources
+            path,
+            text.encode("utf-8"),
+            self.target.name,
+            rendered.agent.id,
+            sources,
+            verbatim=verbatim,
         )
         return [output], mapped.lossy
 

@@ -1,0 +1,96 @@
+"""Which targets an imported agent builds for: every target of the bundle whose output for
+it validates. The native target always does (its errors are the original file's, reported
+as warnings); a mapped output that fails validation leaves its target out of the agent's
+`targets:`, so the import's first build still writes every file back."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from promptbundle.build import BuildResult, build_outputs
+from promptbundle.config import BundleConfig, load_config
+from promptbundle.formats import FORMATS, Diagnostic
+from promptbundle.importer import ImportedAgent
+from promptbundle.sources import load_bundle
+
+__all__ = ["Narrowing", "judge_targets", "narrowings"]
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """An imported agent that builds for `kept` only; `reason` is the first error left out."""
+
+    agent: str
+    kept: tuple[str, ...]
+    left_out: tuple[str, ...]
+    reason: Diagnostic
+
+    def line(self) -> str:
+        return (
+            f"narrowed: {self.agent} builds for {', '.join(self.kept) or 'no target'}; "
+            f"left out {', '.join(self.left_out)} (first error: {self.reason.line()})"
+        )
+
+
+def narrowings(result: BuildResult, agents: Sequence[str]) -> dict[str, Narrowing]:
+    """For each of `agents` with an output that fails validation, the targets that pass."""
+    config = result.bundle.config
+    outputs = {f"{config.out}/{o.path}": o for o in result.outputs}
+    wanted = set(agents)
+    failing: dict[str, dict[str, Diagnostic]] = {}
+    for diag in sorted(result.errors, key=lambda d: (str(d.location.path), d.location.line)):
+        output = outputs.get(str(diag.location.path))
+        if output is None or output.agent not in wanted or output.verbatim:
+            continue
+        failing.setdefault(output.agent, {}).setdefault(output.target, diag)
+    built: dict[str, set[str]] = {}
+    for output in result.outputs:
+        if output.agent in wanted:
+            built.setdefault(output.agent, set()).add(output.target)
+    found = {}
+    for agent_id, bad in sorted(failing.items()):
+        names = [t.name for t in config.targets]
+        kept = tuple(t for t in names if t in built[agent_id] and t not in bad)
+        left_out = tuple(t for t in names if t in bad)
+        found[agent_id] = Narrowing(agent_id, kept, left_out, bad[left_out[0]])
+    return found
+
+
+def judge_targets(
+    agents: Sequence[ImportedAgent], config: BundleConfig | None
+) -> dict[str, Narrowing]:
+    """Build the agent sources in a throwaway copy of the bundle's configuration (or, without
+    one, a bundle of the default targets and the agents' native formats); the narrowings
+    their outputs call for."""
+    if not agents:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="promptbundle-import-") as folder:
+        root = Path(folder)
+        if config is None:
+            names = {n for n, fmt in FORMATS.items() if fmt.default_target}
+            names |= {a.format for a in agents}
+            listed = ", ".join(f'"{name}"' for name in sorted(names))
+            (root / "promptbundle.toml").write_text(
+                f'name = "import"\nversion = "0.0.0"\ntargets = [{listed}]\n', encoding="utf-8"
+            )
+        else:
+            _copy_config(config, root)
+        (root / "agents").mkdir()
+        for agent in agents:
+            (root / "agents" / f"{agent.id}.md").write_bytes(agent.text.encode("utf-8"))
+        result = build_outputs(load_bundle(load_config(root)))
+    return narrowings(result, [a.id for a in agents])
+
+
+def _copy_config(config: BundleConfig, root: Path) -> None:
+    """The bundle's config file and target files, so targets build with their own options."""
+    shutil.copyfile(config.source, root / config.source.name)
+    for target in config.targets:
+        if target.source is not None:
+            rel = target.source.relative_to(config.root)
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(target.source, root / rel)
