@@ -81,7 +81,7 @@ def test_editing_one_line_of_a_fragment_changes_exactly_the_outputs_that_include
 
 def test_every_agent_variable_is_documented_in_the_agents_readme() -> None:
     readme = (ROOT / "agents/README.md").read_text(encoding="utf-8")
-    documented = set(re.findall(r"^\| `(\w+)` \|", readme, re.MULTILINE))
+    documented = set(re.findall(r"^\| `([\w-]+)` \|", readme, re.MULTILINE))
     used = {name for agent in load(ROOT).agents for name in agent.vars}
     assert used <= documented, used - documented
     assert {a.id for a in load(ROOT).agents} <= documented
