@@ -1,0 +1,294 @@
+"""promptbundle against rulesync on the same generated workload; writes bench/README.md.
+
+For N = 10, 100, 1000 agents and 1 or 4 targets, each repetition times, alternating the two
+tools: a cold build (no output, no cache), a no-op rebuild, and a rebuild after the `core`
+fragment (included by every agent) changes. For rulesync the change is applied to every
+expanded source that contains it, before the clock starts. Medians of the repetitions and
+the peak resident memory of the tool's process are reported.
+
+    python bench/run.py [--reps 5] [--sizes 10,100,1000] [--rulesync PATH] [--readme PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import (  # noqa: E402
+    PROMPTBUNDLE_TARGETS,
+    RULESYNC_PLUGIN_ROOT,
+    RULESYNC_TARGETS,
+    agent_specs,
+    write_promptbundle,
+    write_rulesync,
+)
+
+BENCH = Path(__file__).resolve().parent
+WORK = BENCH / "work"
+CASES = ("cold", "no-op", "one fragment changed")
+
+
+@dataclass
+class Sample:
+    seconds: list[float] = field(default_factory=list)
+    peak_kb: list[int] = field(default_factory=list)
+
+    def add(self, seconds: float, peak_kb: int) -> None:
+        self.seconds.append(seconds)
+        self.peak_kb.append(peak_kb)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.peak_kb) / 1024
+
+
+def timed(argv: Sequence[str], cwd: Path) -> tuple[float, int]:
+    """Wall time and peak RSS (KiB, largest process of the tree) of one command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        list(argv), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed in {cwd}:\n{err.decode(errors='replace')}")
+    return elapsed, usage.ru_maxrss
+
+
+class Tool:
+    name: str
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def clean(self) -> None:
+        raise NotImplementedError
+
+    def write(self, count: int, targets: int, variant: int) -> None:
+        raise NotImplementedError
+
+    def run(self) -> tuple[float, int]:
+        return timed(self.argv(), self.folder)
+
+
+class PromptBundle(Tool):
+    name = "promptbundle"
+    command = [str(Path(sys.executable).with_name("promptbundle"))]
+
+    def argv(self) -> list[str]:
+        return [*self.command, "build", "--quiet"]
+
+    def clean(self) -> None:
+        for name in ("dist", ".promptbundle-cache"):
+            shutil.rmtree(self.folder / name, ignore_errors=True)
+
+    def write(self, count: int, targets: int, variant: int) -> None:
+        write_promptbundle(
+            self.folder, agent_specs(count), PROMPTBUNDLE_TARGETS[:targets], variant=variant
+        )
+
+
+class Rulesync(Tool):
+    name = "rulesync"
+    command: list[str] = []
+
+    def argv(self) -> list[str]:
+        return [*self.command, "generate", "--silent"]
+
+    def clean(self) -> None:
+        for name in (".claude", ".opencode", ".agents", f"{RULESYNC_PLUGIN_ROOT}/agents"):
+            shutil.rmtree(self.folder / name, ignore_errors=True)
+
+    def write(self, count: int, targets: int, variant: int) -> None:
+        write_rulesync(self.folder, agent_specs(count), RULESYNC_TARGETS[:targets], variant=variant)
+
+
+def _body(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    return text.split("\n---\n", 1)[1]
+
+
+def check_same_bodies(pb: Path, rs: Path) -> None:
+    """Both tools wrote the same claude-code bodies (the workloads are equivalent)."""
+    ours = sorted((pb / "dist" / "claude-code" / "agents").glob("*.md"))
+    theirs = sorted((rs / ".claude" / "agents").glob("*.md"))
+    if [p.name for p in ours] != [p.name for p in theirs]:
+        sys.exit(f"different agent files: {len(ours)} vs {len(theirs)}")
+    for a, b in zip(ours[:: max(1, len(ours) // 10)], theirs[:: max(1, len(ours) // 10)]):
+        if _body(a) != _body(b):
+            sys.exit(f"bodies differ: {a} vs {b}")
+
+
+def bench_case(
+    count: int, targets: int, reps: int
+) -> dict[str, dict[str, Sample]]:
+    base = WORK / f"n{count}-t{targets}"
+    shutil.rmtree(base, ignore_errors=True)
+    tools: list[Tool] = [PromptBundle(base / "promptbundle"), Rulesync(base / "rulesync")]
+    results = {case: {tool.name: Sample() for tool in tools} for case in CASES}
+    variant = 0
+    for tool in tools:
+        tool.write(count, targets, variant)
+    for rep in range(reps):
+        order = tools if rep % 2 == 0 else tools[::-1]
+        for tool in order:
+            tool.clean()
+        for tool in order:
+            results["cold"][tool.name].add(*tool.run())
+        if rep == 0:
+            check_same_bodies(tools[0].folder, tools[1].folder)
+        for tool in order:
+            results["no-op"][tool.name].add(*tool.run())
+        variant += 1
+        for tool in order:
+            tool.write(count, targets, variant)
+        for tool in order:
+            results["one fragment changed"][tool.name].add(*tool.run())
+    return results
+
+
+def startup(argv: Sequence[str], reps: int) -> Sample:
+    sample = Sample()
+    for _ in range(reps):
+        sample.add(*timed(argv, BENCH))
+    return sample
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {mem_kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        memory = ""
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, Node {node}"
+    )
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.3f}" if theirs else "-"
+
+
+def report(
+    results: dict[tuple[int, int], dict[str, dict[str, Sample]]],
+    version: Sample,
+    python: Sample,
+    rs_version: Sample,
+    reps: int,
+    total: float,
+) -> str:
+    lines = [
+        "# Benchmarks: promptbundle and rulesync",
+        "",
+        "Written by `make bench` (`bench/run.py`); do not edit by hand. The workload comes from",
+        "`bench/generate.py`: N agents, each including the shared `core` fragment and 2 to 4 of",
+        "11 others (variables, loops, conditionals; about 150 lines rendered), and the same agents",
+        "as rulesync sources with the bodies expanded. Targets: 1 = Claude Code subagents;",
+        "4 = Claude Code subagents, opencode agents, a Claude Code plugin and Agent Skills",
+        f"(rulesync: `{','.join(RULESYNC_TARGETS)}`).",
+        "",
+        "Each case is the median of the repetitions, the two tools alternating: *cold* has no",
+        "output and no cache, *no-op* runs again with nothing changed, *one fragment changed*",
+        "edits `core` (every output changes; for rulesync every expanded source is rewritten",
+        "before the clock starts). Peak memory is the largest resident set of the tool's process",
+        "tree (`ru_maxrss`), over all runs of the case. Ratio = promptbundle / rulesync.",
+        "",
+        f"- Machine: {machine()}",
+        f"- rulesync 17.0.0 (`{' '.join(Rulesync.command)}`); promptbundle from this tree",
+        f"- {reps} repetitions per case; whole run took {total:.0f} s",
+        "",
+        "| agents | targets | case | promptbundle (s) | rulesync (s) | ratio | "
+        "promptbundle peak (MB) | rulesync peak (MB) |",
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for (count, targets), cases in results.items():
+        for case, samples in cases.items():
+            pb, rs = samples["promptbundle"], samples["rulesync"]
+            lines.append(
+                f"| {count} | {targets} | {case} | {pb.median:.3f} | {rs.median:.3f} | "
+                f"{_ratio(pb.median, rs.median)} | {pb.peak_mb:.0f} | {rs.peak_mb:.0f} |"
+            )
+    lines += [
+        "",
+        "| start-up | median (ms) |",
+        "| --- | ---: |",
+        f"| `promptbundle --version` | {version.median * 1000:.0f} |",
+        f"| `python -c pass` (same interpreter) | {python.median * 1000:.0f} |",
+        f"| `rulesync --version` | {rs_version.median * 1000:.0f} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def install_rulesync(path: Path | None) -> list[str]:
+    if path is not None:
+        return [str(path)]
+    binary = BENCH / "node_modules" / ".bin" / "rulesync"
+    if not binary.exists():
+        subprocess.run(
+            ["npm", "install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
+             "--prefix", str(BENCH), "rulesync@17.0.0"],
+            check=True,
+        )
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    if version.strip() != "17.0.0":
+        sys.exit(f"expected rulesync 17.0.0, found {version.strip()!r} at {binary}")
+    return [str(binary)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--targets", default="1,4")
+    parser.add_argument("--rulesync", type=Path, default=None, help="a rulesync executable")
+    parser.add_argument("--readme", type=Path, default=BENCH / "README.md")
+    args = parser.parse_args()
+    Rulesync.command = install_rulesync(args.rulesync)
+    started = time.perf_counter()
+    results = {}
+    for count in (int(n) for n in args.sizes.split(",")):
+        for targets in (int(t) for t in args.targets.split(",")):
+            print(f"bench: {count} agents x {targets} target(s)", file=sys.stderr)
+            results[count, targets] = bench_case(count, targets, args.reps)
+    version = startup([*PromptBundle.command, "--version"], 20)
+    python = startup([sys.executable, "-c", "pass"], 20)
+    rs_version = startup([*Rulesync.command, "--version"], 5)
+    text = report(results, version, python, rs_version, args.reps, time.perf_counter() - started)
+    args.readme.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
