@@ -60,9 +60,7 @@ class Sample:
 def timed(argv: Sequence[str], cwd: Path) -> tuple[float, int]:
     """Wall time and peak RSS (KiB, largest process of the tree) of one command."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        list(argv), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    proc = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -140,9 +138,7 @@ def check_same_bodies(pb: Path, rs: Path) -> None:
             sys.exit(f"bodies differ: {a} vs {b}")
 
 
-def bench_case(
-    count: int, targets: int, reps: int
-) -> dict[str, dict[str, Sample]]:
+def bench_case(count: int, targets: int, reps: int) -> dict[str, dict[str, Sample]]:
     base = WORK / f"n{count}-t{targets}"
     shutil.rmtree(base, ignore_errors=True)
     tools: list[Tool] = [PromptBundle(base / "promptbundle"), Rulesync(base / "rulesync")]
@@ -257,8 +253,17 @@ def install_rulesync(path: Path | None) -> list[str]:
     binary = BENCH / "node_modules" / ".bin" / "rulesync"
     if not binary.exists():
         subprocess.run(
-            ["npm", "install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
-             "--prefix", str(BENCH), "rulesync@17.0.0"],
+            [
+                "npm",
+                "install",
+                "--no-save",
+                "--no-package-lock",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(BENCH),
+                "rulesync@17.0.0",
+            ],
             check=True,
         )
     version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout

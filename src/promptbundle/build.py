@@ -9,7 +9,8 @@ from pathlib import Path
 from promptbundle.config import BundleConfig, find_root, load_config
 from promptbundle.errors import PromptBundleError, SourceError, UsageError, raise_collected
 from promptbundle.formats import FORMATS, Diagnostic, Format, LossyField, OutputFile
-from promptbundle.render import RenderedAgent, make_env, render_agent
+from promptbundle.render import RenderedAgent
+from promptbundle.renderpool import render_slices
 from promptbundle.sources import Bundle, load_bundle
 
 __all__ = ["BuildResult", "build_outputs", "load"]
@@ -55,39 +56,39 @@ def build_outputs(
     *,
     targets: Iterable[str] = (),
     agents: Iterable[str] = (),
+    cache_dir: Path | None = None,
+    jobs: int = 1,
 ) -> BuildResult:
-    """Render every (agent, target) pair the selection allows, then validate the outputs."""
+    """Render every (agent, target) pair the selection allows, then validate the outputs.
+
+    `cache_dir` keeps compiled templates across builds; `jobs` > 1 renders slices of the
+    agents in that many processes (same result, in the same order, as one process).
+    """
     from promptbundle.catalog import catalog_output
 
     targets, agents = tuple(targets), tuple(agents)
     _check_selection(bundle, targets, agents)
-    env = make_env(bundle)
     result = BuildResult(bundle, partial=bool(targets or agents))
-    errors: list[PromptBundleError] = []
-    rendered_by_target: dict[str, list[RenderedAgent]] = {}
-    formats: dict[str, Format] = {}
-    for target in bundle.config.targets:
-        if targets and target.name not in targets:
-            continue
-        fmt = FORMATS[target.format](target, bundle.config)
-        formats[target.name] = fmt
-        context = {"name": target.name, "format": target.format, "options": dict(target.options)}
-        rendered_list = rendered_by_target.setdefault(target.name, [])
-        for agent in bundle.agents:
-            if agent.targets is not None and target.name not in agent.targets:
-                continue
-            try:
-                rendered = render_agent(env, bundle, agent, context)
-            except PromptBundleError as err:
-                errors.append(err)
-                continue
-            rendered_list.append(rendered)
-            if agents and agent.id not in agents:
-                continue
-            files, lossy = fmt.agent_outputs(rendered)
-            result.outputs.extend(files)
-            result.lossy.extend(lossy)
-    raise_collected(_unique(errors))
+    formats: dict[str, Format] = {
+        target.name: FORMATS[target.format](target, bundle.config)
+        for target in bundle.config.targets
+        if not targets or target.name in targets
+    }
+    rendered_by_target: dict[str, list[RenderedAgent]] = {name: [] for name in formats}
+    parts = render_slices(bundle, tuple(formats.values()), agents, cache_dir=cache_dir, jobs=jobs)
+    errors: list[tuple[int, int, PromptBundleError]] = []
+    for part in parts:
+        errors += part.errors
+        for name, items in part.rendered.items():
+            rendered_by_target[name] += [
+                RenderedAgent(bundle.agents[i], name, body, sources) for i, body, sources in items
+            ]
+    raise_collected(_unique([err for _, _, err in sorted(errors, key=lambda e: e[:2])]))
+    # Per-agent outputs in the order one process makes them: target by target, agent by agent.
+    for name in formats:
+        for part in parts:
+            result.outputs += part.outputs.get(name, [])
+            result.lossy += part.lossy.get(name, [])
     for name, fmt in formats.items():
         result.outputs.extend(fmt.bundle_outputs(rendered_by_target[name]))
     if not result.partial:

@@ -27,9 +27,17 @@ def catalog_output(bundle: Bundle, rendered: Mapping[str, Sequence[RenderedAgent
         "| agent | description | targets | lines | characters |",
         "| --- | --- | --- | ---: | ---: |",
     ]
+    targets_of: dict[str, list[str]] = {}
+    bodies_of: dict[str, list[str]] = {}
+    for target, items in rendered.items():
+        for item in items:
+            found = targets_of.setdefault(item.agent.id, [])
+            if not found or found[-1] != target:
+                found.append(target)
+            bodies_of.setdefault(item.agent.id, []).append(item.body)
     for agent in bundle.agents:
-        targets = [t for t, items in rendered.items() if any(r.agent.id == agent.id for r in items)]
-        bodies = [r.body for items in rendered.values() for r in items if r.agent.id == agent.id]
+        targets = targets_of.get(agent.id, [])
+        bodies = bodies_of.get(agent.id, [])
         body = max(bodies, key=len) if bodies else ""
         lines.append(
             f"| {agent.id} | {_cell(agent.description)} | {', '.join(targets)} "

@@ -58,6 +58,13 @@ def main() -> None:
     "--strict", is_flag=True, help="Treat dropped fields (lossiness) and warnings as errors."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that render (default: one per core; small bundles use one).",
+)
 def build(
     root: Path | None,
     check_only: bool,
@@ -65,17 +72,21 @@ def build(
     agents: tuple[str, ...],
     strict: bool,
     quiet: bool,
+    jobs: int | None,
 ) -> None:
     """Render every agent for every target into the output folder (dist/).
 
     Everything is rendered and validated before anything is written; only changed files
     are rewritten and outputs no longer produced are removed. dist/manifest.json records
-    every output with its digest and the sources it came from.
+    every output with its digest and the sources it came from. When no source and no
+    output changed since the last full build, it stops early (see .promptbundle-cache/).
     """
     from promptbundle.pipeline import run_build
 
     with _handle_errors():
-        outcome = run_build(root, targets=targets, agents=agents, strict=strict, check=check_only)
+        outcome = run_build(
+            root, targets=targets, agents=agents, strict=strict, check=check_only, jobs=jobs
+        )
     for line in outcome.messages:
         click.echo(line, err=True)
     if not quiet:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from promptbundle.build import BuildResult, build_outputs, load
-from promptbundle.catalog import INDEX, fragment_index
-from promptbundle.emit import check_outputs, emit
 from promptbundle.errors import BuildFailedError, SourceError
+
+if TYPE_CHECKING:
+    from promptbundle.build import BuildResult
 
 __all__ = ["BuildOutcome", "run_build"]
 
@@ -30,10 +31,39 @@ def run_build(
     agents: Iterable[str] = (),
     strict: bool = False,
     check: bool = False,
+    jobs: int | None = None,
 ) -> BuildOutcome:
-    """Build the bundle at `root`; with `check`, only report how dist/ differs."""
+    """Build the bundle at `root`; with `check`, only report how dist/ differs.
+
+    A full build stops early, with the last result, when nothing it read or wrote changed
+    (see buildcache). `jobs` is the number of processes that render (default: one per core,
+    fewer for a small bundle); compiled templates are kept in the bundle's cache folder.
+    """
+    from promptbundle import buildcache
+    from promptbundle.config import find_root
+
+    targets, agents = tuple(targets), tuple(agents)
+    root = root.resolve() if root is not None else find_root(Path.cwd())
+    # Only a full build records what it read and wrote, and only a full build can be skipped.
+    full = not (targets or agents or check)
+    key = {"strict": strict}
+    if full and (done := buildcache.up_to_date(root, key=key)) is not None:
+        return BuildOutcome(done["summary"], done["messages"])
+    snapshot = buildcache.snapshot_inputs(root) if full else None
+
+    from promptbundle.build import build_outputs, load
+    from promptbundle.catalog import INDEX
+    from promptbundle.emit import check_outputs, emit
+    from promptbundle.renderpool import default_jobs
+
     bundle = load(root)
-    result = build_outputs(bundle, targets=targets, agents=agents)
+    result = build_outputs(
+        bundle,
+        targets=targets,
+        agents=agents,
+        cache_dir=buildcache.prepare_cache(root) / "templates",
+        jobs=default_jobs() if jobs is None else jobs,
+    )
     config = bundle.config
     messages = [d.line() for d in result.diagnostics]
     messages += [f"lossy: {item}" for item in result.lossy]
@@ -75,18 +105,35 @@ def run_build(
         index_path.write_text(index_text, encoding="utf-8")
         written.written.append(INDEX)
     agents_built = len({o.agent for o in result.outputs if o.agent})
-    summary = (
-        f"built {len(result.outputs)} outputs for {agents_built} agents into {out}/: "
-        f"{len(written.written)} written, {len(written.unchanged)} unchanged, "
-        f"{len(written.removed)} removed"
+
+    def summary(written: int, unchanged: int, removed: int) -> str:
+        text = (
+            f"built {len(result.outputs)} outputs for {agents_built} agents into {out}/: "
+            f"{written} written, {unchanged} unchanged, {removed} removed"
+        )
+        if result.lossy:
+            text += f"; {len(result.lossy)} field(s) dropped by formats (see 'lossy:' lines)"
+        return text
+
+    if snapshot is not None:
+        buildcache.record_build(
+            root,
+            config.out_dir,
+            snapshot,
+            {source for output in result.outputs for source in output.sources},
+            key=key,
+            result={"summary": summary(0, len(result.outputs), 0), "messages": messages},
+            wrote=[index_path] if index_path is not None and INDEX in written.written else [],
+        )
+    return BuildOutcome(
+        summary(len(written.written), len(written.unchanged), len(written.removed)), messages
     )
-    if result.lossy:
-        summary += f"; {len(result.lossy)} field(s) dropped by formats (see 'lossy:' lines)"
-    return BuildOutcome(summary, messages)
 
 
 def _fragment_index(result: BuildResult) -> tuple[Path | None, str]:
     """Where the fragment index goes (None: no fragments, or a partial build) and its text."""
+    from promptbundle.catalog import INDEX, fragment_index
+
     bundle = result.bundle
     if result.partial or not bundle.fragments:
         return None, ""

@@ -21,7 +21,7 @@ from promptbundle.errors import Location, RenderError
 from promptbundle.markdown import shift_headings
 from promptbundle.sources import Agent, Bundle, read_source
 
-__all__ = ["RenderedAgent", "make_env", "render_agent"]
+__all__ = ["RenderedAgent", "make_env", "render_agent", "uses_target"]
 
 FRAGMENT_DIR = "fragments"
 AGENT_PREFIX = "agents/"
@@ -36,9 +36,17 @@ class BundleLoader(jinja2.BaseLoader):
     def __init__(self, bundle: Bundle) -> None:
         self.root = bundle.root.resolve()
         self.agents = {agent.rel: agent for agent in bundle.agents}
+        # Source text of every template loaded so far, by name relative to the root.
+        self.sources: dict[str, str] = {}
+        self._resolved: dict[str, tuple[str, Path]] = {}
 
     def resolve(self, template: str) -> tuple[str, Path]:
         """(name relative to the root, file path) of a template, or TemplateNotFound."""
+        if template not in self._resolved:
+            self._resolved[template] = self._resolve(template)
+        return self._resolved[template]
+
+    def _resolve(self, template: str) -> tuple[str, Path]:
         pieces = split_template_path(template)  # refuses '..' and empty pieces
         rel = "/".join(pieces)
         candidates = [rel] if rel.startswith(AGENT_PREFIX) else [f"{FRAGMENT_DIR}/{rel}", rel]
@@ -57,6 +65,7 @@ class BundleLoader(jinja2.BaseLoader):
         rel, path = self.resolve(template)
         agent = self.agents.get(rel)
         source = agent.body if agent is not None else read_source(path)
+        self.sources[rel] = source
         mtime = path.stat().st_mtime_ns
         return source, str(path), lambda: path.stat().st_mtime_ns == mtime
 
@@ -72,17 +81,44 @@ class BundleEnvironment(SandboxedEnvironment):
         return template
 
 
-def make_env(bundle: Bundle) -> BundleEnvironment:
-    """The one Jinja environment: sandbox, strict undefined, bundle-root loader, no escaping."""
+def make_env(bundle: Bundle, *, cache_dir: Path | None = None) -> BundleEnvironment:
+    """The one Jinja environment: sandbox, strict undefined, bundle-root loader, no escaping.
+
+    Every template is compiled once per build (no eviction); with `cache_dir`, compiled
+    templates are also kept across builds, keyed by name and checked against the source's hash.
+    """
     env = BundleEnvironment(
         loader=BundleLoader(bundle),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
         auto_reload=False,
+        cache_size=-1,
+        bytecode_cache=_bytecode_cache(cache_dir) if cache_dir is not None else None,
     )
     env.globals["fragment"] = _fragment
     return env
+
+
+def _bytecode_cache(cache_dir: Path) -> jinja2.BytecodeCache | None:
+    """Jinja's file cache (it rejects a bucket whose source checksum differs); None if unusable."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(cache_dir))
+
+
+def uses_target(env: BundleEnvironment, rendered: RenderedAgent) -> bool:
+    """Whether any template of this render mentions `target` (else every target renders alike).
+
+    A template can only reach the target through the name `target`, so a source without that
+    text renders the same for every target; the check is deliberately conservative.
+    """
+    loader = env.loader
+    if not isinstance(loader, BundleLoader):
+        return True
+    return any("target" in loader.sources.get(rel, "target") for rel in rendered.sources)
 
 
 @jinja2.pass_context

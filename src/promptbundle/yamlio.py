@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -42,6 +43,7 @@ _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
+@lru_cache(maxsize=8192)
 def is_plain_safe(text: str) -> bool:
     """Whether `text` can be written as a plain scalar and read back as the same string."""
     if not text or text != text.strip() or _UNSAFE_CHARS.search(text):

@@ -1,0 +1,158 @@
+"""Render agents for every target in slices: in this process, or in several with `jobs`.
+
+Each slice is a contiguous range of the bundle's agents. A slice renders its agents target by
+target and maps them into each format's files; the build merges slices in agent order, so the
+result does not depend on how many processes made it. A render that never mentions `target`
+is made once and reused for the agent's other targets.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from promptbundle.errors import PromptBundleError
+from promptbundle.formats import Format, LossyField, OutputFile
+from promptbundle.render import (
+    BundleEnvironment,
+    RenderedAgent,
+    make_env,
+    render_agent,
+    uses_target,
+)
+from promptbundle.sources import Bundle
+
+__all__ = ["MIN_PAIRS_PER_JOB", "RenderedSlice", "default_jobs", "render_slices"]
+
+# Below this many (agent, target) pairs per process, starting a process costs more than it saves.
+MIN_PAIRS_PER_JOB = 250
+
+# (agent index, body, templates loaded) of one render; the agent is looked up by index.
+RenderedItem = tuple[int, str, tuple[str, ...]]
+
+
+@dataclass
+class RenderedSlice:
+    """What one slice of agents rendered, by target name."""
+
+    rendered: dict[str, list[RenderedItem]] = field(default_factory=dict)
+    outputs: dict[str, list[OutputFile]] = field(default_factory=dict)
+    lossy: dict[str, list[LossyField]] = field(default_factory=dict)
+    # (target position, agent index, error): sorted so any slicing reports the same way.
+    errors: list[tuple[int, int, PromptBundleError]] = field(default_factory=list)
+
+
+def default_jobs() -> int:
+    """Processes a build uses when not told: every core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _render_slice(
+    bundle: Bundle,
+    env: BundleEnvironment,
+    formats: Sequence[Format],
+    selected: Sequence[str],
+    start: int,
+    stop: int,
+) -> RenderedSlice:
+    part = RenderedSlice()
+    target_free: dict[int, RenderedAgent] = {}
+    for position, fmt in enumerate(formats):
+        target = fmt.target
+        context = {"name": target.name, "format": target.format, "options": dict(target.options)}
+        rendered_list = part.rendered.setdefault(target.name, [])
+        outputs = part.outputs.setdefault(target.name, [])
+        lossy = part.lossy.setdefault(target.name, [])
+        for index in range(start, stop):
+            agent = bundle.agents[index]
+            if agent.targets is not None and target.name not in agent.targets:
+                continue
+            if index in target_free:
+                shared = target_free[index]
+                rendered = RenderedAgent(agent, target.name, shared.body, shared.sources)
+            else:
+                try:
+                    rendered = render_agent(env, bundle, agent, context)
+                except PromptBundleError as err:
+                    part.errors.append((position, index, err))
+                    continue
+                if not uses_target(env, rendered):
+                    target_free[index] = rendered
+            rendered_list.append((index, rendered.body, rendered.sources))
+            if selected and agent.id not in selected:
+                continue
+            files, dropped = fmt.agent_outputs(rendered)
+            outputs += files
+            lossy += dropped
+    return part
+
+
+# The bundle and formats a worker process renders slices of (set once per process).
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(
+    bundle: Bundle, formats: Sequence[Format], selected: Sequence[str], cache_dir: Path | None
+) -> None:
+    _worker.update(
+        bundle=bundle,
+        formats=formats,
+        selected=selected,
+        env=make_env(bundle, cache_dir=cache_dir),
+    )
+
+
+def _render_in_worker(start: int, stop: int) -> RenderedSlice:
+    return _render_slice(
+        _worker["bundle"],
+        _worker["env"],
+        _worker["formats"],
+        _worker["selected"],
+        start,
+        stop,
+    )
+
+
+def render_slices(
+    bundle: Bundle,
+    formats: Sequence[Format],
+    selected: Sequence[str] = (),
+    *,
+    cache_dir: Path | None = None,
+    jobs: int = 1,
+) -> list[RenderedSlice]:
+    """Render every agent for every format, in at most `jobs` processes (this one included).
+
+    `selected` limits the files made to those agents (all agents are still rendered, since
+    bundle-wide files list them). Fewer processes are used when the bundle is small.
+    """
+    count = len(bundle.agents)
+    pairs = count * max(1, len(formats))
+    jobs = max(1, min(jobs, pairs // MIN_PAIRS_PER_JOB, count))
+    env = make_env(bundle, cache_dir=cache_dir)
+    if jobs == 1:
+        return [_render_slice(bundle, env, formats, selected, 0, count)]
+    bounds = [count * i // jobs for i in range(jobs + 1)]
+    slices = list(pairwise(bounds))
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    )
+    with ProcessPoolExecutor(
+        max_workers=jobs - 1,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(bundle, formats, selected, cache_dir),
+    ) as pool:
+        futures = [pool.submit(_render_in_worker, start, stop) for start, stop in slices[1:]]
+        # This process renders the first slice while the workers render the others.
+        first = _render_slice(bundle, env, formats, selected, *slices[0])
+        return [first, *(future.result() for future in futures)]
