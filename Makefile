@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED := ../shared
 
-.PHONY: build test snapshots fidelity lint clean package check conformance
+.PHONY: build test snapshots fidelity lint clean package check conformance bench
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,4 +53,8 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict src
 
 clean:
-	rm -rf dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf dist .promptbundle-cache .pytest_cache .mypy_cache .ruff_cache
+
+# promptbundle against rulesync 17.0.0 (installed into bench/node_modules); writes bench/README.md.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py

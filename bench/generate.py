@@ -58,13 +58,15 @@ FRAGMENT_NAMES = (
     "ci",
 )
 
-_WORDS = (
-    "change small diffs before broad rewrites and keep every public name stable across "
-    "releases read the surrounding module first prefer the standard library measure before "
-    "optimising write the failing test first name things for what they do keep functions "
-    "short log at the boundary never swallow an exception document why not what pin every "
-    "dependency and review the lock file treat warnings as errors in continuous integration"
-).split()
+_TEXT = """
+    change small diffs before broad rewrites and keep every public name stable across
+    releases read the surrounding module first prefer the standard library measure before
+    optimising write the failing test first name things for what they do keep functions
+    short log at the boundary never swallow an exception document why not what pin every
+    dependency and review the lock file treat warnings as errors in continuous integration
+"""
+_WORDS = tuple(_TEXT.split())
+
 _STACKS = ("flask", "fastapi", "django", "sqlalchemy", "pytest", "boto3", "celery", "pydantic")
 _CHECKS = (
     "tests pass locally",
@@ -138,9 +140,8 @@ class AgentSpec:
             "You are {{ agent.name }}, working on {{ team }}'s {{ stack }} services.",
             "",
         ]
-        for name in self.fragments:
-            lines.append(f'{{{{ fragment("{name}", level=2) }}}}')
-        return "\n".join(lines) + "\n"
+        calls = [f'{{{{ fragment("{name}", level=2) }}}}' for name in self.fragments]
+        return "\n".join(lines) + "\n\n".join(calls) + "\n"
 
 
 def agent_specs(count: int) -> list[AgentSpec]:
@@ -172,7 +173,7 @@ def _fragment_global(env: jinja2.Environment) -> Any:
     def fragment(context: Any, name: str, level: int | None = None, **kw: Any) -> str:
         # Fragments start at level 2 and are included at level 2: no heading shift needed.
         text = env.get_template(f"{name}.md").render({**context.get_all(), **kw})
-        return text.rstrip("\n") + "\n" if text.strip() else ""
+        return text.rstrip("\r\n")  # the caller's line break ends the fragment's last line
 
     return fragment
 

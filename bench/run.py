@@ -18,14 +18,16 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import (  # noqa: E402
+from generate import (
     PROMPTBUNDLE_TARGETS,
     RULESYNC_PLUGIN_ROOT,
     RULESYNC_TARGETS,
@@ -35,7 +37,8 @@ from generate import (  # noqa: E402
 )
 
 BENCH = Path(__file__).resolve().parent
-WORK = BENCH / "work"
+# Workloads live on a RAM disk when there is one, so both tools are timed, not the disk.
+RAM_DISK = Path("/dev/shm")
 CASES = ("cold", "no-op", "one fragment changed")
 
 
@@ -92,7 +95,7 @@ class Tool:
 
 class PromptBundle(Tool):
     name = "promptbundle"
-    command = [str(Path(sys.executable).with_name("promptbundle"))]
+    command: ClassVar[list[str]] = [str(Path(sys.executable).with_name("promptbundle"))]
 
     def argv(self) -> list[str]:
         return [*self.command, "build", "--quiet"]
@@ -109,7 +112,7 @@ class PromptBundle(Tool):
 
 class Rulesync(Tool):
     name = "rulesync"
-    command: list[str] = []
+    command: ClassVar[list[str]] = []
 
     def argv(self) -> list[str]:
         return [*self.command, "generate", "--silent"]
@@ -133,13 +136,14 @@ def check_same_bodies(pb: Path, rs: Path) -> None:
     theirs = sorted((rs / ".claude" / "agents").glob("*.md"))
     if [p.name for p in ours] != [p.name for p in theirs]:
         sys.exit(f"different agent files: {len(ours)} vs {len(theirs)}")
-    for a, b in zip(ours[:: max(1, len(ours) // 10)], theirs[:: max(1, len(ours) // 10)]):
+    step = max(1, len(ours) // 10)
+    for a, b in zip(ours[::step], theirs[::step], strict=True):
         if _body(a) != _body(b):
             sys.exit(f"bodies differ: {a} vs {b}")
 
 
-def bench_case(count: int, targets: int, reps: int) -> dict[str, dict[str, Sample]]:
-    base = WORK / f"n{count}-t{targets}"
+def bench_case(count: int, targets: int, reps: int, work: Path) -> dict[str, dict[str, Sample]]:
+    base = work / f"n{count}-t{targets}"
     shutil.rmtree(base, ignore_errors=True)
     tools: list[Tool] = [PromptBundle(base / "promptbundle"), Rulesync(base / "rulesync")]
     results = {case: {tool.name: Sample() for tool in tools} for case in CASES}
@@ -169,6 +173,24 @@ def startup(argv: Sequence[str], reps: int) -> Sample:
     for _ in range(reps):
         sample.add(*timed(argv, BENCH))
     return sample
+
+
+class Report:
+    work = ""
+
+
+def _filesystem(path: Path) -> str:
+    """The file system type holding `path` (from /proc/mounts), or 'unknown'."""
+    path.mkdir(parents=True, exist_ok=True)
+    best, kind = "", "unknown"
+    try:
+        for line in Path("/proc/mounts").read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 2 and str(path).startswith(fields[1]) and len(fields[1]) > len(best):
+                best, kind = fields[1], fields[2]
+    except OSError:
+        pass
+    return kind
 
 
 def machine() -> str:
@@ -222,7 +244,7 @@ def report(
         "",
         f"- Machine: {machine()}",
         f"- rulesync 17.0.0 (`{' '.join(Rulesync.command)}`); promptbundle from this tree",
-        f"- {reps} repetitions per case; whole run took {total:.0f} s",
+        f"- Workloads in {Report.work}; {reps} repetitions per case; whole run took {total:.0f} s",
         "",
         "| agents | targets | case | promptbundle (s) | rulesync (s) | ratio | "
         "promptbundle peak (MB) | rulesync peak (MB) |",
@@ -279,14 +301,32 @@ def main() -> None:
     parser.add_argument("--targets", default="1,4")
     parser.add_argument("--rulesync", type=Path, default=None, help="a rulesync executable")
     parser.add_argument("--readme", type=Path, default=BENCH / "README.md")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="folder for the workloads (default: a RAM disk folder if any, else bench/work)",
+    )
     args = parser.parse_args()
     Rulesync.command = install_rulesync(args.rulesync)
+    temporary = args.work is None and RAM_DISK.is_dir() and os.access(RAM_DISK, os.W_OK)
+    if args.work is not None:
+        work = args.work.resolve()
+    elif temporary:
+        work = Path(tempfile.mkdtemp(prefix="promptbundle-bench-", dir=RAM_DISK))
+    else:
+        work = BENCH / "work"
+    Report.work = f"{work} ({_filesystem(work)})"
     started = time.perf_counter()
     results = {}
-    for count in (int(n) for n in args.sizes.split(",")):
-        for targets in (int(t) for t in args.targets.split(",")):
-            print(f"bench: {count} agents x {targets} target(s)", file=sys.stderr)
-            results[count, targets] = bench_case(count, targets, args.reps)
+    try:
+        for count in (int(n) for n in args.sizes.split(",")):
+            for targets in (int(t) for t in args.targets.split(",")):
+                print(f"bench: {count} agents x {targets} target(s)", file=sys.stderr)
+                results[count, targets] = bench_case(count, targets, args.reps, work)
+    finally:
+        if temporary:
+            shutil.rmtree(work, ignore_errors=True)
     version = startup([*PromptBundle.command, "--version"], 20)
     python = startup([sys.executable, "-c", "pass"], 20)
     rs_version = startup([*Rulesync.command, "--version"], 5)

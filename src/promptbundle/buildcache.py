@@ -165,9 +165,9 @@ def record_build(
     # tick: keep a fingerprint of its content to compare next time.
     written_ns = _tick(root)
     for found, folder in ((outputs, out_dir), (owned, root)):
-        for rel, item in found.items():
-            if item is not None and item[1] >= written_ns:
-                found[rel] = [*item, _fingerprint(folder / rel)]
+        for rel, entry in found.items():
+            if entry is not None and entry[1] >= written_ns:
+                found[rel] = [*entry, _fingerprint(folder / rel)]
     state = {
         "key": {**key, **_code_key(), "out": str(out_dir)},
         "started_ns": snapshot.started_ns,
