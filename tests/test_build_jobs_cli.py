@@ -1,0 +1,44 @@
+"""`promptbundle build --jobs`: parsed by the CLI and passed to the library as is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import promptbundle.pipeline
+from promptbundle.cli import main
+from promptbundle.pipeline import BuildOutcome
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+
+    def fake(root: Path | None, **kwargs: Any) -> BuildOutcome:
+        seen.append({"root": root, **kwargs})
+        return BuildOutcome("built")
+
+    monkeypatch.setattr(promptbundle.pipeline, "run_build", fake)
+    return seen
+
+
+def test_jobs_is_passed_to_the_build(calls: list[dict[str, Any]]) -> None:
+    result = CliRunner().invoke(main, ["build", "--jobs", "3"])
+    assert result.exit_code == 0, result.output
+    assert calls[0]["jobs"] == 3
+
+
+def test_jobs_defaults_to_the_library_choice(calls: list[dict[str, Any]]) -> None:
+    result = CliRunner().invoke(main, ["build", "-q"])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert calls[0]["jobs"] is None
+
+
+def test_jobs_below_one_is_a_usage_error(calls: list[dict[str, Any]]) -> None:
+    result = CliRunner().invoke(main, ["build", "--jobs", "0"])
+    assert result.exit_code == 2
+    assert "--jobs" in result.stderr
+    assert calls == []

@@ -1,0 +1,150 @@
+"""Rendering in several processes gives the same build as one; target-free renders are shared."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from promptbundle import renderpool
+from promptbundle.build import build_outputs, load
+from promptbundle.errors import PromptBundleError
+from promptbundle.pipeline import run_build
+from tests.conftest import BundleFactory
+
+
+def _agent(name: str, body: str) -> str:
+    return (
+        f"---\nname: {name}\ndescription: Agent {name}\nmodel: sonnet\n"
+        f"tools: [Read, NotebookEdit]\nvars: {{n: {len(name)}}}\n---\n{body}"
+    )
+
+
+def _bundle(make_bundle: BundleFactory, count: int = 9) -> Path:
+    files = {
+        f"agents/a{i}.md": _agent(f"a{i}", f'# A{i}\n\n{{{{ fragment("shared", level=2) }}}}\n')
+        for i in range(count)
+    }
+    files["agents/t.md"] = _agent("t", "Built for {{ target.name }}.\n")
+    files["fragments/shared.md"] = "# Shared\n\nFor {{ agent.name }} ({{ n }}).\n"
+    return make_bundle(files)
+
+
+@pytest.fixture
+def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let even a tiny bundle use several processes."""
+    monkeypatch.setattr(renderpool, "MIN_PAIRS_PER_JOB", 1)
+
+
+def _snapshot(root: Path, jobs: int) -> tuple[object, ...]:
+    result = build_outputs(load(root), jobs=jobs)
+    return (
+        [(o.path, o.content, o.target, o.agent, o.sources) for o in result.outputs],
+        [str(x) for x in result.lossy],
+        [d.line() for d in result.diagnostics],
+    )
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_outputs_lossiness_and_diagnostics_do_not_depend_on_jobs(
+    make_bundle: BundleFactory,
+) -> None:
+    root = _bundle(make_bundle)
+    one = _snapshot(root, 1)
+    assert one[0] and one[1]
+    for jobs in (2, 3, 7):
+        assert _snapshot(root, jobs) == one
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_written_output_folder_does_not_depend_on_jobs(make_bundle: BundleFactory) -> None:
+    root = _bundle(make_bundle)
+    trees = []
+    for jobs in (1, 3):
+        run_build(root, jobs=jobs)
+        dist = root / "dist"
+        trees.append({p.relative_to(dist): p.read_bytes() for p in dist.rglob("*") if p.is_file()})
+        shutil.rmtree(dist)
+    assert trees[0] and trees[0] == trees[1]
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_errors_are_reported_the_same_way_with_any_jobs(make_bundle: BundleFactory) -> None:
+    root = _bundle(make_bundle)
+    (root / "agents/a3.md").write_text(_agent("a3", "{{ missing }}\n"), encoding="utf-8")
+    (root / "agents/a7.md").write_text(_agent("a7", "{{ 1 / 0 }}\n"), encoding="utf-8")
+    reports = []
+    for jobs in (1, 2, 4):
+        with pytest.raises(PromptBundleError) as caught:
+            build_outputs(load(root), jobs=jobs)
+        reports.append(caught.value.lines())
+    assert reports[0] == reports[1] == reports[2]
+    assert len(reports[0]) == 2
+
+
+def test_small_bundles_render_in_this_process(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a process pool was started")
+
+    monkeypatch.setattr(renderpool, "ProcessPoolExecutor", no_pool)
+    build_outputs(load(_bundle(make_bundle)), jobs=8)
+
+
+def test_a_body_without_target_is_rendered_once_for_every_target(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _bundle(make_bundle, count=2)
+    rendered: list[str] = []
+    real = renderpool.render_agent
+
+    def counting(env: object, bundle: object, agent: object, target: object) -> object:
+        rendered.append(agent.id)  # type: ignore[attr-defined]
+        return real(env, bundle, agent, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(renderpool, "render_agent", counting)
+    result = build_outputs(load(root))
+    targets = len(result.bundle.config.targets)
+    assert targets > 1
+    assert rendered.count("a0") == 1  # no template of a0 mentions `target`
+    assert rendered.count("t") == targets
+    bodies = {o.path: o.content for o in result.outputs if o.agent == "t"}
+    assert b"Built for claude-code." in bodies["claude-code/agents/t.md"]
+    assert b"Built for opencode." in bodies["opencode/agent/t.md"]
+
+
+def test_a_fragment_that_uses_target_is_rendered_per_target(make_bundle: BundleFactory) -> None:
+    root = make_bundle(
+        {
+            "agents/a.md": _agent("a", '{{ fragment("where") }}\n'),
+            "fragments/where.md": "Target: {{ target.name }}\n",
+        }
+    )
+    result = build_outputs(load(root))
+    claude = next(o for o in result.outputs if o.path == "claude-code/agents/a.md")
+    opencode = next(o for o in result.outputs if o.path == "opencode/agent/a.md")
+    assert b"Target: claude-code" in claude.content
+    assert b"Target: opencode" in opencode.content
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_a_shared_fragment_error_names_the_same_agent_with_any_jobs(
+    make_bundle: BundleFactory,
+) -> None:
+    """The error is reported once, for the first (target, agent) one process would meet."""
+    root = _bundle(make_bundle)
+    for name, target in (("a2", "opencode"), ("a7", "claude-code")):
+        text = _agent(name, '{{ fragment("broken") }}\n').replace(
+            "model: sonnet", f"model: sonnet\ntargets: [{target}]"
+        )
+        (root / f"agents/{name}.md").write_text(text, encoding="utf-8")
+    (root / "fragments/broken.md").write_text("{{ missing }}\n", encoding="utf-8")
+    for jobs in (1, 2, 3):
+        with pytest.raises(PromptBundleError) as caught:
+            build_outputs(load(root), jobs=jobs)
+        assert caught.value.lines() == [
+            f"{root / 'fragments/broken.md'}:1:1: error: 'missing' is undefined "
+            "(while rendering agents/a7.md for target claude-code)"
+        ]
