@@ -34,7 +34,7 @@ def _bundle(make_bundle: BundleFactory, count: int = 9) -> Path:
 @pytest.fixture
 def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let even a tiny bundle use several processes."""
-    monkeypatch.setattr(renderpool, "MIN_PAIRS_PER_JOB", 1)
+    monkeypatch.setattr(renderpool, "MIN_AGENTS_PER_JOB", 1)
 
 
 def _snapshot(root: Path, jobs: int) -> tuple[object, ...]:

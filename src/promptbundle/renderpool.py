@@ -28,10 +28,11 @@ from promptbundle.render import (
 )
 from promptbundle.sources import Bundle
 
-__all__ = ["MIN_PAIRS_PER_JOB", "RenderedSlice", "default_jobs", "render_slices"]
+__all__ = ["MIN_AGENTS_PER_JOB", "RenderedSlice", "default_jobs", "render_slices"]
 
-# Below this many (agent, target) pairs per process, starting a process costs more than it saves.
-MIN_PAIRS_PER_JOB = 250
+# Below this many agents per process, starting a process costs more than it saves (an agent
+# is rendered once for all targets that do not use `target`, so agents measure the work).
+MIN_AGENTS_PER_JOB = 40
 
 # (agent index, body, templates loaded) of one render; the agent is looked up by index.
 RenderedItem = tuple[int, str, tuple[str, ...]]
@@ -136,8 +137,7 @@ def render_slices(
     bundle-wide files list them). Fewer processes are used when the bundle is small.
     """
     count = len(bundle.agents)
-    pairs = count * max(1, len(formats))
-    jobs = max(1, min(jobs, pairs // MIN_PAIRS_PER_JOB, count))
+    jobs = max(1, min(jobs, count // MIN_AGENTS_PER_JOB))
     env = make_env(bundle, cache_dir=cache_dir)
     if jobs == 1:
         return [_render_slice(bundle, env, formats, selected, 0, count)]
