@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -148,3 +149,47 @@ def test_a_shared_fragment_error_names_the_same_agent_with_any_jobs(
             f"{root / 'fragments/broken.md'}:1:1: error: 'missing' is undefined "
             "(while rendering agents/a7.md for target claude-code)"
         ]
+
+
+def _outputs(root: Path, cache: Path | None) -> dict[str, bytes]:
+    return {o.path: o.content for o in build_outputs(load(root), cache_dir=cache).outputs}
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_kept_headings_give_the_same_outputs_as_a_fresh_parse(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    monkeypatch.setattr(renderpool, "MIN_AGENTS_PER_JOB", 1)
+    root = _bundle(make_bundle)
+    cache = root / ".cache"
+    (root / "fragments/shared.md").write_text("## Shared\n\n### Deeper\n", encoding="utf-8")
+    build_outputs(load(root), cache_dir=cache, jobs=jobs)
+    # As many lines as before, and the heading moved: only the text itself can be the key.
+    (root / "fragments/shared.md").write_text("Shared\n\n# Deeper\n", encoding="utf-8")
+    assert _outputs(root, cache) == _outputs(root, None)
+    assert b"Shared\n\n## Deeper\n" in _outputs(root, cache)["claude-code/agents/a1.md"]
+
+
+def test_the_heading_file_keeps_only_what_the_last_build_used(
+    make_bundle: BundleFactory,
+) -> None:
+    root = _bundle(make_bundle, count=2)
+    cache = root / ".cache"
+    build_outputs(load(root), cache_dir=cache)
+    first = json.loads((cache / renderpool.HEADINGS_FILE).read_text(encoding="utf-8"))
+    assert len(first["headings"]) == 2  # one rendered fragment text per agent
+    (root / "agents/a1.md").unlink()
+    build_outputs(load(root), cache_dir=cache)
+    second = json.loads((cache / renderpool.HEADINGS_FILE).read_text(encoding="utf-8"))
+    assert len(second["headings"]) == 1
+
+
+@pytest.mark.parametrize("content", ["not json", '{"markdown-it-py": "0.0", "headings": {}}'])
+def test_an_unreadable_or_foreign_heading_file_is_ignored(
+    make_bundle: BundleFactory, content: str
+) -> None:
+    root = _bundle(make_bundle, count=2)
+    cache = root / ".cache"
+    cache.mkdir()
+    (cache / renderpool.HEADINGS_FILE).write_text(content, encoding="utf-8")
+    assert _outputs(root, cache) == _outputs(root, None)

@@ -61,7 +61,7 @@ def build_outputs(
 ) -> BuildResult:
     """Render every (agent, target) pair the selection allows, then validate the outputs.
 
-    `cache_dir` keeps compiled templates across builds; `jobs` > 1 renders slices of the
+    `cache_dir` keeps compiled templates and more across builds; `jobs` > 1 renders slices of the
     agents in that many processes (same result, in the same order, as one process).
     """
     from promptbundle.catalog import catalog_output

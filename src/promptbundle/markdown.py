@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
 
-__all__ = ["fences", "heading_levels", "paragraphs", "shift_headings"]
+__all__ = [
+    "Heading",
+    "HeadingMemo",
+    "fences",
+    "heading_levels",
+    "paragraphs",
+    "shift_headings",
+    "use_heading_memo",
+]
+
+# (first line, end line, level, markup) of a heading, lines 0-based, end exclusive.
+Heading = tuple[int, int, int, str]
+
+
+@dataclass
+class HeadingMemo:
+    """Headings found in texts, by a digest of the text: a build can keep them for the next."""
+
+    known: dict[str, list[Heading]] = field(default_factory=dict)
+    used: dict[str, list[Heading]] = field(default_factory=dict)
+
+
+_memo: HeadingMemo | None = None
+
+
+def use_heading_memo(memo: HeadingMemo | None) -> None:
+    """Look headings up in `memo` (and record every text seen) until called with None."""
+    global _memo
+    _memo = memo
 
 
 @lru_cache(maxsize=1)
@@ -15,8 +45,21 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark").disable("inline")
 
 
-def _headings(text: str) -> list[tuple[int, int, int, str]]:
+def _headings(text: str) -> list[Heading]:
     """(first line, last line, level, markup) of every heading, lines 0-based, end exclusive."""
+    if _memo is None:
+        return _parse_headings(text)
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    found = _memo.used.get(key)
+    if found is None:
+        found = _memo.known.get(key)
+        if found is None:
+            found = _parse_headings(text)
+        _memo.used[key] = found
+    return found
+
+
+def _parse_headings(text: str) -> list[Heading]:
     found = []
     for token in _parser().parse(text):
         if token.type == "heading_open" and token.map is not None:

@@ -61,7 +61,7 @@ def run_build(
         bundle,
         targets=targets,
         agents=agents,
-        cache_dir=buildcache.prepare_cache(root) / "templates",
+        cache_dir=buildcache.prepare_cache(root),
         jobs=default_jobs() if jobs is None else jobs,
     )
     config = bundle.config

@@ -3,11 +3,14 @@
 Each slice is a contiguous range of the bundle's agents. A slice renders its agents target by
 target and maps them into each format's files; the build merges slices in agent order, so the
 result does not depend on how many processes made it. A render that never mentions `target`
-is made once and reused for the agent's other targets.
+is made once and reused for the agent's other targets. With a cache folder, compiled
+templates and the headings found in rendered fragments (by a digest of the text) are kept for
+the next build.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -19,6 +22,7 @@ from typing import Any
 
 from promptbundle.errors import PromptBundleError
 from promptbundle.formats import Format, LossyField, OutputFile
+from promptbundle.markdown import Heading, HeadingMemo, use_heading_memo
 from promptbundle.render import (
     BundleEnvironment,
     RenderedAgent,
@@ -47,6 +51,8 @@ class RenderedSlice:
     lossy: dict[str, list[LossyField]] = field(default_factory=dict)
     # (target position, agent index, error): sorted so any slicing reports the same way.
     errors: list[tuple[int, int, PromptBundleError]] = field(default_factory=list)
+    # Headings of the rendered fragments, by text digest (from a worker process).
+    headings: dict[str, list[Heading]] = field(default_factory=dict)
 
 
 def default_jobs() -> int:
@@ -102,18 +108,24 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(
-    bundle: Bundle, formats: Sequence[Format], selected: Sequence[str], cache_dir: Path | None
+    bundle: Bundle,
+    formats: Sequence[Format],
+    selected: Sequence[str],
+    cache_dir: Path | None,
+    memo: HeadingMemo | None,
 ) -> None:
+    use_heading_memo(memo)
     _worker.update(
         bundle=bundle,
         formats=formats,
         selected=selected,
-        env=make_env(bundle, cache_dir=cache_dir),
+        env=make_env(bundle, cache_dir=_templates(cache_dir)),
+        memo=memo,
     )
 
 
 def _render_in_worker(start: int, stop: int) -> RenderedSlice:
-    return _render_slice(
+    part = _render_slice(
         _worker["bundle"],
         _worker["env"],
         _worker["formats"],
@@ -121,6 +133,50 @@ def _render_in_worker(start: int, stop: int) -> RenderedSlice:
         start,
         stop,
     )
+    memo: HeadingMemo | None = _worker["memo"]
+    if memo is not None:
+        part.headings, memo.used = memo.used, {}
+    return part
+
+
+def _templates(cache_dir: Path | None) -> Path | None:
+    return cache_dir / "templates" if cache_dir is not None else None
+
+
+HEADINGS_FILE = "headings.json"
+
+
+def _load_headings(cache_dir: Path) -> HeadingMemo:
+    import markdown_it
+
+    try:
+        data = json.loads((cache_dir / HEADINGS_FILE).read_text(encoding="utf-8"))
+        if data["markdown-it-py"] != markdown_it.__version__:
+            return HeadingMemo()
+        known = {
+            key: [(int(s), int(e), int(level), str(markup)) for s, e, level, markup in items]
+            for key, items in data["headings"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return HeadingMemo()
+    return HeadingMemo(known=known)
+
+
+def _save_headings(cache_dir: Path, memo: HeadingMemo) -> None:
+    """Keep the headings this build used (and only those) for the next build."""
+    import markdown_it
+
+    if memo.used.keys() == memo.known.keys():
+        return
+    data = {"markdown-it-py": markdown_it.__version__, "headings": memo.used}
+    path = cache_dir / HEADINGS_FILE
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def render_slices(
@@ -135,10 +191,33 @@ def render_slices(
 
     `selected` limits the files made to those agents (all agents are still rendered, since
     bundle-wide files list them). Fewer processes are used when the bundle is small.
+    `cache_dir` holds what one build keeps for the next (compiled templates, headings).
     """
+    memo = _load_headings(cache_dir) if cache_dir is not None else None
+    use_heading_memo(memo)
+    try:
+        parts = _render(bundle, formats, selected, cache_dir, jobs, memo)
+    finally:
+        use_heading_memo(None)
+    if cache_dir is not None and memo is not None:
+        for part in parts:
+            memo.used.update(part.headings)
+            part.headings = {}
+        _save_headings(cache_dir, memo)
+    return parts
+
+
+def _render(
+    bundle: Bundle,
+    formats: Sequence[Format],
+    selected: Sequence[str],
+    cache_dir: Path | None,
+    jobs: int,
+    memo: HeadingMemo | None,
+) -> list[RenderedSlice]:
     count = len(bundle.agents)
     jobs = max(1, min(jobs, count // MIN_AGENTS_PER_JOB))
-    env = make_env(bundle, cache_dir=cache_dir)
+    env = make_env(bundle, cache_dir=_templates(cache_dir))
     if jobs == 1:
         return [_render_slice(bundle, env, formats, selected, 0, count)]
     bounds = [count * i // jobs for i in range(jobs + 1)]
@@ -150,7 +229,7 @@ def render_slices(
         max_workers=jobs - 1,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(bundle, formats, selected, cache_dir),
+        initargs=(bundle, formats, selected, cache_dir, memo),
     ) as pool:
         futures = [pool.submit(_render_in_worker, start, stop) for start, stop in slices[1:]]
         # This process renders the first slice while the workers render the others.
