@@ -214,6 +214,14 @@ def machine() -> str:
     )
 
 
+def _shown(path: str) -> str:
+    """A path relative to the repository when inside it."""
+    try:
+        return Path(os.path.abspath(path)).relative_to(BENCH.parent).as_posix()
+    except ValueError:
+        return path
+
+
 def _ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.3f}" if theirs else "-"
 
@@ -243,7 +251,7 @@ def report(
         "tree (`ru_maxrss`), over all runs of the case. Ratio = promptbundle / rulesync.",
         "",
         f"- Machine: {machine()}",
-        f"- rulesync 17.0.0 (`{' '.join(Rulesync.command)}`); promptbundle from this tree",
+        f"- rulesync 17.0.0 (`{_shown(Rulesync.command[0])}`); promptbundle from this tree",
         f"- Workloads in {Report.work}; {reps} repetitions per case; whole run took {total:.0f} s",
         "",
         "| agents | targets | case | promptbundle (s) | rulesync (s) | ratio | "
@@ -316,7 +324,11 @@ def main() -> None:
         work = Path(tempfile.mkdtemp(prefix="promptbundle-bench-", dir=RAM_DISK))
     else:
         work = BENCH / "work"
-    Report.work = f"{work} ({_filesystem(work)})"
+    Report.work = (
+        f"a temporary folder under {RAM_DISK} ({_filesystem(work)})"
+        if temporary
+        else f"{_shown(str(work))} ({_filesystem(work)})"
+    )
     started = time.perf_counter()
     results = {}
     try:
