@@ -263,3 +263,10 @@ def test_compiled_templates_are_cached_and_a_changed_source_is_recompiled(
     _write(root / "fragments/testing.md", "# Testing\n\nRun nox.\n")
     run_build(root)
     assert "Run nox." in (root / "dist/claude-code/agents/alpha.md").read_text(encoding="utf-8")
+
+
+def test_a_folder_without_a_bundle_gets_no_cache_folder(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    with pytest.raises(promptbundle.errors.PromptBundleError):
+        run_build(tmp_path)
+    assert not (tmp_path / CACHE_FOLDER).exists()

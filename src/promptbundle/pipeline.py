@@ -49,7 +49,7 @@ def run_build(
     key = {"strict": strict}
     if full and (done := buildcache.up_to_date(root, key=key)) is not None:
         return BuildOutcome(done["summary"], done["messages"])
-    snapshot = buildcache.snapshot_inputs(root) if full else None
+    snapshot = buildcache.snapshot_inputs(root) if full and _is_bundle(root) else None
 
     from promptbundle.build import build_outputs, load
     from promptbundle.catalog import INDEX
@@ -138,6 +138,17 @@ def _fragment_index(result: BuildResult) -> tuple[Path | None, str]:
     if result.partial or not bundle.fragments:
         return None, ""
     return bundle.root / INDEX, fragment_index(bundle, result.outputs)
+
+
+def _is_bundle(root: Path) -> bool:
+    """Whether `root` holds a bundle configuration (else the build fails: cache nothing)."""
+    from promptbundle.config import find_root
+    from promptbundle.errors import ConfigError
+
+    try:
+        return find_root(root) == root
+    except ConfigError:
+        return False
 
 
 def _read(path: Path) -> str | None:
