@@ -34,3 +34,8 @@ def test_text_without_headings_is_unchanged() -> None:
 
 def test_heading_levels_reports_lines_and_levels() -> None:
     assert heading_levels("# A\n\n```\n# no\n```\n### C\n") == [(1, 1), (6, 3)]
+
+
+def test_headings_inside_list_items_and_blockquotes_keep_their_container() -> None:
+    text = "# Top\n\n- # Item\n\n> ## Quoted\n\n1. ### Numbered\n"
+    assert shift_headings(text, 2) == "## Top\n\n- ## Item\n\n> ### Quoted\n\n1. #### Numbered\n"

@@ -89,11 +89,12 @@ def shift_headings(text: str, level: int) -> str:
     for start, end, old, markup in reversed(headings):
         new = max(1, min(6, old + delta))
         if markup.startswith("#"):
+            # The line is a heading line; only container syntax (indentation, `>`, list
+            # markers) can come before its `#` run, and none of it contains a `#`.
             line = lines[start]
-            stripped = line.lstrip(" ")
-            indent = line[: len(line) - len(stripped)]
-            hashes = len(stripped) - len(stripped.lstrip("#"))
-            lines[start] = indent + "#" * new + stripped[hashes:]
+            at = line.index("#")
+            hashes = len(line[at:]) - len(line[at:].lstrip("#"))
+            lines[start] = line[:at] + "#" * new + line[at + hashes :]
         else:  # setext: text lines then an underline of = or -
             content = " ".join(line.strip() for line in lines[start : end - 1])
             newline = lines[end - 1][len(lines[end - 1].rstrip("\r\n")) :] or "\n"
