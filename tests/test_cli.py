@@ -28,7 +28,7 @@ def test_build_writes_dist_and_summarises(make_bundle: BundleFactory) -> None:
     code, out, err = run("build", "--root", str(root))
     assert code == 0, err
     assert out.startswith("built 8 outputs for 1 agents into dist/: 8 written, 0 unchanged")
-    assert "lossy: one: agent-skill drops 'model'" in err
+    assert "lossy: agent-skill drops 'model' (agent-skill has no such field): one\n" in err
     assert (root / "dist/claude-code/agents/one.md").read_text().endswith("Hello one.\n")
 
 
@@ -91,3 +91,22 @@ def test_cli_runs_from_inside_the_bundle(
     code, _, err = run("build")
     assert code == 0, err
     assert Path(root / "dist/manifest.json").is_file()
+
+
+def test_lossiness_report_groups_agents_per_field_and_quiet_hides_it(
+    make_bundle: BundleFactory,
+) -> None:
+    agents = {
+        f"agents/a{i}.md": f"---\nname: a{i}\ndescription: A\nmodel: opus\n---\nHi\n"
+        for i in range(5)
+    }
+    root = make_bundle(agents)
+    code, _, err = run("build", "--root", str(root))
+    assert code == 0
+    assert (
+        "lossy: agent-skill drops 'model' (agent-skill has no such field): a0, a1, a2 and 2 more"
+        in err.splitlines()
+    )
+    assert err.count("lossy: ") == 2  # agent-skill and skill-table, each on one line
+    code, out, err = run("build", "--root", str(root), "--quiet")
+    assert code == 0 and out == "" and err == ""

@@ -16,6 +16,7 @@ from promptbundle.build import build_outputs
 from promptbundle.config import BundleConfig, find_root, load_config
 from promptbundle.errors import ErrorGroup, Location, PromptBundleError, RenderError
 from promptbundle.formats import Diagnostic, LossyField, OutputFile
+from promptbundle.formats.base import lossiness_lines
 from promptbundle.sources import Agent, Bundle, load_agent, split_frontmatter
 from promptbundle.yamlio import YamlError, load_yaml
 
@@ -54,7 +55,7 @@ class CheckReport:
 
     def text_lines(self) -> list[str]:
         lines = [d.line() for d in self.diagnostics]
-        return lines + [f"note: {item}" for item in self.lossy]
+        return lines + lossiness_lines(self.lossy, "note")
 
     def to_json(self) -> str:
         data: dict[str, Any] = {

@@ -57,7 +57,9 @@ def main() -> None:
 @click.option(
     "--strict", is_flag=True, help="Treat dropped fields (lossiness) and warnings as errors."
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print only problems: no summary, no lossiness report."
+)
 @click.option(
     "-j",
     "--jobs",
@@ -87,7 +89,7 @@ def build(
         outcome = run_build(
             root, targets=targets, agents=agents, strict=strict, check=check_only, jobs=jobs
         )
-    for line in outcome.messages:
+    for line in outcome.messages if quiet else [*outcome.messages, *outcome.notes]:
         click.echo(line, err=True)
     if not quiet:
         click.echo(outcome.summary)

@@ -22,6 +22,8 @@ class BuildOutcome:
     summary: str
     messages: list[str] = field(default_factory=list)
     exit_code: int = 0
+    # The lossiness report: fields formats dropped, one line per field and target.
+    notes: list[str] = field(default_factory=list)
 
 
 def run_build(
@@ -48,12 +50,13 @@ def run_build(
     full = not (targets or agents or check)
     key = {"strict": strict}
     if full and (done := buildcache.up_to_date(root, key=key)) is not None:
-        return BuildOutcome(done["summary"], done["messages"])
+        return BuildOutcome(done["summary"], done["messages"], notes=done.get("notes", []))
     snapshot = buildcache.snapshot_inputs(root) if full and _is_bundle(root) else None
 
     from promptbundle.build import build_outputs, load
     from promptbundle.catalog import INDEX
     from promptbundle.emit import check_outputs, emit
+    from promptbundle.formats.base import lossiness_lines
     from promptbundle.renderpool import default_jobs
 
     bundle = load(root)
@@ -66,7 +69,7 @@ def run_build(
     )
     config = bundle.config
     messages = [d.line() for d in result.diagnostics]
-    messages += [f"lossy: {item}" for item in result.lossy]
+    notes = lossiness_lines(result.lossy, "lossy")
     errors = list(result.errors)
     warnings = [d for d in result.diagnostics if d.severity == "warning"]
     if errors or (strict and (result.lossy or warnings)):
@@ -78,7 +81,7 @@ def run_build(
         if strict and warnings:
             reasons.append(f"{len(warnings)} warning(s) with --strict")
         raise BuildFailedError(
-            messages, "build failed: " + ", ".join(reasons) + "; nothing written"
+            messages + notes, "build failed: " + ", ".join(reasons) + "; nothing written"
         )
     out = (
         config.out_dir.relative_to(config.root)
@@ -93,12 +96,15 @@ def run_build(
         if index_path is not None and _read(index_path) != index_text:
             report.stale.append(INDEX)
         if report.clean:
-            return BuildOutcome(f"{out}/ is up to date ({len(result.outputs)} outputs)", messages)
+            return BuildOutcome(
+                f"{out}/ is up to date ({len(result.outputs)} outputs)", messages, notes=notes
+            )
         return BuildOutcome(
             f"{out}/ is out of date: {len(report.stale)} stale, {len(report.missing)} missing, "
             f"{len(report.orphan)} orphan (run promptbundle build)",
             messages + report.lines(),
             exit_code=1,
+            notes=notes,
         )
     written = emit(config, result.outputs, partial=result.partial)
     if index_path is not None and _read(index_path) != index_text:
@@ -122,11 +128,17 @@ def run_build(
             snapshot,
             {source for output in result.outputs for source in output.sources},
             key=key,
-            result={"summary": summary(0, len(result.outputs), 0), "messages": messages},
+            result={
+                "summary": summary(0, len(result.outputs), 0),
+                "messages": messages,
+                "notes": notes,
+            },
             wrote=[index_path] if index_path is not None and INDEX in written.written else [],
         )
     return BuildOutcome(
-        summary(len(written.written), len(written.unchanged), len(written.removed)), messages
+        summary(len(written.written), len(written.unchanged), len(written.removed)),
+        messages,
+        notes=notes,
     )
 
 

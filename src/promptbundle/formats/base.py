@@ -21,6 +21,7 @@ __all__ = [
     "OutputFile",
     "compose_frontmatter_file",
     "frontmatter_of",
+    "lossiness_lines",
 ]
 
 CLAUDE_MODELS = {"opus": "opus", "sonnet": "sonnet", "haiku": "haiku", "inherit": "inherit"}
@@ -51,6 +52,24 @@ class LossyField:
 
     def __str__(self) -> str:
         return f"{self.agent}: {self.target} drops '{self.field}' ({self.reason})"
+
+
+def lossiness_lines(items: Sequence[LossyField], prefix: str, *, shown: int = 3) -> list[str]:
+    """One line per dropped field and target, naming the agents it affects.
+
+    `lossy: agent-skill drops 'model' (agent-skill has no such field): a, b and 998 more`
+    """
+    agents: dict[tuple[str, str, str], list[str]] = {}
+    for item in items:
+        agents.setdefault((item.target, item.field, item.reason), []).append(item.agent)
+    lines = []
+    for (target, name, reason), ids in sorted(agents.items()):
+        ids = sorted(set(ids))
+        listed = ", ".join(ids[:shown]) + (
+            f" and {len(ids) - shown} more" if len(ids) > shown else ""
+        )
+        lines.append(f"{prefix}: {target} drops '{name}' ({reason}): {listed}")
+    return lines
 
 
 @dataclass(frozen=True)
