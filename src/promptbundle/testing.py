@@ -5,11 +5,13 @@ A bundle gets the whole suite with one short test file::
     def test_output(bundle_output, output_snapshot):
         assert bundle_output.content == output_snapshot
 
-`bundle_output` is parametrized over every output of the bundle at the pytest root (or
-`--bundle-root`); snapshots are stored as readable files under `tests/__snapshots__/`, so a
-fragment change shows up in a pull request as a plain diff of every affected output. A
-snapshot file no output uses fails the run (an extra test item, `unused-snapshots`);
-`pytest --snapshot-update` rewrites changed snapshots and deletes unused ones.
+`bundle_output` is parametrized over every output of the bundle at `--bundle-root` or the
+`promptbundle_root` ini option (relative to the pytest root), else the nearest bundle at or
+above the pytest root; `output_snapshot` needs syrupy. Snapshots are stored as readable files
+under `tests/__snapshots__/<test module>/`, so a fragment change shows up in a pull request as
+a plain diff of every affected output. A snapshot file no output uses fails the run (an extra
+test item, `unused-snapshots`); `pytest --snapshot-update` rewrites changed snapshots and
+deletes unused ones.
 """
 
 from __future__ import annotations
@@ -127,9 +129,19 @@ def pytest_collection_modifyitems(
 
 
 def _root(config: pytest.Config) -> Path:
+    """The bundle root: the option or ini value if set, else the nearest bundle upward."""
+    from promptbundle.config import find_root
+    from promptbundle.errors import ConfigError
+
     option = config.getoption("--bundle-root")
     base = Path(str(config.rootpath))
-    return (base / (option or str(config.getini("promptbundle_root")))).resolve()
+    root = (base / (option or str(config.getini("promptbundle_root")))).resolve()
+    if option or config.getini("promptbundle_root") != ".":
+        return root
+    try:
+        return find_root(root)
+    except ConfigError:
+        return root
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -141,13 +153,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         outputs: tuple[Any, ...] = bundle_outputs(_root(metafunc.config))
     except PromptBundleError as err:
         outputs = (err,)
-    metafunc.parametrize("bundle_output", outputs, ids=_snapshot_ids(outputs))
+    metafunc.parametrize("bundle_output", outputs, ids=_snapshot_ids(outputs), indirect=True)
 
 
 @pytest.fixture
-def output_snapshot(snapshot: Any) -> Any:
+def output_snapshot(request: pytest.FixtureRequest) -> Any:
     """syrupy's snapshot, storing each output as its own readable file."""
-    return snapshot.use_extension(output_snapshot_extension())
+    try:
+        import syrupy  # noqa: F401
+    except ImportError:
+        pytest.fail(
+            "output_snapshot needs syrupy: pip install syrupy (or promptbundle[test])",
+            pytrace=False,
+        )
+    return request.getfixturevalue("snapshot").use_extension(output_snapshot_extension())
 
 
 @lru_cache(maxsize=1)
