@@ -58,6 +58,13 @@ def test_unknown_target_is_a_usage_error_with_exit_two(make_bundle: BundleFactor
     assert code == 2 and "unknown target 'vim'" in err
 
 
+def test_build_check_with_agent_is_a_usage_error_with_exit_two(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    code, _, err = run("build", "--root", str(root), "--check", "--agent", "one")
+    assert code == 2
+    assert err == "error: --check compares the whole output folder; drop --target/--agent\n"
+
+
 def test_bad_option_exits_two() -> None:
     code, _, _ = run("build", "--no-such-option")
     assert code == 2

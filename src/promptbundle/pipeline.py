@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from promptbundle.errors import BuildFailedError, SourceError
+from promptbundle.errors import BuildFailedError, UsageError
 
 if TYPE_CHECKING:
     from promptbundle.build import BuildResult
@@ -45,6 +45,8 @@ def run_build(
     from promptbundle.config import find_root
 
     targets, agents = tuple(targets), tuple(agents)
+    if check and (targets or agents):
+        raise UsageError("--check compares the whole output folder; drop --target/--agent")
     root = root.resolve() if root is not None else find_root(Path.cwd())
     # Only a full build records what it read and wrote, and only a full build can be skipped.
     full = not (targets or agents or check)
@@ -90,8 +92,6 @@ def run_build(
     )
     index_path, index_text = _fragment_index(result)
     if check:
-        if result.partial:
-            raise SourceError("--check compares the whole output folder; drop --target/--agent")
         report = check_outputs(config, result.outputs)
         if index_path is not None and _read(index_path) != index_text:
             report.stale.append(INDEX)
