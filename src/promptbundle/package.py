@@ -373,7 +373,9 @@ def _read_entries(path: Path, data: bytes) -> tuple[Files, list[str]]:
                     continue
                 files[info.filename] = archive.read(info)
     else:
-        raise BundleError("not a release archive (expected .tar.gz or .zip)", Location(path))
+        raise BundleError(
+            "not a release archive: its content is neither a gzipped tar nor a zip", Location(path)
+        )
     return files, irregular
 
 
