@@ -38,6 +38,16 @@ def test_unknown_bundle_keys_are_errors_naming_key_and_file(make_bundle: BundleF
     assert "'out' must be a folder inside the bundle" in lines[1]
 
 
+def test_a_config_without_name_says_name_is_required(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"promptbundle.toml": 'version = "1.0.0"\n'})
+    with pytest.raises(ConfigError) as info:
+        load_config(root)
+    assert info.value.lines() == [
+        f"{root / 'promptbundle.toml'}:1:1: error: 'name' is required: the bundle's id, "
+        "like 'my-bundle'"
+    ]
+
+
 def test_invalid_toml_points_at_its_line(make_bundle: BundleFactory) -> None:
     root = make_bundle({"promptbundle.toml": 'name = "b"\nversion = \n'})
     with pytest.raises(ConfigError) as info:

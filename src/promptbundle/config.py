@@ -156,7 +156,10 @@ def load_config(root: Path) -> BundleConfig:
     for key in sorted(set(table) - _BUNDLE_KEYS):
         err(f"unknown key {key!r} (known: {', '.join(sorted(_BUNDLE_KEYS))})", key)
     name = table.get("name")
-    if not isinstance(name, str) or not ID_PATTERN.match(name):
+    if name is None:
+        err("'name' is required: the bundle's id, like 'my-bundle'", "name")
+        name = "bundle"
+    elif not isinstance(name, str) or not ID_PATTERN.match(name):
         err(
             f"'name' must be an id like 'my-bundle' (lowercase, digits, hyphens), got {name!r}",
             "name",
