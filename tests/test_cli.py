@@ -27,7 +27,7 @@ def test_build_writes_dist_and_summarises(make_bundle: BundleFactory) -> None:
     root = make_bundle({"agents/one.md": AGENT})
     code, out, err = run("build", "--root", str(root))
     assert code == 0, err
-    assert out.startswith("built 8 outputs for 1 agents into dist/: 8 written, 0 unchanged")
+    assert out.startswith("built 8 outputs for 1 agent into dist/: 8 written, 0 unchanged")
     assert "lossy: agent-skill drops 'model' (agent-skill has no such field): one\n" in err
     assert (root / "dist/claude-code/agents/one.md").read_text().endswith("Hello one.\n")
 
@@ -117,3 +117,25 @@ def test_lossiness_report_groups_agents_per_field_and_quiet_hides_it(
     assert err.count("lossy: ") == 2  # agent-skill and skill-table, each on one line
     code, out, err = run("build", "--root", str(root), "--quiet")
     assert code == 0 and out == "" and err == ""
+
+
+def test_first_build_reports_the_fragment_index_apart_from_outputs(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle({"agents/one.md": AGENT, "fragments/x.md": "X\n"})
+    code, out, _ = run("build", "--root", str(root))
+    assert code == 0
+    assert out.startswith("built 8 outputs for 1 agent into dist/: 8 written, 0 unchanged")
+    assert "; fragments/README.md updated" in out
+    code, out, _ = run("build", "--root", str(root))
+    assert "fragments/README.md updated" not in out
+
+
+def test_error_paths_are_relative_to_the_current_folder(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_bundle({"agents/one.md": "---\nname: one\ndescription: x\n---\n{{ nope }}\n"})
+    monkeypatch.chdir(root)
+    code, _, err = run("build")
+    assert code == 1
+    assert err == "agents/one.md:5:1: error: 'nope' is undefined\n"

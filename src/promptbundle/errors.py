@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,19 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
-        return f"{self.path}:{max(self.line, 1)}:{max(self.column, 1)}"
+        return f"{display_path(self.path)}:{max(self.line, 1)}:{max(self.column, 1)}"
+
+
+def display_path(path: Path | str) -> str:
+    """A path as a user should read it: relative to the current folder when inside it."""
+    text = str(path)
+    if not os.path.isabs(text):
+        return text
+    try:
+        relative = Path(text).relative_to(Path.cwd())
+    except (ValueError, OSError):
+        return text
+    return relative.as_posix() if relative.parts else text
 
 
 class PromptBundleError(Exception):

@@ -107,16 +107,18 @@ def run_build(
             notes=notes,
         )
     written = emit(config, result.outputs, partial=result.partial)
-    if index_path is not None and _read(index_path) != index_text:
+    index_written = index_path is not None and _read(index_path) != index_text
+    if index_path is not None and index_written:
         index_path.write_text(index_text, encoding="utf-8")
-        written.written.append(INDEX)
     agents_built = len({o.agent for o in result.outputs if o.agent})
 
-    def summary(written: int, unchanged: int, removed: int) -> str:
+    def summary(written: int, unchanged: int, removed: int, *, index: bool = False) -> str:
         text = (
-            f"built {len(result.outputs)} outputs for {agents_built} agents into {out}/: "
-            f"{written} written, {unchanged} unchanged, {removed} removed"
+            f"built {_count(len(result.outputs), 'output')} for {_count(agents_built, 'agent')} "
+            f"into {out}/: {written} written, {unchanged} unchanged, {removed} removed"
         )
+        if index:
+            text += f"; {INDEX} updated"
         if result.lossy:
             text += f"; {len(result.lossy)} field(s) dropped by formats (see 'lossy:' lines)"
         return text
@@ -133,13 +135,19 @@ def run_build(
                 "messages": messages,
                 "notes": notes,
             },
-            wrote=[index_path] if index_path is not None and INDEX in written.written else [],
+            wrote=[index_path] if index_path is not None and index_written else [],
         )
     return BuildOutcome(
-        summary(len(written.written), len(written.unchanged), len(written.removed)),
+        summary(
+            len(written.written), len(written.unchanged), len(written.removed), index=index_written
+        ),
         messages,
         notes=notes,
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _fragment_index(result: BuildResult) -> tuple[Path | None, str]:
