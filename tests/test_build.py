@@ -221,7 +221,12 @@ def test_include_and_import_resolve_under_fragments(make_bundle: BundleFactory) 
     result = build_outputs(load(root))
     output = next(o for o in result.outputs if o.path == "claude-code/agents/beta.md")
     assert output.content.decode().endswith("---\nIntro.\nAlways run tests.\n")
-    assert output.sources == ("agents/beta.md", "fragments/intro.md", "fragments/macros.md")
+    assert output.sources == (
+        "agents/beta.md",
+        "fragments/intro.md",
+        "fragments/macros.md",
+        "promptbundle.toml",
+    )
 
 
 def test_yaml_error_points_at_the_line_in_the_agent_file(make_bundle: BundleFactory) -> None:
@@ -328,7 +333,7 @@ def test_manifest_lists_every_output_with_digest_and_sources(make_bundle: Bundle
         "agent": "alpha",
         "sha256": hashlib.sha256(content).hexdigest(),
         "bytes": len(content),
-        "sources": ["agents/alpha.md", "fragments/testing.md"],
+        "sources": ["agents/alpha.md", "fragments/testing.md", "promptbundle.toml"],
     }
     listed = {e["path"] for e in manifest["outputs"]}
     assert listed | {"manifest.json"} == set(_tree(root / "dist"))

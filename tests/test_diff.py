@@ -350,3 +350,14 @@ def test_working_tree_that_does_not_build_is_named(repo: GitRepo) -> None:
         f"{repo.root.resolve() / 'fragments/git.md'}:1:1: error: 'nope' is undefined "
         "(while rendering agents/beta.md for target agent-skill)",
     ]
+
+
+def test_bundle_variable_change_shows_the_bundle_config_as_the_cause(repo: GitRepo) -> None:
+    files = {**FILES, "agents/gamma.md": agent("gamma", "Team: {{ team }}.")}
+    repo.commit({**files, "promptbundle.toml": CONFIG + '[vars]\nteam = "red"\n'}, "first")
+    repo.commit({"promptbundle.toml": CONFIG + '[vars]\nteam = "blue"\n'}, "rename team")
+    diff = diff_revisions(repo.root, "HEAD~1", "HEAD")
+    gamma = {o.path for o in diff.outputs if o.agent == "gamma"}
+    assert gamma and all(o.agent == "gamma" for o in diff.outputs if o.agent)
+    group = next(g for g in diff.groups if g.agents == ["gamma"])
+    assert [str(c) for c in group.causes] == ["promptbundle.toml changed"]

@@ -48,12 +48,17 @@ def test_output_lists_agent_fragments_and_target_config(root: Path) -> None:
         "    fragment       fragments/git.md\n"
         "    fragment       fragments/testing.md\n"
         "    target config  targets/opencode.toml\n"
+        "    bundle config  promptbundle.toml\n"
     )
 
 
 def test_output_of_a_target_without_config_file_says_so(root: Path) -> None:
     item = explain(root, "claude-code/agents/alpha.md")
-    assert item.sources == (("agent", "agents/alpha.md"), ("fragment", "fragments/testing.md"))
+    assert item.sources == (
+        ("agent", "agents/alpha.md"),
+        ("fragment", "fragments/testing.md"),
+        ("bundle config", "promptbundle.toml"),
+    )
     code, out, _ = cli("explain", "--root", str(root), "claude-code/agents/alpha.md")
     assert code == 0
     assert out.endswith("  target config: none (built-in defaults of claude-code)\n")

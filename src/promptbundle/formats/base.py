@@ -199,10 +199,12 @@ class Format:
         return []
 
     def config_sources(self) -> tuple[str, ...]:
-        """Configuration files every output of this target depends on."""
-        if self.target.source is None:
-            return ()
-        return (self.target.source.relative_to(self.bundle.root).as_posix(),)
+        """Configuration files every output of this target depends on: the bundle config
+        (its `vars` and metadata reach every template) and the target's own file."""
+        files = [self.bundle.source.relative_to(self.bundle.root).as_posix()]
+        if self.target.source is not None:
+            files.append(self.target.source.relative_to(self.bundle.root).as_posix())
+        return tuple(files)
 
     def validate(self, output: OutputFile) -> list[Diagnostic]:
         """Problems in one output: the format's schema (schemas/<format>.json) and rules."""
