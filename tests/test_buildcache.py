@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import promptbundle.build
 import promptbundle.errors
+import promptbundle.staging
 from promptbundle import buildcache
 from promptbundle.buildcache import CACHE_FOLDER, STATE_FILE
 from promptbundle.pipeline import run_build
@@ -37,15 +39,19 @@ FILES = {
 
 @pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Counts real builds (calls of build_outputs)."""
+    """Counts real builds (calls of build_outputs, or build_staged for a writing build)."""
     calls: list[int] = []
-    real = promptbundle.build.build_outputs
+    for module, name in (
+        (promptbundle.build, "build_outputs"),
+        (promptbundle.staging, "build_staged"),
+    ):
+        real = getattr(module, name)
 
-    def counting(*args: object, **kwargs: object) -> object:
-        calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        def counting(*args: object, _real: Any = real, **kwargs: object) -> object:
+            calls.append(1)
+            return _real(*args, **kwargs)
 
-    monkeypatch.setattr(promptbundle.build, "build_outputs", counting)
+        monkeypatch.setattr(module, name, counting)
     yield calls
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from promptbundle.formats import OutputFile
 from promptbundle.render import RenderedAgent
@@ -54,7 +55,17 @@ def catalog_output(bundle: Bundle, rendered: Mapping[str, Sequence[RenderedAgent
 INDEX = "fragments/README.md"
 
 
-def fragment_index(bundle: Bundle, outputs: Sequence[OutputFile]) -> str:
+class _Made(Protocol):
+    """What the fragment index needs of an output (an OutputFile or a staged one)."""
+
+    @property
+    def agent(self) -> str | None: ...
+
+    @property
+    def sources(self) -> tuple[str, ...]: ...
+
+
+def fragment_index(bundle: Bundle, outputs: Sequence[_Made]) -> str:
     """fragments/README.md: each fragment and the agents whose outputs include it."""
     users: dict[str, set[str]] = {f: set() for f in bundle.fragments}
     for output in outputs:

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,7 +197,7 @@ def emit(
 
 
 def _preflight(
-    out_dir: Path, expected: dict[str, bytes], existing: set[str], *, owned: bool
+    out_dir: Path, expected: Collection[str], existing: set[str], *, owned: bool
 ) -> None:
     """Refuse, before writing anything, a build that would fail halfway or delete user files.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -45,8 +46,53 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark").disable("inline")
 
 
+# A line that might be a heading to markdown-it, found without parsing (a superset: container
+# markers, list markers and indentation of any depth may come first). An ATX heading is a run
+# of 1 to 6 `#` then a space, a tab or the line's end; a setext underline is a run of `=` or
+# `-`. These decide only when a parse can be skipped; headings always come from tokens.
+_CONTAINER = r"^[ \t>*+\-0-9.)]*"
+_ATX_CANDIDATE = re.compile(_CONTAINER + r"(#{1,6})(?:[ \t]|$)", re.MULTILINE)
+_SETEXT_CANDIDATE = re.compile(_CONTAINER + r"(=+|-+)[ \t]*$", re.MULTILINE)
+
+
+def _lines_as_markdown_it(text: str) -> str:
+    # markdown-it ends a line at \n, \r\n and \r alike.
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _may_have_headings(text: str) -> bool:
+    """False only when no line of `text` can be a heading (so a parse would find none)."""
+    text = _lines_as_markdown_it(text)
+    return bool(_ATX_CANDIDATE.search(text) or _SETEXT_CANDIDATE.search(text))
+
+
+def _shallowest_is(text: str, level: int) -> bool:
+    """True only when markdown-it's shallowest heading in `text` is certainly `level`.
+
+    The first line of a document is a heading when it is `level` `#`s then a space, a tab or
+    the line's end: nothing before it can open a container, a fence or an HTML block. When
+    no line could be a shallower heading (no shorter `#` run after container markers, no
+    setext underline of a shallower level: `=` is 1, `-` is 2), that heading is the
+    shallowest. Anything else returns False, and the caller parses.
+    """
+    text = _lines_as_markdown_it(text)
+    rest = text[level : level + 1]
+    if not text.startswith("#" * level) or rest not in ("", " ", "\t", "\n"):
+        return False
+    for match in _ATX_CANDIDATE.finditer(text):
+        if len(match.group(1)) < level:
+            return False
+    if level > 1:
+        for match in _SETEXT_CANDIDATE.finditer(text):
+            if match.group(1)[0] == "=" or level > 2:
+                return False
+    return True
+
+
 def _headings(text: str) -> list[Heading]:
     """(first line, last line, level, markup) of every heading, lines 0-based, end exclusive."""
+    if not _may_have_headings(text):
+        return []
     if _memo is None:
         return _parse_headings(text)
     key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
@@ -79,6 +125,8 @@ def shift_headings(text: str, level: int) -> str:
     ATX headings keep their text; setext headings become ATX. Lines in code fences, HTML
     blocks and inline code are not headings to markdown-it, so they are untouched.
     """
+    if _shallowest_is(text, level):
+        return text  # every heading is already where it belongs
     headings = _headings(text)
     if not headings:
         return text

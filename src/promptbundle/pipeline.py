@@ -11,6 +11,8 @@ from promptbundle.errors import BuildFailedError, UsageError
 
 if TYPE_CHECKING:
     from promptbundle.build import BuildResult
+    from promptbundle.buildcache import InputSnapshot
+    from promptbundle.staging import StagedBuild
 
 __all__ = ["BuildOutcome", "run_build"]
 
@@ -56,20 +58,45 @@ def run_build(
     snapshot = buildcache.snapshot_inputs(root) if full and _is_bundle(root) else None
 
     from promptbundle.build import build_outputs, load
-    from promptbundle.catalog import INDEX
-    from promptbundle.emit import check_outputs, emit
-    from promptbundle.formats.base import lossiness_lines
     from promptbundle.renderpool import default_jobs
 
     bundle = load(root)
-    result = build_outputs(
-        bundle,
-        targets=targets,
-        agents=agents,
-        cache_dir=buildcache.prepare_cache(root),
-        jobs=default_jobs() if jobs is None else jobs,
-    )
-    config = bundle.config
+    cache_dir = buildcache.prepare_cache(root)
+    jobs = default_jobs() if jobs is None else jobs
+    if check:
+        return _finish(
+            build_outputs(bundle, targets=targets, agents=agents, cache_dir=cache_dir, jobs=jobs),
+            root=root,
+            strict=strict,
+            snapshot=snapshot,
+            key=key,
+        )
+    # Writing builds stage their outputs on disk as they are made (see staging.py).
+    from promptbundle.staging import build_staged, staging_folder
+
+    with staging_folder(cache_dir) as folder:
+        staged = build_staged(
+            bundle, folder=folder, targets=targets, agents=agents, cache_dir=cache_dir, jobs=jobs
+        )
+        return _finish(staged, root=root, strict=strict, snapshot=snapshot, key=key)
+
+
+def _finish(
+    result: BuildResult | StagedBuild,
+    *,
+    root: Path,
+    strict: bool,
+    snapshot: InputSnapshot | None,
+    key: dict[str, bool],
+) -> BuildOutcome:
+    """Report a build's problems, then compare (a BuildResult) or write (a StagedBuild)."""
+    from promptbundle import buildcache
+    from promptbundle.catalog import INDEX
+    from promptbundle.emit import check_outputs
+    from promptbundle.formats.base import lossiness_lines
+    from promptbundle.staging import StagedBuild, emit_staged
+
+    config = result.bundle.config
     messages = [d.line() for d in result.diagnostics]
     notes = lossiness_lines(result.lossy, "lossy")
     errors = list(result.errors)
@@ -91,7 +118,7 @@ def run_build(
         else config.out_dir
     )
     index_path, index_text = _fragment_index(result)
-    if check:
+    if not isinstance(result, StagedBuild):  # --check: compare, write nothing
         report = check_outputs(config, result.outputs)
         if index_path is not None and _read(index_path) != index_text:
             report.stale.append(INDEX)
@@ -106,7 +133,7 @@ def run_build(
             exit_code=1,
             notes=notes,
         )
-    written = emit(config, result.outputs, partial=result.partial)
+    written = emit_staged(result)
     index_written = index_path is not None and _read(index_path) != index_text
     if index_path is not None and index_written:
         index_path.write_text(index_text, encoding="utf-8")
@@ -150,7 +177,7 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def _fragment_index(result: BuildResult) -> tuple[Path | None, str]:
+def _fragment_index(result: BuildResult | StagedBuild) -> tuple[Path | None, str]:
     """Where the fragment index goes (None: no fragments, or a partial build) and its text."""
     from promptbundle.catalog import INDEX, fragment_index
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptbundle.errors import PromptBundleError
 from promptbundle.formats import Format, LossyField, OutputFile
@@ -32,7 +32,10 @@ from promptbundle.render import (
 )
 from promptbundle.sources import Bundle
 
-__all__ = ["MIN_AGENTS_PER_JOB", "RenderedSlice", "default_jobs", "render_slices"]
+if TYPE_CHECKING:
+    from promptbundle.staging import StagedOutput
+
+__all__ = ["MIN_AGENTS_PER_JOB", "RenderedSlice", "Sink", "default_jobs", "render_slices"]
 
 # Below this many agents per process, starting a process costs more than it saves (an agent
 # is rendered once for all targets that do not use `target`, so agents measure the work).
@@ -40,6 +43,8 @@ MIN_AGENTS_PER_JOB = 40
 
 # (agent index, body, templates loaded) of one render; the agent is looked up by index.
 RenderedItem = tuple[int, str, tuple[str, ...]]
+# Takes an agent's files for a format as they are made and returns what to keep instead.
+Sink = Callable[[Format, list[OutputFile]], list["StagedOutput"]]
 
 
 @dataclass
@@ -53,6 +58,8 @@ class RenderedSlice:
     errors: list[tuple[int, int, PromptBundleError]] = field(default_factory=list)
     # Headings of the rendered fragments, by text digest (from a worker process).
     headings: dict[str, list[Heading]] = field(default_factory=dict)
+    # With a sink, what it kept of each file instead of `outputs`, by target name.
+    staged: dict[str, list[StagedOutput]] = field(default_factory=dict)
 
 
 def default_jobs() -> int:
@@ -70,6 +77,7 @@ def _render_slice(
     selected: Sequence[str],
     start: int,
     stop: int,
+    sink: Sink | None = None,
 ) -> RenderedSlice:
     part = RenderedSlice()
     target_free: dict[int, RenderedAgent] = {}
@@ -79,6 +87,7 @@ def _render_slice(
         rendered_list = part.rendered.setdefault(target.name, [])
         outputs = part.outputs.setdefault(target.name, [])
         lossy = part.lossy.setdefault(target.name, [])
+        staged = part.staged.setdefault(target.name, []) if sink is not None else []
         for index in range(start, stop):
             agent = bundle.agents[index]
             if agent.targets is not None and target.name not in agent.targets:
@@ -98,7 +107,10 @@ def _render_slice(
             if selected and agent.id not in selected:
                 continue
             files, dropped = fmt.agent_outputs(rendered)
-            outputs += files
+            if sink is not None:
+                staged += sink(fmt, files)
+            else:
+                outputs += files
             lossy += dropped
     return part
 
@@ -113,6 +125,7 @@ def _init_worker(
     selected: Sequence[str],
     cache_dir: Path | None,
     memo: HeadingMemo | None,
+    sink: Sink | None = None,
 ) -> None:
     use_heading_memo(memo)
     _worker.update(
@@ -121,6 +134,7 @@ def _init_worker(
         selected=selected,
         env=make_env(bundle, cache_dir=_templates(cache_dir)),
         memo=memo,
+        sink=sink,
     )
 
 
@@ -132,6 +146,7 @@ def _render_in_worker(start: int, stop: int) -> RenderedSlice:
         _worker["selected"],
         start,
         stop,
+        _worker["sink"],
     )
     memo: HeadingMemo | None = _worker["memo"]
     if memo is not None:
@@ -186,17 +201,20 @@ def render_slices(
     *,
     cache_dir: Path | None = None,
     jobs: int = 1,
+    sink: Sink | None = None,
 ) -> list[RenderedSlice]:
     """Render every agent for every format, in at most `jobs` processes (this one included).
 
     `selected` limits the files made to those agents (all agents are still rendered, since
     bundle-wide files list them). Fewer processes are used when the bundle is small.
     `cache_dir` holds what one build keeps for the next (compiled templates, headings).
+    A `sink` (picklable) takes each agent's files in the process that made them, and the
+    slices carry what it returns (`staged`) instead of the files.
     """
     memo = _load_headings(cache_dir) if cache_dir is not None else None
     use_heading_memo(memo)
     try:
-        parts = _render(bundle, formats, selected, cache_dir, jobs, memo)
+        parts = _render(bundle, formats, selected, cache_dir, jobs, memo, sink)
     finally:
         use_heading_memo(None)
     if cache_dir is not None and memo is not None:
@@ -214,12 +232,13 @@ def _render(
     cache_dir: Path | None,
     jobs: int,
     memo: HeadingMemo | None,
+    sink: Sink | None,
 ) -> list[RenderedSlice]:
     count = len(bundle.agents)
     jobs = max(1, min(jobs, count // MIN_AGENTS_PER_JOB))
     env = make_env(bundle, cache_dir=_templates(cache_dir))
     if jobs == 1:
-        return [_render_slice(bundle, env, formats, selected, 0, count)]
+        return [_render_slice(bundle, env, formats, selected, 0, count, sink)]
     bounds = [count * i // jobs for i in range(jobs + 1)]
     slices = list(pairwise(bounds))
     context = multiprocessing.get_context(
@@ -229,9 +248,9 @@ def _render(
         max_workers=jobs - 1,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(bundle, formats, selected, cache_dir, memo),
+        initargs=(bundle, formats, selected, cache_dir, memo, sink),
     ) as pool:
         futures = [pool.submit(_render_in_worker, start, stop) for start, stop in slices[1:]]
         # This process renders the first slice while the workers render the others.
-        first = _render_slice(bundle, env, formats, selected, *slices[0])
+        first = _render_slice(bundle, env, formats, selected, *slices[0], sink)
         return [first, *(future.result() for future in futures)]

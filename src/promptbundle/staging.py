@@ -1,0 +1,268 @@
+"""Build through a staging folder: outputs go to disk as they are made, dist/ changes last.
+
+`build_outputs()` keeps every output's bytes in memory until the build writes them; with
+1,000 agents x 4 targets that is most of the build's memory. Here each process that renders
+an agent also validates its files and writes them into a fresh folder inside
+`.promptbundle-cache/`, and keeps only the path, digest, size, sources and diagnostics. When
+every output is made and the build has no error, `emit_staged()` moves the changed files into
+the output folder (a rename on one filesystem), deletes the rest of the staging folder,
+removes orphans and writes the manifest last: the same guarantees and the same bytes as
+`emit()` after `build_outputs()`, for any number of processes. A build that fails, whether
+an output is invalid or anything raises, leaves the output folder as it was.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptbundle.emit import (
+    MANIFEST,
+    EmitReport,
+    _existing_files,
+    _preflight,
+    _remove_empty_dirs,
+    atomic_write,
+    manifest_bytes,
+    read_manifest,
+)
+from promptbundle.errors import BundleError, Location, PromptBundleError, raise_collected
+from promptbundle.formats import FORMATS, Diagnostic, Format, LossyField, OutputFile
+from promptbundle.sources import Bundle
+
+__all__ = ["StagedBuild", "StagedOutput", "Stager", "build_staged", "emit_staged", "staging_folder"]
+
+
+@dataclass(frozen=True)
+class StagedOutput:
+    """An output written into the staging folder: what the build needs to know of it."""
+
+    path: str
+    target: str
+    agent: str | None
+    sources: tuple[str, ...]
+    sha256: str
+    size: int
+    # What validating it found (before an agent's suppressions are applied).
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "target": self.target,
+            "agent": self.agent,
+            "sha256": self.sha256,
+            "bytes": self.size,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True)
+class Stager:
+    """Validates files and writes them into `folder` (a render sink; picklable)."""
+
+    folder: Path
+    formats: Mapping[str, Format]
+
+    def __call__(self, fmt: Format | None, files: list[OutputFile]) -> list[StagedOutput]:
+        return [self.stage(output) for output in files]
+
+    def stage(self, output: OutputFile) -> StagedOutput:
+        fmt = self.formats.get(output.target)
+        diagnostics = tuple(fmt.validate(output)) if fmt is not None else ()
+        path = self.folder / output.path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.fchmod(fd, 0o644)
+                view = memoryview(output.content)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        except OSError as err:
+            raise BundleError(f"cannot stage {output.path}: {err}", Location(path)) from err
+        return StagedOutput(
+            output.path,
+            output.target,
+            output.agent,
+            output.sources,
+            hashlib.sha256(output.content).hexdigest(),
+            len(output.content),
+            diagnostics,
+        )
+
+
+@dataclass
+class StagedBuild:
+    """Every output of a build, staged on disk, with what the formats dropped and found."""
+
+    bundle: Bundle
+    folder: Path
+    outputs: list[StagedOutput] = field(default_factory=list)
+    lossy: list[LossyField] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    suppressed: list[Diagnostic] = field(default_factory=list)
+    partial: bool = False
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+@contextmanager
+def staging_folder(cache_dir: Path) -> Iterator[Path]:
+    """A new, empty folder inside the cache folder, deleted with what is left in it."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="staging-", dir=cache_dir))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def build_staged(
+    bundle: Bundle,
+    *,
+    folder: Path,
+    targets: Iterable[str] = (),
+    agents: Iterable[str] = (),
+    cache_dir: Path | None = None,
+    jobs: int = 1,
+) -> StagedBuild:
+    """`build_outputs()`, with every output validated and written into `folder` as it is made.
+
+    The outputs, diagnostics and dropped fields come in the same order as build_outputs()
+    gives them.
+    """
+    from promptbundle.build import _check_selection, _unique
+    from promptbundle.catalog import catalog_output
+    from promptbundle.render import RenderedAgent
+    from promptbundle.renderpool import render_slices
+
+    targets, agents = tuple(targets), tuple(agents)
+    _check_selection(bundle, targets, agents)
+    result = StagedBuild(bundle, folder, partial=bool(targets or agents))
+    formats: dict[str, Format] = {
+        target.name: FORMATS[target.format](target, bundle.config)
+        for target in bundle.config.targets
+        if not targets or target.name in targets
+    }
+    stager = Stager(folder, formats)
+    parts = render_slices(
+        bundle, tuple(formats.values()), agents, cache_dir=cache_dir, jobs=jobs, sink=stager
+    )
+    errors: list[tuple[int, int, PromptBundleError]] = []
+    rendered_by_target: dict[str, list[RenderedAgent]] = {name: [] for name in formats}
+    for part in parts:
+        errors += part.errors
+        for name, items in part.rendered.items():
+            rendered_by_target[name] += [
+                RenderedAgent(bundle.agents[i], name, body, sources) for i, body, sources in items
+            ]
+    raise_collected(_unique([err for _, _, err in sorted(errors, key=lambda e: e[:2])]))
+    for name in formats:
+        for part in parts:
+            result.outputs += part.staged.get(name, [])
+            result.lossy += part.lossy.get(name, [])
+    for name, fmt in formats.items():
+        result.outputs += stager(fmt, fmt.bundle_outputs(rendered_by_target[name]))
+    if not result.partial:
+        result.outputs.append(stager.stage(catalog_output(bundle, rendered_by_target)))
+    _check_paths(result.outputs)
+    suppressed = {a.id: a.suppress for a in bundle.agents if a.suppress}
+    for staged in result.outputs:
+        for diag in staged.diagnostics:
+            # An agent may accept a warning on purpose; errors always stand.
+            if diag.severity == "warning" and diag.code in suppressed.get(staged.agent or "", ()):
+                result.suppressed.append(diag)
+            else:
+                result.diagnostics.append(diag)
+    result.outputs.sort(key=lambda o: o.path)
+    result.lossy.sort(key=lambda x: (x.agent, x.target, x.field))
+    return result
+
+
+def emit_staged(build: StagedBuild) -> EmitReport:
+    """Make the output folder hold exactly the staged outputs plus the manifest.
+
+    Checks first, as emit() does; then moves each changed file from the staging folder into
+    place, leaves unchanged files untouched, removes files no longer produced (not for a
+    partial build) and writes the manifest last.
+    """
+    config = build.bundle.config
+    out_dir = config.out_dir
+    existing = _existing_files(out_dir)
+    keep: list[dict[str, Any]] = []
+    if build.partial:
+        previous = read_manifest(out_dir) or {"outputs": []}
+        keep = [e for e in previous["outputs"] if isinstance(e, dict) and e.get("path") in existing]
+    staged = {o.path: o for o in build.outputs}
+    manifest = manifest_bytes(
+        config, (), keep=[*keep, *(o.manifest_entry() for o in staged.values())]
+    )
+    _preflight(out_dir, staged, existing, owned=build.partial or MANIFEST in existing)
+    report = EmitReport()
+    try:
+        for rel in sorted(staged):
+            path = out_dir / rel
+            if rel in existing and _holds(path, staged[rel]):
+                report.unchanged.append(rel)
+                continue
+            _move(build.folder / rel, path)
+            report.written.append(rel)
+        if not build.partial:
+            for rel in sorted(existing - set(staged) - {MANIFEST}):
+                (out_dir / rel).unlink()
+                report.removed.append(rel)
+    except OSError as err:
+        raise BundleError(f"cannot write the output: {err}", Location(out_dir)) from err
+    _remove_empty_dirs(out_dir)
+    if not (out_dir / MANIFEST).is_file() or (out_dir / MANIFEST).read_bytes() != manifest:
+        atomic_write(out_dir / MANIFEST, manifest)
+    return report
+
+
+def _check_paths(outputs: list[StagedOutput]) -> None:
+    """As build_outputs() does: no two outputs may write the same file."""
+    from promptbundle.errors import SourceError
+
+    seen: dict[str, StagedOutput] = {}
+    for output in outputs:
+        if output.path in seen:
+            raise SourceError(
+                f"two outputs write {output.path}: agents {seen[output.path].agent!r} "
+                f"and {output.agent!r}"
+            )
+        seen[output.path] = output
+
+
+def _holds(path: Path, staged: StagedOutput) -> bool:
+    """Whether the file at `path` has exactly the staged output's bytes."""
+    try:
+        if path.stat().st_size != staged.size:
+            return False
+        return hashlib.sha256(path.read_bytes()).hexdigest() == staged.sha256
+    except OSError:
+        return False
+
+
+def _move(source: Path, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise BundleError(f"cannot write {path}: a folder is in the way")
+    try:
+        os.replace(source, path)
+    except OSError as err:
+        if err.errno != errno.EXDEV:
+            raise
+        atomic_write(path, source.read_bytes())  # the output folder is on another filesystem

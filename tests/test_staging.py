@@ -1,0 +1,182 @@
+"""Writing builds stage outputs on disk: same result as build_outputs(), dist/ changes last."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from promptbundle import renderpool, staging
+from promptbundle.build import build_outputs, load
+from promptbundle.buildcache import CACHE_FOLDER
+from promptbundle.emit import check_outputs
+from promptbundle.errors import BuildFailedError, PromptBundleError
+from promptbundle.pipeline import run_build
+from promptbundle.staging import build_staged, staging_folder
+from tests.conftest import BundleFactory
+
+
+def _agent(name: str, extra: str = "") -> str:
+    return (
+        f"---\nname: {name}\ndescription: Agent {name}\nmodel: sonnet\n"
+        f"tools: [Read, NotebookEdit]\n{extra}---\n"
+        f'# {name}\n\n{{{{ fragment("shared", level=2) }}}}\n'
+    )
+
+
+# A warning one agent accepts (PB112) and the other does not.
+WARNED = "claude-plugin: {capabilities: [review]}\n"
+
+
+def _bundle(make_bundle: BundleFactory, count: int = 7) -> Path:
+    files = {f"agents/a{i}.md": _agent(f"a{i}") for i in range(count)}
+    files["agents/w.md"] = _agent("w", WARNED)
+    files["agents/s.md"] = _agent("s", WARNED + "suppress: [PB112]\n")
+    files["agents/t.md"] = "---\nname: t\ndescription: T\n---\nBuilt for {{ target.name }}.\n"
+    files["fragments/shared.md"] = "# Shared\n\nFor {{ agent.name }}.\n"
+    return make_bundle(files)
+
+
+@pytest.fixture
+def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let even a tiny bundle use several processes."""
+    monkeypatch.setattr(renderpool, "MIN_AGENTS_PER_JOB", 1)
+
+
+def _dist(root: Path) -> dict[str, bytes]:
+    dist = root / "dist"
+    return {p.relative_to(dist).as_posix(): p.read_bytes() for p in dist.rglob("*") if p.is_file()}
+
+
+def _stamps(root: Path) -> dict[Path, tuple[bytes, int]]:
+    files = [p for p in (root / "dist").rglob("*") if p.is_file()]
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files}
+
+
+def _staging_folders(root: Path) -> list[Path]:
+    return sorted((root / CACHE_FOLDER).glob("staging-*"))
+
+
+@pytest.mark.usefixtures("small_slices")
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_staged_outputs_match_the_in_memory_build(
+    make_bundle: BundleFactory, tmp_path: Path, jobs: int
+) -> None:
+    root = _bundle(make_bundle)
+    bundle = load(root)
+    expected = build_outputs(bundle)
+    with staging_folder(tmp_path) as folder:
+        staged = build_staged(bundle, folder=folder, jobs=jobs)
+        assert [o.path for o in staged.outputs] == [o.path for o in expected.outputs]
+        for made, want in zip(staged.outputs, expected.outputs, strict=True):
+            assert (made.target, made.agent) == (want.target, want.agent)
+            assert made.sources == want.sources
+            assert made.size == len(want.content)
+            assert made.sha256 == hashlib.sha256(want.content).hexdigest()
+            assert (folder / made.path).read_bytes() == want.content
+    assert [d.line() for d in staged.diagnostics] == [d.line() for d in expected.diagnostics]
+    assert [d.code for d in staged.suppressed] == ["PB112"]
+    assert staged.suppressed == expected.suppressed
+    assert staged.lossy == expected.lossy and staged.lossy
+    assert not folder.exists()
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_written_folder_is_what_the_in_memory_build_expects_with_any_jobs(
+    make_bundle: BundleFactory,
+) -> None:
+    root = _bundle(make_bundle)
+    trees = []
+    for jobs in (1, 3):
+        outcome = run_build(root, jobs=jobs)
+        assert check_outputs(load(root).config, build_outputs(load(root)).outputs).clean
+        trees.append((_dist(root), outcome.messages, outcome.notes))
+        assert _staging_folders(root) == []
+        (root / "dist" / "manifest.json").unlink()
+        for path in sorted((root / "dist").rglob("*"), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+    assert trees[0][0] and trees[0] == trees[1]
+
+
+def test_staged_files_are_readable_by_everyone(make_bundle: BundleFactory) -> None:
+    root = _bundle(make_bundle, count=1)
+    old = os.umask(0o077)
+    try:
+        run_build(root)
+    finally:
+        os.umask(old)
+    assert (root / "dist/claude-code/agents/a0.md").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.usefixtures("small_slices")
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_an_invalid_output_changes_nothing_in_the_output_folder(
+    make_bundle: BundleFactory, jobs: int
+) -> None:
+    root = _bundle(make_bundle)
+    run_build(root, jobs=jobs)
+    before = _stamps(root)
+    (root / "fragments/shared.md").write_text("# Shared\n\nChanged for {{ agent.name }}.\n")
+    (root / "agents/a3.md").write_text(_agent("a3", "opencode: {mode: bogus}\n"))
+    with pytest.raises(BuildFailedError, match="nothing written"):
+        run_build(root, jobs=jobs)
+    assert _stamps(root) == before
+    assert _staging_folders(root) == []
+
+
+def test_a_render_error_leaves_no_staging_folder(make_bundle: BundleFactory) -> None:
+    root = _bundle(make_bundle, count=1)
+    run_build(root)
+    before = _dist(root)
+    (root / "fragments/shared.md").write_text("# Shared\n\n{{ missing }}\n")
+    with pytest.raises(PromptBundleError, match="missing"):
+        run_build(root)
+    assert _dist(root) == before
+    assert _staging_folders(root) == []
+
+
+def test_outputs_colliding_as_file_and_folder_change_nothing(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _bundle(make_bundle, count=1)
+    run_build(root)
+    before = _dist(root)
+    real = staging.Stager.stage
+
+    def colliding(self: staging.Stager, output: staging.OutputFile) -> staging.StagedOutput:
+        if output.path.endswith("a0.md"):  # a file where another output needs a folder
+            (self.folder / "claude-code/agents/w.md").mkdir(parents=True, exist_ok=True)
+        return real(self, output)
+
+    monkeypatch.setattr(staging.Stager, "stage", colliding)
+    (root / "fragments/shared.md").write_text("# Shared\n\nChanged.\n")
+    with pytest.raises(PromptBundleError, match=r"cannot stage claude-code/agents/w\.md"):
+        run_build(root, jobs=1)
+    assert _dist(root) == before
+    assert _staging_folders(root) == []
+
+
+def test_an_output_folder_on_another_filesystem_is_written_by_copy(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _bundle(make_bundle, count=2)
+    run_build(root)
+    expected = _dist(root)
+    for path in sorted((root / "dist").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    real = os.replace
+    renames: list[str] = []
+
+    def cross_device(src: str | Path, dst: str | Path) -> None:
+        if "staging-" in str(src):
+            renames.append(str(dst))
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real(src, dst)
+
+    monkeypatch.setattr(staging.os, "replace", cross_device)
+    outcome = run_build(root)
+    assert renames and "0 unchanged" in outcome.summary
+    assert _dist(root) == expected
