@@ -203,12 +203,12 @@ def _fingerprint(path: Path) -> int:
         return -1
 
 
-def _same(path: Path, recorded: list[int] | None) -> bool:
+def _same(path: str, recorded: list[int] | None) -> bool:
     now = _stat(path)
     if now is None or recorded is None:
         return now is None and recorded is None
     if len(recorded) == 3:
-        return now == recorded[:2] and _fingerprint(path) == recorded[2]
+        return now == recorded[:2] and _fingerprint(Path(path)) == recorded[2]
     return now == recorded
 
 
@@ -229,12 +229,14 @@ def up_to_date(root: Path, *, key: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if not _trusted(inputs, started):
         return None
+    # Plain string paths: thousands of pathlib joins would cost more than the stats.
+    base = str(root)
     for rel, recorded in inputs.items():
-        if _stat(root / rel) != recorded:
+        if _stat(os.path.join(base, rel)) != recorded:
             return None
-    for found, folder in ((outputs, out_dir), (owned, root)):
+    for found, folder in ((outputs, str(out_dir)), (owned, base)):
         for rel, recorded in found.items():
-            if not _same(folder / rel, recorded):
+            if not _same(os.path.join(folder, rel), recorded):
                 return None
     result: dict[str, Any] = state["result"]
     return result
