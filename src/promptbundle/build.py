@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from promptbundle.config import BundleConfig, find_root, load_config
 from promptbundle.errors import PromptBundleError, SourceError, UsageError, raise_collected
 from promptbundle.formats import FORMATS, Diagnostic, Format, LossyField, OutputFile
 from promptbundle.render import RenderedAgent
-from promptbundle.renderpool import render_slices
+from promptbundle.renderpool import RenderedSlice, Sink, render_slices
 from promptbundle.sources import Bundle, load_bundle
 
-__all__ = ["BuildResult", "build_outputs", "load"]
+__all__ = [
+    "BuildResult",
+    "apply_suppressions",
+    "build_outputs",
+    "check_paths",
+    "load",
+    "render_selected",
+    "select_formats",
+]
 
 
 @dataclass
@@ -67,23 +76,11 @@ def build_outputs(
     from promptbundle.catalog import catalog_output
 
     targets, agents = tuple(targets), tuple(agents)
-    _check_selection(bundle, targets, agents)
+    formats = select_formats(bundle, targets, agents)
     result = BuildResult(bundle, partial=bool(targets or agents))
-    formats: dict[str, Format] = {
-        target.name: FORMATS[target.format](target, bundle.config)
-        for target in bundle.config.targets
-        if not targets or target.name in targets
-    }
-    rendered_by_target: dict[str, list[RenderedAgent]] = {name: [] for name in formats}
-    parts = render_slices(bundle, tuple(formats.values()), agents, cache_dir=cache_dir, jobs=jobs)
-    errors: list[tuple[int, int, PromptBundleError]] = []
-    for part in parts:
-        errors += part.errors
-        for name, items in part.rendered.items():
-            rendered_by_target[name] += [
-                RenderedAgent(bundle.agents[i], name, body, sources) for i, body, sources in items
-            ]
-    raise_collected(_unique([err for _, _, err in sorted(errors, key=lambda e: e[:2])]))
+    parts, rendered_by_target = render_selected(
+        bundle, formats, agents, cache_dir=cache_dir, jobs=jobs
+    )
     # Per-agent outputs in the order one process makes them: target by target, agent by agent.
     for name in formats:
         for part in parts:
@@ -93,21 +90,72 @@ def build_outputs(
         result.outputs.extend(fmt.bundle_outputs(rendered_by_target[name]))
     if not result.partial:
         result.outputs.append(catalog_output(bundle, rendered_by_target))
-    _check_paths(result.outputs)
-    suppressed = {a.id: a.suppress for a in bundle.agents if a.suppress}
-    for output in result.outputs:
-        if output.target in formats:
-            for diag in formats[output.target].validate(output):
-                # An agent may accept a warning on purpose; errors always stand.
-                if diag.severity == "warning" and diag.code in suppressed.get(
-                    output.agent or "", ()
-                ):
-                    result.suppressed.append(diag)
-                else:
-                    result.diagnostics.append(diag)
+    check_paths(result.outputs)
+    result.diagnostics, result.suppressed = apply_suppressions(
+        bundle,
+        (
+            (output.agent, formats[output.target].validate(output))
+            for output in result.outputs
+            if output.target in formats
+        ),
+    )
     result.outputs.sort(key=lambda o: o.path)
     result.lossy.sort(key=lambda x: (x.agent, x.target, x.field))
     return result
+
+
+def select_formats(
+    bundle: Bundle, targets: tuple[str, ...], agents: tuple[str, ...]
+) -> dict[str, Format]:
+    """The format of every selected target, by name (after checking the selection's names)."""
+    _check_selection(bundle, targets, agents)
+    return {
+        target.name: FORMATS[target.format](target, bundle.config)
+        for target in bundle.config.targets
+        if not targets or target.name in targets
+    }
+
+
+def render_selected(
+    bundle: Bundle,
+    formats: dict[str, Format],
+    agents: tuple[str, ...],
+    *,
+    cache_dir: Path | None,
+    jobs: int,
+    sink: Sink | None = None,
+) -> tuple[list[RenderedSlice], dict[str, list[RenderedAgent]]]:
+    """Render the slices and every agent by target name; raise every render error at once."""
+    parts = render_slices(
+        bundle, tuple(formats.values()), agents, cache_dir=cache_dir, jobs=jobs, sink=sink
+    )
+    errors: list[tuple[int, int, PromptBundleError]] = []
+    rendered_by_target: dict[str, list[RenderedAgent]] = {name: [] for name in formats}
+    for part in parts:
+        errors += part.errors
+        for name, items in part.rendered.items():
+            rendered_by_target[name] += [
+                RenderedAgent(bundle.agents[i], name, body, sources) for i, body, sources in items
+            ]
+    raise_collected(_unique([err for _, _, err in sorted(errors, key=lambda e: e[:2])]))
+    return parts, rendered_by_target
+
+
+def apply_suppressions(
+    bundle: Bundle, found: Iterable[tuple[str | None, Iterable[Diagnostic]]]
+) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """Split (agent, diagnostics) pairs into the diagnostics that stand and the suppressed."""
+    suppressed = {a.id: a.suppress for a in bundle.agents if a.suppress}
+    kept: list[Diagnostic] = []
+    dropped: list[Diagnostic] = []
+    for agent, diagnostics in found:
+        for diag in diagnostics:
+            # An agent may accept a warning on purpose; errors always stand.
+            if diag.severity == "warning" and diag.code in suppressed.get(agent or "", ()):
+                dropped.append(diag)
+            else:
+                kept.append(diag)
+    return kept, dropped
 
 
 def _unique(errors: list[PromptBundleError]) -> list[PromptBundleError]:
@@ -122,8 +170,16 @@ def _unique(errors: list[PromptBundleError]) -> list[PromptBundleError]:
     return unique
 
 
-def _check_paths(outputs: list[OutputFile]) -> None:
-    seen: dict[str, OutputFile] = {}
+class _Placed(Protocol):
+    @property
+    def path(self) -> str: ...
+    @property
+    def agent(self) -> str | None: ...
+
+
+def check_paths(outputs: Sequence[_Placed]) -> None:
+    """No two outputs may write the same file."""
+    seen: dict[str, _Placed] = {}
     for output in outputs:
         if output.path in seen:
             raise SourceError(

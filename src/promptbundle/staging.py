@@ -34,8 +34,8 @@ from promptbundle.emit import (
     manifest_bytes,
     read_manifest,
 )
-from promptbundle.errors import BundleError, Location, PromptBundleError, raise_collected
-from promptbundle.formats import FORMATS, Diagnostic, Format, LossyField, OutputFile
+from promptbundle.errors import BundleError, Location
+from promptbundle.formats import Diagnostic, Format, LossyField, OutputFile
 from promptbundle.sources import Bundle
 
 __all__ = ["StagedBuild", "StagedOutput", "Stager", "build_staged", "emit_staged", "staging_folder"]
@@ -144,32 +144,16 @@ def build_staged(
     The outputs, diagnostics and dropped fields come in the same order as build_outputs()
     gives them.
     """
-    from promptbundle.build import _check_selection, _unique
+    from promptbundle.build import apply_suppressions, check_paths, render_selected, select_formats
     from promptbundle.catalog import catalog_output
-    from promptbundle.render import RenderedAgent
-    from promptbundle.renderpool import render_slices
 
     targets, agents = tuple(targets), tuple(agents)
-    _check_selection(bundle, targets, agents)
+    formats = select_formats(bundle, targets, agents)
     result = StagedBuild(bundle, folder, partial=bool(targets or agents))
-    formats: dict[str, Format] = {
-        target.name: FORMATS[target.format](target, bundle.config)
-        for target in bundle.config.targets
-        if not targets or target.name in targets
-    }
     stager = Stager(folder, formats)
-    parts = render_slices(
-        bundle, tuple(formats.values()), agents, cache_dir=cache_dir, jobs=jobs, sink=stager
+    parts, rendered_by_target = render_selected(
+        bundle, formats, agents, cache_dir=cache_dir, jobs=jobs, sink=stager
     )
-    errors: list[tuple[int, int, PromptBundleError]] = []
-    rendered_by_target: dict[str, list[RenderedAgent]] = {name: [] for name in formats}
-    for part in parts:
-        errors += part.errors
-        for name, items in part.rendered.items():
-            rendered_by_target[name] += [
-                RenderedAgent(bundle.agents[i], name, body, sources) for i, body, sources in items
-            ]
-    raise_collected(_unique([err for _, _, err in sorted(errors, key=lambda e: e[:2])]))
     for name in formats:
         for part in parts:
             result.outputs += part.staged.get(name, [])
@@ -178,15 +162,10 @@ def build_staged(
         result.outputs += stager(fmt, fmt.bundle_outputs(rendered_by_target[name]))
     if not result.partial:
         result.outputs.append(stager.stage(catalog_output(bundle, rendered_by_target)))
-    _check_paths(result.outputs)
-    suppressed = {a.id: a.suppress for a in bundle.agents if a.suppress}
-    for staged in result.outputs:
-        for diag in staged.diagnostics:
-            # An agent may accept a warning on purpose; errors always stand.
-            if diag.severity == "warning" and diag.code in suppressed.get(staged.agent or "", ()):
-                result.suppressed.append(diag)
-            else:
-                result.diagnostics.append(diag)
+    check_paths(result.outputs)
+    result.diagnostics, result.suppressed = apply_suppressions(
+        bundle, ((staged.agent, staged.diagnostics) for staged in result.outputs)
+    )
     result.outputs.sort(key=lambda o: o.path)
     result.lossy.sort(key=lambda x: (x.agent, x.target, x.field))
     return result
@@ -230,20 +209,6 @@ def emit_staged(build: StagedBuild) -> EmitReport:
     if not (out_dir / MANIFEST).is_file() or (out_dir / MANIFEST).read_bytes() != manifest:
         atomic_write(out_dir / MANIFEST, manifest)
     return report
-
-
-def _check_paths(outputs: list[StagedOutput]) -> None:
-    """As build_outputs() does: no two outputs may write the same file."""
-    from promptbundle.errors import SourceError
-
-    seen: dict[str, StagedOutput] = {}
-    for output in outputs:
-        if output.path in seen:
-            raise SourceError(
-                f"two outputs write {output.path}: agents {seen[output.path].agent!r} "
-                f"and {output.agent!r}"
-            )
-        seen[output.path] = output
 
 
 def _holds(path: Path, staged: StagedOutput) -> bool:
