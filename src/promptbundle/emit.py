@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ __all__ = [
     "check_outputs",
     "emit",
     "manifest_data",
+    "sync_folder",
 ]
 
 MANIFEST = "manifest.json"
@@ -166,26 +167,51 @@ def emit(
     no longer produced are removed. The manifest is written last. A `partial` build (some
     targets or agents only) writes its outputs and keeps everything else.
     """
+    contents = {o.path: o.content for o in outputs}
+    return sync_folder(
+        config,
+        [manifest_entry(o) for o in outputs],
+        partial=partial,
+        same=lambda rel, path: path.read_bytes() == contents[rel],
+        put=lambda rel, path: atomic_write(path, contents[rel]),
+    )
+
+
+def sync_folder(
+    config: BundleConfig,
+    entries: Sequence[dict[str, Any]],
+    *,
+    partial: bool,
+    same: Callable[[str, Path], bool],
+    put: Callable[[str, Path], None],
+) -> EmitReport:
+    """Make the output folder hold the files of the manifest `entries`, then the manifest.
+
+    Checks everything first (see _preflight); then, for each path in order, leaves the file
+    alone when `same(rel, path)` says it already holds the output and otherwise calls
+    `put(rel, path)`. A full build removes the files it no longer produces; a `partial` one
+    keeps them and their earlier manifest entries. The manifest is written last.
+    """
     out_dir = config.out_dir
     existing = _existing_files(out_dir)
     keep: list[dict[str, Any]] = []
     if partial:
         previous = read_manifest(out_dir) or {"outputs": []}
         keep = [e for e in previous["outputs"] if isinstance(e, dict) and e.get("path") in existing]
-    expected = {o.path: o.content for o in outputs}
-    manifest = manifest_bytes(config, outputs, keep=keep)
-    _preflight(out_dir, expected, existing, owned=partial or MANIFEST in existing)
+    wanted = {entry["path"] for entry in entries}
+    manifest = manifest_bytes(config, (), keep=[*keep, *entries])
+    _preflight(out_dir, wanted, existing, owned=partial or MANIFEST in existing)
     report = EmitReport()
     try:
-        for rel, content in sorted(expected.items()):
+        for rel in sorted(wanted):
             path = out_dir / rel
-            if rel in existing and path.read_bytes() == content:
+            if rel in existing and same(rel, path):
                 report.unchanged.append(rel)
                 continue
-            atomic_write(path, content)
+            put(rel, path)
             report.written.append(rel)
         if not partial:
-            for rel in sorted(existing - set(expected) - {MANIFEST}):
+            for rel in sorted(existing - wanted - {MANIFEST}):
                 (out_dir / rel).unlink()
                 report.removed.append(rel)
     except OSError as err:

@@ -24,16 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.emit import (
-    MANIFEST,
-    EmitReport,
-    _existing_files,
-    _preflight,
-    _remove_empty_dirs,
-    atomic_write,
-    manifest_bytes,
-    read_manifest,
-)
+from promptbundle.emit import EmitReport, atomic_write, sync_folder
 from promptbundle.errors import BundleError, Location
 from promptbundle.formats import Diagnostic, Format, LossyField, OutputFile
 from promptbundle.sources import Bundle
@@ -178,37 +169,14 @@ def emit_staged(build: StagedBuild) -> EmitReport:
     place, leaves unchanged files untouched, removes files no longer produced (not for a
     partial build) and writes the manifest last.
     """
-    config = build.bundle.config
-    out_dir = config.out_dir
-    existing = _existing_files(out_dir)
-    keep: list[dict[str, Any]] = []
-    if build.partial:
-        previous = read_manifest(out_dir) or {"outputs": []}
-        keep = [e for e in previous["outputs"] if isinstance(e, dict) and e.get("path") in existing]
     staged = {o.path: o for o in build.outputs}
-    manifest = manifest_bytes(
-        config, (), keep=[*keep, *(o.manifest_entry() for o in staged.values())]
+    return sync_folder(
+        build.bundle.config,
+        [o.manifest_entry() for o in build.outputs],
+        partial=build.partial,
+        same=lambda rel, path: _holds(path, staged[rel]),
+        put=lambda rel, path: _move(build.folder / rel, path),
     )
-    _preflight(out_dir, staged, existing, owned=build.partial or MANIFEST in existing)
-    report = EmitReport()
-    try:
-        for rel in sorted(staged):
-            path = out_dir / rel
-            if rel in existing and _holds(path, staged[rel]):
-                report.unchanged.append(rel)
-                continue
-            _move(build.folder / rel, path)
-            report.written.append(rel)
-        if not build.partial:
-            for rel in sorted(existing - set(staged) - {MANIFEST}):
-                (out_dir / rel).unlink()
-                report.removed.append(rel)
-    except OSError as err:
-        raise BundleError(f"cannot write the output: {err}", Location(out_dir)) from err
-    _remove_empty_dirs(out_dir)
-    if not (out_dir / MANIFEST).is_file() or (out_dir / MANIFEST).read_bytes() != manifest:
-        atomic_write(out_dir / MANIFEST, manifest)
-    return report
 
 
 def _holds(path: Path, staged: StagedOutput) -> bool:
