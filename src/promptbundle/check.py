@@ -188,19 +188,19 @@ def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> l
 
 
 def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagnostic]:
-    """Heading jumps in each rendered body, reported once per agent (first target)."""
+    """Heading jumps in each rendered body, each reported once per agent (first target)."""
     from promptbundle.formats import FORMATS as formats
     from promptbundle.lint import heading_jumps
     from promptbundle.validate import parse_output
 
     config = bundle.config
+    by_target = {t.name: formats[t.format](t, config) for t in config.targets}
     found: list[Diagnostic] = []
     seen: set[tuple[str, str]] = set()
     for output in outputs:
-        if output.agent is None or output.target not in {t.name for t in config.targets}:
+        fmt = by_target.get(output.target)
+        if output.agent is None or fmt is None:
             continue
-        target = config.target(output.target)
-        fmt = formats[target.format](target, config)
         try:
             _, body, body_line = parse_output(fmt, output)
         except Exception:  # unparsable outputs are reported by validation (PB100)
