@@ -85,6 +85,11 @@ def test_unknown_filter_is_an_error(make_bundle):
     assert ("agents/a.md:5:1", "PB202", "error") in found(root)
 
 
+def test_unknown_test_is_an_error(make_bundle):
+    root = make_bundle({"agents/a.md": agent("a", "{% if 'x' is shouting %}x{% endif %}\n")})
+    assert ("agents/a.md:5:1", "PB202", "error") in found(root)
+
+
 def test_include_cycle_is_reported_once(make_bundle):
     root = make_bundle(
         {

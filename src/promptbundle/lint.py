@@ -260,26 +260,20 @@ def _unknown_filters(env: BundleEnvironment, graph: TemplateGraph) -> list[Diagn
         template = graph.templates[rel]
         if template.ast is None:
             continue
-        for node in template.ast.find_all(nodes.Filter):
-            if node.name not in env.filters:
-                found.append(
-                    Diagnostic(
-                        "error",
-                        "PB202",
-                        f"unknown filter {node.name!r}",
-                        _location(template, node.lineno),
+        for kind, node_type, known in (
+            ("filter", nodes.Filter, env.filters),
+            ("test", nodes.Test, env.tests),
+        ):
+            for node in template.ast.find_all(node_type):
+                if node.name not in known:
+                    found.append(
+                        Diagnostic(
+                            "error",
+                            "PB202",
+                            f"unknown {kind} {node.name!r}",
+                            _location(template, node.lineno),
+                        )
                     )
-                )
-        for test in template.ast.find_all(nodes.Test):
-            if test.name not in env.tests:
-                found.append(
-                    Diagnostic(
-                        "error",
-                        "PB202",
-                        f"unknown test {test.name!r}",
-                        _location(template, test.lineno),
-                    )
-                )
     return found
 
 
