@@ -162,10 +162,10 @@ def emit(
 ) -> EmitReport:
     """Make the output folder hold exactly `outputs` plus the manifest.
 
-    Every output is already rendered and validated in memory (that is the staging area);
-    each changed file is replaced atomically, unchanged files are not touched, and files
-    no longer produced are removed. The manifest is written last. A `partial` build (some
-    targets or agents only) writes its outputs and keeps everything else.
+    For outputs held in memory (the build command stages them on disk instead, see
+    staging.emit_staged); each changed file is replaced atomically, unchanged files are not
+    touched, and files no longer produced are removed. The manifest is written last. A
+    `partial` build (some targets or agents only) writes its outputs and keeps everything else.
     """
     contents = {o.path: o.content for o in outputs}
     return sync_folder(
