@@ -154,14 +154,19 @@ def test_force_overwrites_and_takes_ownership(two_agents: Path, tmp_path: Path) 
     assert ".claude/agents/two.md" in record(into)["demo:claude-code"]
 
 
-def test_file_recorded_by_another_bundle_is_not_overwritten(
-    two_agents: Path, tmp_path: Path
-) -> None:
-    into = tmp_path / "project"
+def _one_file_owned_by_another_bundle(into: Path) -> Path:
+    """A project whose .claude/agents/one.md an install of bundle 'other' recorded."""
     (into / ".claude/agents").mkdir(parents=True)
     (into / ".claude/agents/one.md").write_text("other\n")
     other = {"bundle": "other", "target": "claude-code", "files": {".claude/agents/one.md": "0"}}
     (into / OWNERSHIP_FILE).write_text(json.dumps({"installs": [other]}))
+    return into
+
+
+def test_file_recorded_by_another_bundle_is_not_overwritten(
+    two_agents: Path, tmp_path: Path
+) -> None:
+    into = _one_file_owned_by_another_bundle(tmp_path / "project")
     with pytest.raises(InstallConflictError) as caught:
         install(two_agents, target="claude-code", into=into)
     assert "installed by other:claude-code, not by this install" in caught.value.lines()[0]
@@ -170,11 +175,7 @@ def test_file_recorded_by_another_bundle_is_not_overwritten(
 def test_forced_takeover_moves_ownership_from_the_other_bundle(
     two_agents: Path, tmp_path: Path
 ) -> None:
-    into = tmp_path / "project"
-    (into / ".claude/agents").mkdir(parents=True)
-    (into / ".claude/agents/one.md").write_text("other\n")
-    other = {"bundle": "other", "target": "claude-code", "files": {".claude/agents/one.md": "0"}}
-    (into / OWNERSHIP_FILE).write_text(json.dumps({"installs": [other]}))
+    into = _one_file_owned_by_another_bundle(tmp_path / "project")
     install(two_agents, target="claude-code", into=into, force=True)
     assert list(record(into)) == ["demo:claude-code"]
 
