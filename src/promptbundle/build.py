@@ -26,11 +26,10 @@ __all__ = [
 
 
 @dataclass
-class BuildResult:
-    """Every output of a build, with what the formats dropped and found."""
+class BuildFindings:
+    """What any build found: fields the formats dropped, diagnostics, suppressed warnings."""
 
     bundle: Bundle
-    outputs: list[OutputFile] = field(default_factory=list)
     lossy: list[LossyField] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     suppressed: list[Diagnostic] = field(default_factory=list)
@@ -39,6 +38,13 @@ class BuildResult:
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "error"]
+
+
+@dataclass
+class BuildResult(BuildFindings):
+    """Every output of a build, in memory, with what the formats dropped and found."""
+
+    outputs: list[OutputFile] = field(default_factory=list)
 
 
 def load(root: Path | None = None) -> Bundle:

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from promptbundle.build import BuildFindings
 from promptbundle.emit import EmitReport, atomic_write, sync_folder
 from promptbundle.errors import BundleError, Location
-from promptbundle.formats import Diagnostic, Format, LossyField, OutputFile
+from promptbundle.formats import Diagnostic, Format, OutputFile
 from promptbundle.sources import Bundle
 
 __all__ = ["StagedBuild", "StagedOutput", "Stager", "build_staged", "emit_staged", "staging_folder"]
@@ -94,20 +95,11 @@ class Stager:
 
 
 @dataclass
-class StagedBuild:
+class StagedBuild(BuildFindings):
     """Every output of a build, staged on disk, with what the formats dropped and found."""
 
-    bundle: Bundle
-    folder: Path
+    folder: Path = field(kw_only=True)
     outputs: list[StagedOutput] = field(default_factory=list)
-    lossy: list[LossyField] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    suppressed: list[Diagnostic] = field(default_factory=list)
-    partial: bool = False
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity == "error"]
 
 
 @contextmanager
@@ -140,7 +132,7 @@ def build_staged(
 
     targets, agents = tuple(targets), tuple(agents)
     formats = select_formats(bundle, targets, agents)
-    result = StagedBuild(bundle, folder, partial=bool(targets or agents))
+    result = StagedBuild(bundle, folder=folder, partial=bool(targets or agents))
     stager = Stager(folder, formats)
     parts, rendered_by_target = render_selected(
         bundle, formats, agents, cache_dir=cache_dir, jobs=jobs, sink=stager
