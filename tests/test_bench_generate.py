@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from promptbundle.build import build_outputs, load
+from promptbundle.build.pipeline import build_outputs, load
 
 GENERATOR = Path(__file__).resolve().parents[1] / "bench" / "generate.py"
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from promptbundle.build import build_outputs, load
-from promptbundle.emit import check_outputs, emit
-from promptbundle.errors import PromptBundleError, UsageError
-from promptbundle.pipeline import run_build
-from promptbundle.yamlio import load_yaml
+from promptbundle.build.emit import check_outputs, emit
+from promptbundle.build.pipeline import build_outputs, load
+from promptbundle.commands.build import run_build
+from promptbundle.core.errors import PromptBundleError, UsageError
+from promptbundle.core.yamlio import load_yaml
 from tests.conftest import BundleFactory
 
 AGENT = """\

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import promptbundle.pipeline
+import promptbundle.commands.build
 from promptbundle.cli import main
-from promptbundle.pipeline import BuildOutcome
+from promptbundle.commands.build import BuildOutcome
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         seen.append({"root": root, **kwargs})
         return BuildOutcome("built")
 
-    monkeypatch.setattr(promptbundle.pipeline, "run_build", fake)
+    monkeypatch.setattr(promptbundle.commands.build, "run_build", fake)
     return seen
 
 

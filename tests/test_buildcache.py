@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-import promptbundle.build
-import promptbundle.errors
-import promptbundle.staging
-from promptbundle import buildcache
-from promptbundle.buildcache import CACHE_FOLDER, STATE_FILE
-from promptbundle.pipeline import run_build
+import promptbundle.build.pipeline
+import promptbundle.build.staging
+import promptbundle.core.errors
+from promptbundle.build import cache as buildcache
+from promptbundle.build.cache import CACHE_FOLDER, STATE_FILE
+from promptbundle.commands.build import run_build
 from tests.conftest import BundleFactory
 
 AGENT = """\
@@ -42,8 +42,8 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """Counts real builds (calls of build_outputs, or build_staged for a writing build)."""
     calls: list[int] = []
     for module, name in (
-        (promptbundle.build, "build_outputs"),
-        (promptbundle.staging, "build_staged"),
+        (promptbundle.build.pipeline, "build_outputs"),
+        (promptbundle.build.staging, "build_staged"),
     ):
         real = getattr(module, name)
 
@@ -227,7 +227,7 @@ def test_strict_and_plain_builds_do_not_share_a_record(
     lossy = AGENT.replace("model: sonnet", "model: sonnet\nagent-skill: {bogus: 1}")
     root = _built(make_bundle({**FILES, "agents/alpha.md": lossy}))
     renders.clear()
-    with pytest.raises(promptbundle.errors.PromptBundleError, match="with --strict"):
+    with pytest.raises(promptbundle.core.errors.PromptBundleError, match="with --strict"):
         run_build(root, strict=True)
     assert renders == [1]
 
@@ -248,7 +248,7 @@ def test_a_failed_build_is_not_skipped_next_time(
     root = _built(make_bundle(FILES))
     _write(root / "fragments/testing.md", "{{ undefined_name }}\n")
     for _ in range(2):
-        with pytest.raises(promptbundle.errors.PromptBundleError):
+        with pytest.raises(promptbundle.core.errors.PromptBundleError):
             run_build(root)
     assert len(renders) >= 2
 
@@ -273,6 +273,6 @@ def test_compiled_templates_are_cached_and_a_changed_source_is_recompiled(
 
 def test_a_folder_without_a_bundle_gets_no_cache_folder(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
-    with pytest.raises(promptbundle.errors.PromptBundleError):
+    with pytest.raises(promptbundle.core.errors.PromptBundleError):
         run_build(tmp_path)
     assert not (tmp_path / CACHE_FOLDER).exists()

@@ -6,8 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
-from promptbundle.build import build_outputs, load
-from promptbundle.catalog import fragment_index
+from promptbundle.build.catalog import fragment_index
+from promptbundle.build.pipeline import build_outputs, load
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_FRAGMENTS = ["anti-bloat", "code-quality", "git", "reporting", "security", "testing"]

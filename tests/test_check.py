@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from promptbundle.check import run_check
 from promptbundle.cli import main
+from promptbundle.review.check import run_check
 
 REPO = Path(__file__).resolve().parent.parent
 PARAGRAPH = (

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from promptbundle.config import find_root, load_config
-from promptbundle.errors import ConfigError, PromptBundleError
+from promptbundle.core.errors import ConfigError, PromptBundleError
+from promptbundle.sources.config import find_root, load_config
 from tests.conftest import BundleFactory
 
 

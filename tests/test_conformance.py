@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from promptbundle.pipeline import run_build
+from promptbundle.commands.build import run_build
 
 pytestmark = pytest.mark.conformance
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from promptbundle.build import build_outputs, load
+from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.cli import main
-from promptbundle.diff import BundleDiff, diff_revisions
-from promptbundle.diffreport import COMMENT_LIMIT, COMMENT_MARKER, format_markdown, run_diff
-from promptbundle.errors import PromptBundleError
+from promptbundle.core.errors import PromptBundleError
+from promptbundle.review.diff import BundleDiff, diff_revisions
+from promptbundle.review.report import COMMENT_LIMIT, COMMENT_MARKER, format_markdown, run_diff
 from tests.gitrepo import GitRepo
 
 CONFIG = 'name = "demo"\nversion = "1.0.0"\ndescription = "Demo agents"\n'

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from promptbundle.cli import main
-from promptbundle.explain import explain
+from promptbundle.review.explain import explain
 from tests.conftest import BundleFactory
 
 CONFIG = 'name = "demo"\nversion = "1.0.0"\ntargets = ["claude-code", "opencode"]\n'

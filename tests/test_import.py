@@ -9,12 +9,12 @@ import jinja2
 import pytest
 from click.testing import CliRunner
 
-from promptbundle.build import build_outputs, load
+from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.cli import main
-from promptbundle.errors import UsageError
-from promptbundle.import_check import check_import, first_difference, import_command
-from promptbundle.importer import Unsupported, convert_file, detect_format, read_metadata
-from promptbundle.roundtrip import escape_body, restore_native, split_layout
+from promptbundle.core.errors import UsageError
+from promptbundle.core.roundtrip import escape_body, restore_native, split_layout
+from promptbundle.importing.check import check_import, first_difference, import_command
+from promptbundle.importing.importer import Unsupported, convert_file, detect_format, read_metadata
 from tests.conftest import BundleFactory, write_tree
 
 ALL_TARGETS = (
@@ -308,7 +308,7 @@ def test_new_formats_write_their_own_paths_and_fields(make_bundle: BundleFactory
 
 
 def test_copilot_agent_exposes_its_body_limit() -> None:
-    from promptbundle.formats import FORMATS
+    from promptbundle.formats.registry import FORMATS
 
     assert FORMATS["copilot-agent"].body_limit == 30_000  # type: ignore[attr-defined]
 
@@ -334,7 +334,7 @@ def test_check_reports_exact_and_unsupported(tmp_path: Path) -> None:
 def test_check_reports_a_failure_with_offset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import promptbundle.import_check as import_check
+    import promptbundle.importing.check as import_check
 
     monkeypatch.setattr(import_check, "_build_native", lambda *args: (CLAUDE + b"y\n", None))
     path = write_tree(tmp_path, {"r.md": CLAUDE + b"x\n"}) / "r.md"

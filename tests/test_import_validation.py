@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from promptbundle.build import build_outputs, load
-from promptbundle.check import run_check
+from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.cli import main
-from promptbundle.errors import BuildFailedError
-from promptbundle.formats import FORMATS
-from promptbundle.import_check import check_import, import_command
-from promptbundle.importer import convert_file
-from promptbundle.pipeline import run_build
+from promptbundle.commands.build import run_build
+from promptbundle.core.errors import BuildFailedError
+from promptbundle.formats.registry import FORMATS
+from promptbundle.importing.check import check_import, import_command
+from promptbundle.importing.importer import convert_file
+from promptbundle.review.check import run_check
 from tests.conftest import BundleFactory, write_tree
 
 LONG = "Reviews code." * 80  # 1,040 characters: over the Agent Skills limit of 1,024

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from promptbundle.errors import BundleError, Location, PromptBundleError, UsageError
+from promptbundle.core.errors import BundleError, Location, PromptBundleError, UsageError
 from promptbundle.formats.base import Diagnostic
 from promptbundle.formats.claude_code import ClaudeCodeFormat
-from promptbundle.install import OWNERSHIP_FILE, InstallConflictError, install
-from promptbundle.package import package, read_archive, zip_bytes
+from promptbundle.release.install import OWNERSHIP_FILE, InstallConflictError, install
+from promptbundle.release.package import package, read_archive, zip_bytes
 from tests.conftest import BundleFactory
 
 

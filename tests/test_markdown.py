@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from promptbundle.markdown import heading_levels, shift_headings
+from promptbundle.core.markdown import heading_levels, shift_headings
 
 
 def test_shift_moves_the_top_heading_to_the_requested_level() -> None:
@@ -97,7 +97,7 @@ def _texts(count: int, seed: int) -> list[str]:
 
 
 def test_shift_shortcuts_agree_with_a_full_parse_on_tricky_texts() -> None:
-    from promptbundle import markdown
+    from promptbundle.core import markdown
 
     for text in _texts(3000, seed=8):
         found = markdown._parse_headings(text)
@@ -111,7 +111,7 @@ def test_shift_shortcuts_agree_with_a_full_parse_on_tricky_texts() -> None:
 def test_shift_headings_gives_the_same_text_with_or_without_the_shortcuts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from promptbundle import markdown
+    from promptbundle.core import markdown
 
     texts = _texts(1500, seed=80)
     fast = [shift_headings(text, level) for text in texts for level in (1, 2, 3)]

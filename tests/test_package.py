@@ -16,10 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from promptbundle.errors import BundleError, Location, PromptBundleError, SourceError, UsageError
+from promptbundle.core.errors import (
+    BundleError,
+    Location,
+    PromptBundleError,
+    SourceError,
+    UsageError,
+)
 from promptbundle.formats.base import Diagnostic
 from promptbundle.formats.claude_code import ClaudeCodeFormat
-from promptbundle.package import (
+from promptbundle.release.package import (
     FALLBACK_EPOCH,
     package,
     read_archive,

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from promptbundle import install as install_module
-from promptbundle import package as package_module
 from promptbundle.cli import main
-from promptbundle.install import InstallReport
-from promptbundle.package import PackageReport
+from promptbundle.release import install as install_module
+from promptbundle.release import package as package_module
+from promptbundle.release.install import InstallReport
+from promptbundle.release.package import PackageReport
 from tests.conftest import BundleFactory
 
 AGENT = "---\nname: one\ndescription: One\nmodel: sonnet\n---\nHello.\n"

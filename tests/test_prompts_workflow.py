@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from promptbundle.diffreport import COMMENT_MARKER
-from promptbundle.yamlio import load_yaml
+from promptbundle.core.yamlio import load_yaml
+from promptbundle.review.report import COMMENT_MARKER
 from tests.gitrepo import GitRepo
 
 ROOT = Path(__file__).resolve().parent.parent

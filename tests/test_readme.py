@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from promptbundle.build import build_outputs, load
+from promptbundle.build.pipeline import build_outputs, load
 from tests.conftest import write_tree
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from promptbundle import renderpool
-from promptbundle.build import build_outputs, load
-from promptbundle.errors import PromptBundleError
-from promptbundle.pipeline import run_build
+from promptbundle.build import pool as renderpool
+from promptbundle.build.pipeline import build_outputs, load
+from promptbundle.commands.build import run_build
+from promptbundle.core.errors import PromptBundleError
 from tests.conftest import BundleFactory
 
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from promptbundle import renderpool, staging
-from promptbundle.build import build_outputs, load
-from promptbundle.buildcache import CACHE_FOLDER
-from promptbundle.emit import check_outputs
-from promptbundle.errors import BuildFailedError, PromptBundleError
-from promptbundle.pipeline import run_build
-from promptbundle.staging import build_staged, staging_folder
+from promptbundle.build import pool as renderpool
+from promptbundle.build import staging
+from promptbundle.build.cache import CACHE_FOLDER
+from promptbundle.build.emit import check_outputs
+from promptbundle.build.pipeline import build_outputs, load
+from promptbundle.build.staging import build_staged, staging_folder
+from promptbundle.commands.build import run_build
+from promptbundle.core.errors import BuildFailedError, PromptBundleError
 from tests.conftest import BundleFactory
 
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from promptbundle.build import build_outputs, load
-from promptbundle.config import TargetConfig, load_config
-from promptbundle.formats import FORMATS, OutputFile
-from promptbundle.schema import evaluate, load_schema, schema_names
-from promptbundle.validate import validate_output
+from promptbundle.build.pipeline import build_outputs, load
+from promptbundle.formats.registry import FORMATS, OutputFile
+from promptbundle.formats.schema import evaluate, load_schema, schema_names
+from promptbundle.formats.validate import validate_output
+from promptbundle.sources.config import TargetConfig, load_config
 
 AGENT = """\
 ---
@@ -249,8 +249,8 @@ def test_invalid_json_manifest_is_reported(make_bundle):
 
 
 def test_build_fails_on_an_output_error(make_bundle):
-    from promptbundle.errors import PromptBundleError
-    from promptbundle.pipeline import run_build
+    from promptbundle.commands.build import run_build
+    from promptbundle.core.errors import PromptBundleError
 
     root = make_bundle({"agents/reviewer.md": AGENT.replace("sonnet", "gpt-4")})
     with pytest.raises(PromptBundleError) as info:

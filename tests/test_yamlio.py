@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from promptbundle.yamlio import dump_frontmatter, is_plain_safe, load_yaml
+from promptbundle.core.yamlio import dump_frontmatter, is_plain_safe, load_yaml
 
 TRICKY = [
     "yes",

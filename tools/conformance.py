@@ -235,7 +235,7 @@ def _targets_by_format(dist: Path) -> dict[str, str]:
     """target name -> format, from the bundle's configuration when promptbundle is
     importable; otherwise a target is taken to be named for its format."""
     try:
-        from promptbundle.config import find_root, load_config
+        from promptbundle.sources.config import find_root, load_config
 
         config = load_config(find_root(dist.resolve().parent))
     except Exception:  # no bundle, or promptbundle absent: use folder names

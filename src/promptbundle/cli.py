@@ -18,7 +18,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 @contextmanager
 def _handle_errors() -> Iterator[None]:
     """The one place that turns library errors into messages and exit codes."""
-    from promptbundle.errors import PromptBundleError
+    from promptbundle.core.errors import PromptBundleError
 
     try:
         yield
@@ -83,7 +83,7 @@ def build(
     every output with its digest and the sources it came from. When no source and no
     output changed since the last full build, it stops early (see .promptbundle-cache/).
     """
-    from promptbundle.pipeline import run_build
+    from promptbundle.commands.build import run_build
 
     with _handle_errors():
         outcome = run_build(
@@ -136,7 +136,7 @@ def import_(
     compared; exit 1 if a supported file does not round-trip. A file whose agent source
     already exists (same import source or same id) is an error unless --force replaces it.
     """
-    from promptbundle.import_check import import_command
+    from promptbundle.importing.check import import_command
 
     with _handle_errors():
         outcome = import_command(
@@ -173,7 +173,7 @@ def package(root: Path | None, out: Path | None, version: str | None, since: str
     SHA256SUMS. The same commit gives the same bytes: times come from SOURCE_DATE_EPOCH
     or the last commit, owners and modes are fixed.
     """
-    from promptbundle.package import package as run_package
+    from promptbundle.release.package import package as run_package
 
     with _handle_errors():
         report = run_package(root, out=out, version=version, since=since)
@@ -190,7 +190,7 @@ def verify(archive: Path) -> None:
     Names each missing, altered and extra file, and checks the archive against a SHA256SUMS
     beside it; exits 1 on any mismatch.
     """
-    from promptbundle.package import verify_archive
+    from promptbundle.release.package import verify_archive
 
     with _handle_errors():
         report = verify_archive(archive)
@@ -233,7 +233,7 @@ def install(
     the next install removes only recorded files no longer produced. Files it did not write,
     or that changed since, are never overwritten or removed without --force.
     """
-    from promptbundle.install import install as run_install
+    from promptbundle.release.install import install as run_install
 
     with _handle_errors():
         report = run_install(
@@ -284,7 +284,7 @@ def diff(
     temporary exports; the checkout and dist/ are never touched. Exits 0 when no output
     changed, 1 when some did, 2 on error.
     """
-    from promptbundle.diffreport import run_diff
+    from promptbundle.review.report import run_diff
 
     with _handle_errors():
         outcome = run_diff(root, base, head, fmt=fmt, stat=stat, targets=targets, agents=agents)
@@ -302,7 +302,7 @@ def explain(root: Path | None, path: str, as_json: bool) -> None:
     PATH is an output (claude-code/agents/x.md, with or without the dist/ prefix) or a
     source (agents/x.md, fragments/testing.md, targets/opencode.toml).
     """
-    from promptbundle.explain import run_explain
+    from promptbundle.review.explain import run_explain
 
     with _handle_errors():
         text = run_explain(root, path, as_json=as_json)
@@ -328,7 +328,7 @@ def check(root: Path | None, output_format: str, strict: bool) -> None:
     field its client would reject or ignore. Exit 1 on errors (and warnings with --strict).
     Codes are listed in docs/checks.md.
     """
-    from promptbundle.check import run_check
+    from promptbundle.review.check import run_check
 
     with _handle_errors():
         report = run_check(root)

@@ -37,7 +37,7 @@ class BundleOutput:
 @lru_cache(maxsize=8)
 def bundle_outputs(root: Path) -> tuple[BundleOutput, ...]:
     """Every output a build of the bundle at `root` produces, in path order, in memory."""
-    from promptbundle.build import build_outputs, load
+    from promptbundle.build.pipeline import build_outputs, load
 
     result = build_outputs(load(root))
     return tuple(BundleOutput(o.path, o.content) for o in result.outputs)
@@ -130,8 +130,8 @@ def pytest_collection_modifyitems(
 
 def _root(config: pytest.Config) -> Path:
     """The bundle root: the option or ini value if set, else the nearest bundle upward."""
-    from promptbundle.config import find_root
-    from promptbundle.errors import ConfigError
+    from promptbundle.core.errors import ConfigError
+    from promptbundle.sources.config import find_root
 
     option = config.getoption("--bundle-root")
     base = Path(str(config.rootpath))
@@ -147,7 +147,7 @@ def _root(config: pytest.Config) -> Path:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "bundle_output" not in metafunc.fixturenames:
         return
-    from promptbundle.errors import PromptBundleError
+    from promptbundle.core.errors import PromptBundleError
 
     try:
         outputs: tuple[Any, ...] = bundle_outputs(_root(metafunc.config))
@@ -178,7 +178,7 @@ def output_snapshot_extension() -> type[Any]:
 @pytest.fixture
 def bundle_output(request: pytest.FixtureRequest) -> BundleOutput:
     """The output this test instance checks; a failed build fails the test with its errors."""
-    from promptbundle.errors import PromptBundleError
+    from promptbundle.core.errors import PromptBundleError
 
     param = request.param
     if isinstance(param, PromptBundleError):

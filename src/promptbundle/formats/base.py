@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from promptbundle.config import BundleConfig, TargetConfig
-from promptbundle.errors import Location
-from promptbundle.render import RenderedAgent
-from promptbundle.roundtrip import restore_native
-from promptbundle.yamlio import dump_frontmatter
+from promptbundle.core.errors import Location
+from promptbundle.core.roundtrip import restore_native
+from promptbundle.core.yamlio import dump_frontmatter
+from promptbundle.render.environment import RenderedAgent
+from promptbundle.sources.config import BundleConfig, TargetConfig
 
 __all__ = [
     "CLAUDE_MODELS",
@@ -208,7 +208,7 @@ class Format:
 
     def validate(self, output: OutputFile) -> list[Diagnostic]:
         """Problems in one output: the format's schema (schemas/<format>.json) and rules."""
-        from promptbundle.validate import validate_output
+        from promptbundle.formats.validate import validate_output
 
         return validate_output(self, output)
 
@@ -226,8 +226,8 @@ def frontmatter_of(output: OutputFile) -> dict[str, Any]:
 
     Frontmatter PyYAML rejects but the real clients load (an imported file written back
     verbatim, e.g. `description: Use when: ...`) is read tolerantly, as the clients do."""
-    from promptbundle.importer import read_metadata
-    from promptbundle.sources import split_frontmatter
+    from promptbundle.importing.importer import read_metadata
+    from promptbundle.sources.prompts import split_frontmatter
 
     text = output.content.decode("utf-8", errors="replace").removeprefix("\ufeff")
     frontmatter, _, _ = split_frontmatter(text)

@@ -8,7 +8,7 @@ from typing import Any
 
 from promptbundle.formats.base import Format, Mapped, OutputFile
 from promptbundle.formats.claude_code import CLAUDE_AGENT_FIELDS
-from promptbundle.render import RenderedAgent
+from promptbundle.render.environment import RenderedAgent
 
 # Plugin agents cannot carry these (Claude Code ignores them for plugin agents).
 PLUGIN_UNSUPPORTED = frozenset({"hooks", "mcpServers", "permissionMode"})

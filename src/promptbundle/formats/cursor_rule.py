@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from promptbundle.formats.base import Format, Mapped
-from promptbundle.render import RenderedAgent
+from promptbundle.render.environment import RenderedAgent
 
 __all__ = ["CursorRuleFormat"]
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from promptbundle.formats.base import Format, Mapped
-from promptbundle.render import RenderedAgent
+from promptbundle.render.environment import RenderedAgent
 
 OPENCODE_FIELDS = (
     "name",

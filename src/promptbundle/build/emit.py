@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from promptbundle import __version__
-from promptbundle.config import BundleConfig
-from promptbundle.errors import BundleError, Location
-from promptbundle.formats import OutputFile
+from promptbundle.core.errors import BundleError, Location
+from promptbundle.formats.registry import OutputFile
+from promptbundle.sources.config import BundleConfig
 
 __all__ = [
     "MANIFEST",

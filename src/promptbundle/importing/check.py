@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from promptbundle.errors import PromptBundleError
-from promptbundle.importer import Unsupported, collect_files, convert_file
+from promptbundle.core.errors import PromptBundleError
+from promptbundle.importing.importer import Unsupported, collect_files, convert_file
 
 if TYPE_CHECKING:
-    from promptbundle.import_targets import Narrowing
+    from promptbundle.importing.targets import Narrowing
 
 __all__ = ["CheckReport", "FileVerdict", "check_import", "first_difference"]
 
@@ -151,9 +151,9 @@ def _check_file(path: Path, format_name: str | None) -> FileVerdict:
 def _build_native(agent_id: str, fmt: str, source: str) -> tuple[bytes, Narrowing | None]:
     """Build the agent in a throwaway bundle with every format: the native output's bytes,
     and the targets import would leave out (None: it builds for every one)."""
-    from promptbundle.build import build_outputs, load
-    from promptbundle.formats import FORMATS
-    from promptbundle.import_targets import narrowings
+    from promptbundle.build.pipeline import build_outputs, load
+    from promptbundle.formats.registry import FORMATS
+    from promptbundle.importing.targets import narrowings
 
     with tempfile.TemporaryDirectory(prefix="promptbundle-import-") as folder:
         root = Path(folder)
@@ -190,10 +190,10 @@ def import_command(
     """The import command as a library call: check the round trip, or write agent sources."""
     import json
 
-    from promptbundle.config import find_root, load_config
-    from promptbundle.errors import ConfigError, UsageError
-    from promptbundle.formats import FORMATS
-    from promptbundle.importer import run_import
+    from promptbundle.core.errors import ConfigError, UsageError
+    from promptbundle.formats.registry import FORMATS
+    from promptbundle.importing.importer import run_import
+    from promptbundle.sources.config import find_root, load_config
 
     if not paths:
         raise UsageError("give at least one file or folder to import")

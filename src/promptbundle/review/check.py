@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.build import build_outputs
-from promptbundle.config import BundleConfig, find_root, load_config
-from promptbundle.errors import ErrorGroup, Location, PromptBundleError, RenderError
-from promptbundle.formats import Diagnostic, LossyField, OutputFile
+from promptbundle.build.pipeline import build_outputs
+from promptbundle.core.errors import ErrorGroup, Location, PromptBundleError, RenderError
+from promptbundle.core.yamlio import YamlError, load_yaml
 from promptbundle.formats.base import lossiness_lines
-from promptbundle.sources import Agent, Bundle, load_agent, split_frontmatter
-from promptbundle.yamlio import YamlError, load_yaml
+from promptbundle.formats.registry import Diagnostic, LossyField, OutputFile
+from promptbundle.sources.config import BundleConfig, find_root, load_config
+from promptbundle.sources.prompts import Agent, Bundle, load_agent, split_frontmatter
 
 __all__ = ["CheckReport", "run_check"]
 
@@ -189,9 +189,9 @@ def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> l
 
 def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagnostic]:
     """Heading jumps in each rendered body, each reported once per agent (first target)."""
-    from promptbundle.formats import FORMATS as formats
-    from promptbundle.lint import heading_jumps
-    from promptbundle.validate import parse_output
+    from promptbundle.formats.registry import FORMATS as formats
+    from promptbundle.formats.validate import parse_output
+    from promptbundle.render.lint import heading_jumps
 
     config = bundle.config
     by_target = {t.name: formats[t.format](t, config) for t in config.targets}
@@ -215,7 +215,7 @@ def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagno
 
 def run_check(root: Path | None = None) -> CheckReport:
     """Lint the bundle's sources and validate every output it would build."""
-    from promptbundle.lint import duplicate_paragraphs, lint_templates
+    from promptbundle.render.lint import duplicate_paragraphs, lint_templates
 
     report = CheckReport()
     try:

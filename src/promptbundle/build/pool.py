@@ -20,20 +20,20 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from promptbundle.errors import PromptBundleError
-from promptbundle.formats import Format, LossyField, OutputFile
-from promptbundle.markdown import Heading, HeadingMemo, use_heading_memo
-from promptbundle.render import (
+from promptbundle.core.errors import PromptBundleError
+from promptbundle.core.markdown import Heading, HeadingMemo, use_heading_memo
+from promptbundle.formats.registry import Format, LossyField, OutputFile
+from promptbundle.render.environment import (
     BundleEnvironment,
     RenderedAgent,
     make_env,
     render_agent,
     uses_target,
 )
-from promptbundle.sources import Bundle
+from promptbundle.sources.prompts import Bundle
 
 if TYPE_CHECKING:
-    from promptbundle.staging import StagedOutput
+    from promptbundle.build.staging import StagedOutput
 
 __all__ = ["MIN_AGENTS_PER_JOB", "RenderedSlice", "Sink", "default_jobs", "render_slices"]
 

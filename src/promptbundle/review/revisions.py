@@ -8,8 +8,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptbundle.config import CONFIG_FILE, PYPROJECT
-from promptbundle.errors import BundleError, UsageError
+from promptbundle.core.errors import BundleError, UsageError
+from promptbundle.sources.config import CONFIG_FILE, PYPROJECT
 
 __all__ = [
     "DEFAULT_BRANCHES",

@@ -8,8 +8,8 @@ import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from promptbundle.errors import Location
-from promptbundle.schema import SchemaFailure, evaluate, load_schema
+from promptbundle.core.errors import Location
+from promptbundle.formats.schema import SchemaFailure, evaluate, load_schema
 
 if TYPE_CHECKING:
     from promptbundle.formats.base import Diagnostic, Format, OutputFile
@@ -51,8 +51,8 @@ def schema_name(fmt: Format, output: OutputFile) -> str:
 
 def parse_output(fmt: Format, output: OutputFile) -> tuple[dict[str, Any], str, int]:
     """(fields, body, first line of the body) of an output; raises _Unparsable."""
-    from promptbundle.sources import split_frontmatter
-    from promptbundle.yamlio import YamlError, load_yaml
+    from promptbundle.core.yamlio import YamlError, load_yaml
+    from promptbundle.sources.prompts import split_frontmatter
 
     text = output.content.decode("utf-8", errors="replace")
     if output.path.endswith(".json"):
@@ -82,7 +82,7 @@ def parse_output(fmt: Format, output: OutputFile) -> tuple[dict[str, Any], str, 
     except YamlError as err:
         if fmt.target.format not in STRICT_YAML_FORMATS:
             # Verbatim imported frontmatter the real clients read although PyYAML does not.
-            from promptbundle.importer import read_metadata
+            from promptbundle.importing.importer import read_metadata
 
             return read_metadata(frontmatter)[0], body, body_line
         mark = getattr(err, "problem_mark", None)

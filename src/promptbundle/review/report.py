@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from promptbundle.diff import STATUSES, BundleDiff, DiffError, OutputChange, diff_revisions
-from promptbundle.errors import PromptBundleError, UsageError
+from promptbundle.core.errors import PromptBundleError, UsageError
+from promptbundle.review.diff import STATUSES, BundleDiff, DiffError, OutputChange, diff_revisions
 
 __all__ = [
     "COMMENT_LIMIT",

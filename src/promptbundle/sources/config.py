@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.errors import ConfigError, Location, PromptBundleError, raise_collected
+from promptbundle.core.errors import ConfigError, Location, PromptBundleError, raise_collected
 
 __all__ = ["BundleConfig", "TargetConfig", "find_root", "load_config"]
 
@@ -136,7 +136,7 @@ def _key_line(path: Path, key: str) -> int:
 
 def load_config(root: Path) -> BundleConfig:
     """Read and validate the bundle configuration and every target it names."""
-    from promptbundle.formats import FORMATS
+    from promptbundle.formats.registry import FORMATS
 
     root = root.resolve()
     if (root / CONFIG_FILE).is_file():
@@ -223,7 +223,7 @@ def load_config(root: Path) -> BundleConfig:
 
 
 def _load_target(root: Path, name: str, config_source: Path) -> TargetConfig:
-    from promptbundle.formats import FORMATS
+    from promptbundle.formats.registry import FORMATS
 
     path = root / "targets" / f"{name}.toml"
     if not path.is_file():

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.config import ID_PATTERN, BundleConfig
-from promptbundle.errors import (
+from promptbundle.core.errors import (
     Location,
     PromptBundleError,
     SourceError,
     UsageError,
     raise_collected,
 )
-from promptbundle.roundtrip import NativeLayout, escape_body, split_layout
-from promptbundle.yamlio import YamlError, dump_frontmatter, load_yaml, quote
+from promptbundle.core.roundtrip import NativeLayout, escape_body, split_layout
+from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml, quote
+from promptbundle.sources.config import ID_PATTERN, BundleConfig
 
 __all__ = [
     "ExistingSource",
@@ -253,7 +253,7 @@ def convert_file(
 
     The id is derived from the file (a numbered suffix when `taken`) unless `agent_id` is
     given."""
-    from promptbundle.formats import FORMATS
+    from promptbundle.formats.registry import FORMATS
 
     try:
         text = data.decode("utf-8")
@@ -442,7 +442,7 @@ class ExistingSource:
 
 def existing_sources(into: Path) -> list[ExistingSource]:
     """Every agent source in `into` (id from `name:`, else the file stem)."""
-    from promptbundle.sources import split_frontmatter
+    from promptbundle.sources.prompts import split_frontmatter
 
     found = []
     for path in sorted(into.glob("*.md")) if into.is_dir() else []:
@@ -503,7 +503,7 @@ def run_import(
     Two files of this run that derive one id: the second gets a numbered suffix. An agent
     whose output for some target of `config` (None: the default targets) would fail
     validation gets `targets:` listing those that pass (see import_targets.py)."""
-    from promptbundle.import_targets import judge_targets
+    from promptbundle.importing.targets import judge_targets
 
     result = ImportResult()
     existing = existing_sources(into)

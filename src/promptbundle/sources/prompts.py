@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.config import ID_PATTERN, BundleConfig, var_name_problems
-from promptbundle.errors import Location, PromptBundleError, SourceError, raise_collected
-from promptbundle.yamlio import YamlError, dump_frontmatter, load_yaml
+from promptbundle.core.errors import Location, PromptBundleError, SourceError, raise_collected
+from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml
+from promptbundle.sources.config import ID_PATTERN, BundleConfig, var_name_problems
 
 __all__ = ["Agent", "Bundle", "load_bundle", "split_frontmatter"]
 
@@ -110,7 +110,7 @@ def _key_line(frontmatter: str, key: str, first_line: int) -> int:
 
 def load_agent(path: Path, rel: str, known_targets: set[str]) -> Agent:
     """Parse one agent file; raises every problem in it at once."""
-    from promptbundle.formats import FORMATS
+    from promptbundle.formats.registry import FORMATS
 
     text = read_source(path)
     frontmatter, body, body_line = split_frontmatter(text)

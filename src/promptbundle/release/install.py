@@ -16,9 +16,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from promptbundle import __version__
-from promptbundle.emit import atomic_write, sha256
-from promptbundle.errors import BundleError, Location, UsageError
-from promptbundle.formats import FORMATS
+from promptbundle.build.emit import atomic_write, sha256
+from promptbundle.core.errors import BundleError, Location, UsageError
+from promptbundle.formats.registry import FORMATS
 
 __all__ = ["OWNERSHIP_FILE", "InstallConflictError", "InstallReport", "install"]
 
@@ -120,8 +120,8 @@ def _relocate(prefix: str, target: str, files: Mapping[str, bytes]) -> dict[str,
 
 def payload_from_build(root: Path | None, target: str) -> Payload:
     """A fresh in-memory build of one target."""
-    from promptbundle.build import build_outputs, load
-    from promptbundle.errors import BuildFailedError
+    from promptbundle.build.pipeline import build_outputs, load
+    from promptbundle.core.errors import BuildFailedError
 
     bundle = load(root)
     config = bundle.config
@@ -138,7 +138,7 @@ def payload_from_build(root: Path | None, target: str) -> Payload:
 
 def payload_from_archive(archive: Path, target: str) -> Payload:
     """One target of a release archive, after verifying the whole archive."""
-    from promptbundle.package import read_archive, verify_archive
+    from promptbundle.release.package import read_archive, verify_archive
 
     report = verify_archive(archive)
     if not report.ok:

@@ -69,14 +69,14 @@ class SchemaFailure:
 
 def schema_names() -> list[str]:
     """Names of the schemas shipped with the package (file stems)."""
-    folder = resources.files("promptbundle") / "schemas"
+    folder = resources.files("promptbundle.formats") / "schemas"
     return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
 @cache
 def load_schema(name: str) -> dict[str, Any] | None:
     """The shipped schema `schemas/<name>.json`, or None when there is none."""
-    path = resources.files("promptbundle") / "schemas" / f"{name}.json"
+    path = resources.files("promptbundle.formats") / "schemas" / f"{name}.json"
     if not path.is_file():
         return None
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from promptbundle.errors import BuildFailedError, UsageError
+from promptbundle.core.errors import BuildFailedError, UsageError
 
 if TYPE_CHECKING:
-    from promptbundle.build import BuildResult
-    from promptbundle.buildcache import InputSnapshot
-    from promptbundle.staging import StagedBuild
+    from promptbundle.build.cache import InputSnapshot
+    from promptbundle.build.pipeline import BuildResult
+    from promptbundle.build.staging import StagedBuild
 
 __all__ = ["BuildOutcome", "run_build"]
 
@@ -43,8 +43,8 @@ def run_build(
     (see buildcache). `jobs` is the number of processes that render (default: one per core,
     fewer for a small bundle); compiled templates are kept in the bundle's cache folder.
     """
-    from promptbundle import buildcache
-    from promptbundle.config import find_root
+    from promptbundle.build import cache as buildcache
+    from promptbundle.sources.config import find_root
 
     targets, agents = tuple(targets), tuple(agents)
     if check and (targets or agents):
@@ -57,8 +57,8 @@ def run_build(
         return BuildOutcome(done["summary"], done["messages"], notes=done.get("notes", []))
     snapshot = buildcache.snapshot_inputs(root) if full and _is_bundle(root) else None
 
-    from promptbundle.build import build_outputs, load
-    from promptbundle.renderpool import default_jobs
+    from promptbundle.build.pipeline import build_outputs, load
+    from promptbundle.build.pool import default_jobs
 
     bundle = load(root)
     cache_dir = buildcache.prepare_cache(root)
@@ -72,7 +72,7 @@ def run_build(
             key=key,
         )
     # Writing builds stage their outputs on disk as they are made (see staging.py).
-    from promptbundle.staging import build_staged, staging_folder
+    from promptbundle.build.staging import build_staged, staging_folder
 
     with staging_folder(cache_dir) as folder:
         staged = build_staged(
@@ -90,11 +90,11 @@ def _finish(
     key: dict[str, bool],
 ) -> BuildOutcome:
     """Report a build's problems, then compare (a BuildResult) or write (a StagedBuild)."""
-    from promptbundle import buildcache
-    from promptbundle.catalog import INDEX
-    from promptbundle.emit import check_outputs
+    from promptbundle.build import cache as buildcache
+    from promptbundle.build.catalog import INDEX
+    from promptbundle.build.emit import check_outputs
+    from promptbundle.build.staging import StagedBuild, emit_staged
     from promptbundle.formats.base import lossiness_lines
-    from promptbundle.staging import StagedBuild, emit_staged
 
     config = result.bundle.config
     messages = [d.line() for d in result.diagnostics]
@@ -179,7 +179,7 @@ def _count(number: int, noun: str) -> str:
 
 def _fragment_index(result: BuildResult | StagedBuild) -> tuple[Path | None, str]:
     """Where the fragment index goes (None: no fragments, or a partial build) and its text."""
-    from promptbundle.catalog import INDEX, fragment_index
+    from promptbundle.build.catalog import INDEX, fragment_index
 
     bundle = result.bundle
     if result.partial or not bundle.fragments:
@@ -189,8 +189,8 @@ def _fragment_index(result: BuildResult | StagedBuild) -> tuple[Path | None, str
 
 def _is_bundle(root: Path) -> bool:
     """Whether `root` holds a bundle configuration (else the build fails: cache nothing)."""
-    from promptbundle.config import find_root
-    from promptbundle.errors import ConfigError
+    from promptbundle.core.errors import ConfigError
+    from promptbundle.sources.config import find_root
 
     try:
         return find_root(root) == root

@@ -25,19 +25,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promptbundle import __version__
-from promptbundle.build import BuildResult, build_outputs, load
-from promptbundle.config import VERSION_PATTERN
-from promptbundle.emit import manifest_entry, sha256
-from promptbundle.errors import (
+from promptbundle.build.emit import manifest_entry, sha256
+from promptbundle.build.pipeline import BuildResult, build_outputs, load
+from promptbundle.core.errors import (
     BuildFailedError,
     BundleError,
     Location,
     PromptBundleError,
     UsageError,
 )
+from promptbundle.sources.config import VERSION_PATTERN
 
 if TYPE_CHECKING:
-    from promptbundle.diff import BundleDiff, OutputChange
+    from promptbundle.review.diff import BundleDiff, OutputChange
 
 __all__ = [
     "CHANGES",
@@ -169,8 +169,8 @@ def _fresh_build(root: Path | None) -> BuildResult:
 
 def _changes_since(root: Path, ref: str) -> BundleDiff:
     """The rendered difference between `ref` and the working tree (the diff machinery)."""
-    from promptbundle.diff import diff_revisions
-    from promptbundle.revisions import repo_root
+    from promptbundle.review.diff import diff_revisions
+    from promptbundle.review.revisions import repo_root
 
     try:
         repo_root(root)
@@ -185,7 +185,7 @@ def _changes_since(root: Path, ref: str) -> BundleDiff:
 
 def changes_markdown(diff: BundleDiff, *, title: str) -> str:
     """Per agent, which rendered outputs changed since the base, and how (unified diffs)."""
-    from promptbundle.diffreport import clusters, fence_for
+    from promptbundle.review.report import clusters, fence_for
 
     by_agent: dict[str, list[OutputChange]] = {}
     for output in diff.outputs:

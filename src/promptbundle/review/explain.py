@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from promptbundle.build import build_outputs, load
-from promptbundle.errors import UsageError
-from promptbundle.formats import OutputFile
-from promptbundle.sources import Bundle
+from promptbundle.build.pipeline import build_outputs, load
+from promptbundle.core.errors import UsageError
+from promptbundle.formats.registry import OutputFile
+from promptbundle.sources.prompts import Bundle
 
 __all__ = ["Explanation", "SourceRole", "explain", "format_explanation", "run_explain"]
 

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from promptbundle.build import build_outputs, load
-from promptbundle.config import find_root
-from promptbundle.errors import ConfigError, PromptBundleError, UsageError
-from promptbundle.formats import OutputFile
-from promptbundle.revisions import (
+from promptbundle.build.pipeline import build_outputs, load
+from promptbundle.core.errors import ConfigError, PromptBundleError, UsageError
+from promptbundle.formats.registry import OutputFile
+from promptbundle.review.revisions import (
     Revision,
     default_base,
     export_tree,
@@ -22,6 +21,7 @@ from promptbundle.revisions import (
     repo_root,
     resolve_revision,
 )
+from promptbundle.sources.config import find_root
 
 __all__ = [
     "STATUSES",

@@ -14,11 +14,11 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta, nodes
 
-from promptbundle.errors import Location
+from promptbundle.core.errors import Location
+from promptbundle.core.markdown import fences, heading_levels, paragraphs
 from promptbundle.formats.base import Diagnostic
-from promptbundle.markdown import fences, heading_levels, paragraphs
-from promptbundle.render import FRAGMENT_DIR, BundleEnvironment, BundleLoader, make_env
-from promptbundle.sources import Agent, Bundle, read_source
+from promptbundle.render.environment import FRAGMENT_DIR, BundleEnvironment, BundleLoader, make_env
+from promptbundle.sources.prompts import Agent, Bundle, read_source
 
 __all__ = [
     "MIN_PARAGRAPH_CHARS",

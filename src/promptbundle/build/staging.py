@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.build import BuildFindings
-from promptbundle.emit import EmitReport, atomic_write, sync_folder
-from promptbundle.errors import BundleError, Location
-from promptbundle.formats import Diagnostic, Format, OutputFile
-from promptbundle.sources import Bundle
+from promptbundle.build.emit import EmitReport, atomic_write, sync_folder
+from promptbundle.build.pipeline import BuildFindings
+from promptbundle.core.errors import BundleError, Location
+from promptbundle.formats.registry import Diagnostic, Format, OutputFile
+from promptbundle.sources.prompts import Bundle
 
 __all__ = ["StagedBuild", "StagedOutput", "Stager", "build_staged", "emit_staged", "staging_folder"]
 
@@ -127,8 +127,13 @@ def build_staged(
     The outputs, diagnostics and dropped fields come in the same order as build_outputs()
     gives them.
     """
-    from promptbundle.build import apply_suppressions, check_paths, render_selected, select_formats
-    from promptbundle.catalog import catalog_output
+    from promptbundle.build.catalog import catalog_output
+    from promptbundle.build.pipeline import (
+        apply_suppressions,
+        check_paths,
+        render_selected,
+        select_formats,
+    )
 
     targets, agents = tuple(targets), tuple(agents)
     formats = select_formats(bundle, targets, agents)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from promptbundle.formats import OutputFile
-from promptbundle.render import RenderedAgent
-from promptbundle.sources import Bundle
+from promptbundle.formats.registry import OutputFile
+from promptbundle.render.environment import RenderedAgent
+from promptbundle.sources.prompts import Bundle
 
 __all__ = ["INDEX", "catalog_output", "fragment_index"]
 

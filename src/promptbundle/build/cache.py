@@ -93,7 +93,7 @@ def _scan(folder: Path, prefix: str, into: Stats) -> None:
 
 def _code_key() -> dict[str, Any]:
     """What the output also depends on: this code, the libraries, Python, the cache format."""
-    package = Path(__file__).parent
+    package = Path(__file__).parent.parent
     code: Stats = {}
     _scan(package, "promptbundle", code)
     code = {k: v for k, v in code.items() if k.endswith(".py")}

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptbundle.build import BuildResult, build_outputs
-from promptbundle.config import BundleConfig, load_config
-from promptbundle.formats import FORMATS, Diagnostic
-from promptbundle.importer import ImportedAgent
-from promptbundle.sources import load_bundle
+from promptbundle.build.pipeline import BuildResult, build_outputs
+from promptbundle.formats.registry import FORMATS, Diagnostic
+from promptbundle.importing.importer import ImportedAgent
+from promptbundle.sources.config import BundleConfig, load_config
+from promptbundle.sources.prompts import load_bundle
 
 __all__ = ["Narrowing", "judge_targets", "narrowings"]
 

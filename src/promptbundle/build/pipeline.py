@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from promptbundle.config import BundleConfig, find_root, load_config
-from promptbundle.errors import PromptBundleError, SourceError, UsageError, raise_collected
-from promptbundle.formats import FORMATS, Diagnostic, Format, LossyField, OutputFile
-from promptbundle.render import RenderedAgent
-from promptbundle.renderpool import RenderedSlice, Sink, render_slices
-from promptbundle.sources import Bundle, load_bundle
+from promptbundle.build.pool import RenderedSlice, Sink, render_slices
+from promptbundle.core.errors import PromptBundleError, SourceError, UsageError, raise_collected
+from promptbundle.formats.registry import FORMATS, Diagnostic, Format, LossyField, OutputFile
+from promptbundle.render.environment import RenderedAgent
+from promptbundle.sources.config import BundleConfig, find_root, load_config
+from promptbundle.sources.prompts import Bundle, load_bundle
 
 __all__ = [
     "BuildResult",
@@ -79,7 +79,7 @@ def build_outputs(
     `cache_dir` keeps compiled templates and more across builds; `jobs` > 1 renders slices of the
     agents in that many processes (same result, in the same order, as one process).
     """
-    from promptbundle.catalog import catalog_output
+    from promptbundle.build.catalog import catalog_output
 
     targets, agents = tuple(targets), tuple(agents)
     formats = select_formats(bundle, targets, agents)

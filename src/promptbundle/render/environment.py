@@ -17,9 +17,9 @@ from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 
-from promptbundle.errors import Location, RenderError
-from promptbundle.markdown import shift_headings
-from promptbundle.sources import Agent, Bundle, read_source
+from promptbundle.core.errors import Location, RenderError
+from promptbundle.core.markdown import shift_headings
+from promptbundle.sources.prompts import Agent, Bundle, read_source
 
 __all__ = ["RenderedAgent", "make_env", "render_agent", "uses_target"]
 

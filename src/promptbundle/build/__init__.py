@@ -1,0 +1,1 @@
+"""Plan, render, validate and emit every output, once, for every caller."""

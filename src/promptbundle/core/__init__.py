@@ -1,0 +1,1 @@
+"""The data model and what every layer shares: errors, YAML, Markdown, files, git."""

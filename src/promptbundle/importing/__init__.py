@@ -1,0 +1,1 @@
+"""Import existing prompt files as bundle sources, and check the round trip."""

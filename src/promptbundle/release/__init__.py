@@ -1,0 +1,1 @@
+"""Reproducible release archives, verification and installs."""

@@ -1,0 +1,1 @@
+"""The one Jinja environment, fragments, and lints of templates."""

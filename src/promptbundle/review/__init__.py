@@ -1,0 +1,1 @@
+"""Rendered diffs between revisions, provenance (explain) and check."""

@@ -1,0 +1,1 @@
+"""Loading a bundle: its config, targets and prompt sources."""
