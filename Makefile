@@ -21,6 +21,7 @@ test: build
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
 	$(BIN)/promptbundle check --strict
 	$(MAKE) --no-print-directory fidelity
 
@@ -51,6 +52,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf dist .promptbundle-cache .pytest_cache .mypy_cache .ruff_cache

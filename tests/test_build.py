@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from promptbundle.build.emit import check_outputs, emit
+from promptbundle.build.emit import check_outputs
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.commands.build import run_build
 from promptbundle.core.errors import PromptBundleError, UsageError
@@ -306,10 +307,11 @@ def test_agent_targets_limit_its_outputs(make_bundle: BundleFactory) -> None:
 
 def test_two_builds_give_identical_bytes(make_bundle: BundleFactory, tmp_path: Path) -> None:
     root = make_bundle(files(**{"agents/zeta.md": "---\nname: zeta\ndescription: Z\n---\nZ\n"}))
-    emit(load(root).config, build_outputs(load(root)).outputs)
+    run_build(root)
     first = {p: (root / "dist" / p).read_bytes() for p in _tree(root / "dist")}
     (root / "dist").rename(tmp_path / "first")
-    emit(load(root).config, build_outputs(load(root)).outputs)
+    shutil.rmtree(root / ".promptbundle-cache")
+    run_build(root)
     second = {p: (root / "dist" / p).read_bytes() for p in _tree(root / "dist")}
     assert first == second
     assert "manifest.json" in first

@@ -8,20 +8,20 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import promptbundle.commands.build
+import promptbundle.cli
 from promptbundle.cli import main
-from promptbundle.commands.build import BuildOutcome
+from promptbundle.commands.outcome import Outcome
 
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
 
-    def fake(root: Path | None, **kwargs: Any) -> BuildOutcome:
+    def fake(root: Path | None, **kwargs: Any) -> Outcome:
         seen.append({"root": root, **kwargs})
-        return BuildOutcome("built")
+        return Outcome("build", "built")
 
-    monkeypatch.setattr(promptbundle.commands.build, "run_build", fake)
+    monkeypatch.setattr(promptbundle.cli, "run_build", fake)
     return seen
 
 

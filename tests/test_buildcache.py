@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import promptbundle.build.pipeline
-import promptbundle.build.staging
+import promptbundle.commands.build
 import promptbundle.core.errors
 from promptbundle.build import cache as buildcache
 from promptbundle.build.cache import CACHE_FOLDER, STATE_FILE
@@ -39,11 +39,11 @@ FILES = {
 
 @pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Counts real builds (calls of build_outputs, or build_staged for a writing build)."""
+    """Counts real builds (calls of build_outputs, in memory or staged)."""
     calls: list[int] = []
     for module, name in (
         (promptbundle.build.pipeline, "build_outputs"),
-        (promptbundle.build.staging, "build_staged"),
+        (promptbundle.commands.build, "build_outputs"),
     ):
         real = getattr(module, name)
 

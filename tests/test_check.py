@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from promptbundle.cli import main
-from promptbundle.review.check import run_check
+from promptbundle.review.check import run_checks as run_check
 
 REPO = Path(__file__).resolve().parent.parent
 PARAGRAPH = (
@@ -202,7 +202,8 @@ def test_cli_json_output(make_bundle):
     data = json.loads(result.stdout)
     assert data["summary"]["errors"] == 3  # claude-code, claude-plugin, opencode
     first = data["diagnostics"][0]
-    assert set(first) == {"path", "line", "column", "severity", "code", "message"}
+    assert set(first) == {"path", "line", "column", "severity", "code", "message", "output"}
+    assert data["command"] == "check" and data["exit_code"] == 1
 
 
 def test_cli_without_a_bundle_reports_an_error(tmp_path, monkeypatch):

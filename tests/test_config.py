@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from promptbundle.build.pipeline import read_config
 from promptbundle.core.errors import ConfigError, PromptBundleError
-from promptbundle.sources.config import find_root, load_config
+from promptbundle.sources.config import find_root
 from tests.conftest import BundleFactory
 
 
@@ -18,7 +19,7 @@ def test_pyproject_table_is_a_bundle_config(make_bundle: BundleFactory) -> None:
     root = make_bundle(
         {"pyproject.toml": '[project]\nname = "p"\n\n[tool.promptbundle]\nname = "py-bundle"\n'}
     )
-    config = load_config(root)
+    config = read_config(root)
     assert config.name == "py-bundle"
     assert config.source.name == "pyproject.toml"
     assert [t.name for t in config.targets] == sorted(t.name for t in config.targets)
@@ -32,7 +33,7 @@ def test_no_bundle_anywhere_is_a_clear_error(tmp_path: Path) -> None:
 def test_unknown_bundle_keys_are_errors_naming_key_and_file(make_bundle: BundleFactory) -> None:
     root = make_bundle({"promptbundle.toml": 'name = "b"\ntagets = ["opencode"]\nout = "../x"\n'})
     with pytest.raises(PromptBundleError) as info:
-        load_config(root)
+        read_config(root)
     lines = info.value.lines()
     assert f"{root / 'promptbundle.toml'}:2:1: error: unknown key 'tagets'" in lines[0]
     assert "'out' must be a folder inside the bundle" in lines[1]
@@ -41,7 +42,7 @@ def test_unknown_bundle_keys_are_errors_naming_key_and_file(make_bundle: BundleF
 def test_a_config_without_name_says_name_is_required(make_bundle: BundleFactory) -> None:
     root = make_bundle({"promptbundle.toml": 'version = "1.0.0"\n'})
     with pytest.raises(ConfigError) as info:
-        load_config(root)
+        read_config(root)
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:1:1: error: 'name' is required: the bundle's id, "
         "like 'my-bundle'"
@@ -51,7 +52,7 @@ def test_a_config_without_name_says_name_is_required(make_bundle: BundleFactory)
 def test_invalid_toml_points_at_its_line(make_bundle: BundleFactory) -> None:
     root = make_bundle({"promptbundle.toml": 'name = "b"\nversion = \n'})
     with pytest.raises(ConfigError) as info:
-        load_config(root)
+        read_config(root)
     assert info.value.lines()[0].startswith(f"{root / 'promptbundle.toml'}:2:")
 
 
@@ -64,7 +65,7 @@ def test_target_config_sets_models_and_tools(make_bundle: BundleFactory) -> None
             ),
         }
     )
-    (target,) = load_config(root).targets
+    (target,) = read_config(root).targets
     assert target.format == "opencode"
     assert target.models == {"sonnet": "openrouter/sonnet"}
 
@@ -77,7 +78,7 @@ def test_unknown_target_and_bad_target_config_are_errors(make_bundle: BundleFact
         }
     )
     with pytest.raises(PromptBundleError) as info:
-        load_config(root)
+        read_config(root)
     text = "\n".join(info.value.lines())
     assert "target 'vim' is neither a built-in format" in text
     assert "odd.toml:1:1: error: unknown format 'nope'" in text
@@ -91,7 +92,7 @@ def test_out_folder_may_not_hold_or_sit_in_the_sources(
     # A build removes every file of its out folder that it does not produce.
     root = make_bundle({"promptbundle.toml": f'name = "b"\nout = "{out}"\n'})
     with pytest.raises(ConfigError) as info:
-        load_config(root)
+        read_config(root)
     assert f"{root / 'promptbundle.toml'}:2:1: error: 'out'" in info.value.lines()[0]
 
 
@@ -106,7 +107,7 @@ def test_target_names_must_be_ids_so_outputs_stay_in_the_out_folder(
         }
     )
     with pytest.raises(ConfigError) as info:
-        load_config(root)
+        read_config(root)
     assert "target name '../evil' must be an id" in info.value.lines()[0]
 
 
@@ -116,7 +117,7 @@ def test_version_must_be_semver_and_the_error_points_at_the_config(
 ) -> None:
     root = make_bundle({"promptbundle.toml": f'name = "b"\nversion = "{version}"\n'})
     with pytest.raises(ConfigError) as info:
-        load_config(root)
+        read_config(root)
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:2:1: error: 'version' must be a semantic version "
         f"like 1.2.3, got {version!r}"
@@ -126,4 +127,4 @@ def test_version_must_be_semver_and_the_error_points_at_the_config(
 @pytest.mark.parametrize("version", ["0.1.0", "2.0.0-rc.1", "1.2.3+build.5"])
 def test_semantic_versions_are_accepted(make_bundle: BundleFactory, version: str) -> None:
     root = make_bundle({"promptbundle.toml": f'name = "b"\nversion = "{version}"\n'})
-    assert load_config(root).version == version
+    assert read_config(root).version == version

@@ -10,9 +10,10 @@ from click.testing import CliRunner
 
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.cli import main
+from promptbundle.commands.diff import run_diff
 from promptbundle.core.errors import PromptBundleError
 from promptbundle.review.diff import BundleDiff, diff_revisions
-from promptbundle.review.report import COMMENT_LIMIT, COMMENT_MARKER, format_markdown, run_diff
+from promptbundle.review.report import COMMENT_LIMIT, COMMENT_MARKER, format_markdown
 from tests.gitrepo import GitRepo
 
 CONFIG = 'name = "demo"\nversion = "1.0.0"\ndescription = "Demo agents"\n'

@@ -11,10 +11,13 @@ from click.testing import CliRunner
 
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.cli import main
+from promptbundle.commands.import_ import run_import_command as import_command
 from promptbundle.core.errors import UsageError
+from promptbundle.core.frontmatter import read_metadata
 from promptbundle.core.roundtrip import escape_body, restore_native, split_layout
-from promptbundle.importing.check import check_import, first_difference, import_command
-from promptbundle.importing.importer import Unsupported, convert_file, detect_format, read_metadata
+from promptbundle.formats.registry import Unsupported, detect_format
+from promptbundle.importing.check import check_import, first_difference
+from promptbundle.importing.convert import convert_file
 from tests.conftest import BundleFactory, write_tree
 
 ALL_TARGETS = (
@@ -364,6 +367,10 @@ def test_cli_import_check_prints_summary_and_json(tmp_path: Path) -> None:
     assert result.stdout.strip().endswith("exact 1/1 supported, 1 unsupported, 0 narrowed")
     result = runner.invoke(main, ["import", "--check", "--json", str(files / "r.md")])
     assert json.loads(result.stdout) == {
+        "command": "import",
+        "exit_code": 0,
+        "message": "exact 1/1 supported, 0 unsupported, 0 narrowed",
+        "diagnostics": [],
         "files": 1,
         "supported": 1,
         "exact": 1,
@@ -391,7 +398,6 @@ def test_cli_import_writes_agents_into_the_bundle(make_bundle: BundleFactory) ->
     ("args", "message"),
     [
         (["import"], "give at least one file or folder"),
-        (["import", "--json", "x"], "--json goes with --check"),
         (["import", "--check", "--format", "nope", "x"], "unknown format 'nope'"),
         (["import", "--check", "missing-file"], "no such file or folder: missing-file"),
     ],

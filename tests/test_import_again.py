@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from promptbundle.cli import main
+from promptbundle.commands.import_ import run_import_command as import_command
 from promptbundle.core.errors import PromptBundleError
-from promptbundle.importing.check import import_command
 from tests.conftest import BundleFactory, write_tree
 
 CLAUDE = b"---\nname: reviewer\ndescription: Reviews code\nmodel: sonnet\n---\nBe kind.\n"

@@ -12,11 +12,12 @@ from click.testing import CliRunner
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.cli import main
 from promptbundle.commands.build import run_build
+from promptbundle.commands.import_ import run_import_command as import_command
 from promptbundle.core.errors import BuildFailedError
 from promptbundle.formats.registry import FORMATS
-from promptbundle.importing.check import check_import, import_command
-from promptbundle.importing.importer import convert_file
-from promptbundle.review.check import run_check
+from promptbundle.importing.check import check_import
+from promptbundle.importing.convert import convert_file
+from promptbundle.review.check import run_checks as run_check
 from tests.conftest import BundleFactory, write_tree
 
 LONG = "Reviews code." * 80  # 1,040 characters: over the Agent Skills limit of 1,024

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from promptbundle.commands.package import run_package as package
+from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.errors import (
     BundleError,
     Location,
@@ -23,11 +25,9 @@ from promptbundle.core.errors import (
     SourceError,
     UsageError,
 )
-from promptbundle.formats.base import Diagnostic
 from promptbundle.formats.claude_code import ClaudeCodeFormat
-from promptbundle.release.package import (
+from promptbundle.release.archive import (
     FALLBACK_EPOCH,
-    package,
     read_archive,
     source_date_epoch,
     tar_gz_bytes,
@@ -127,7 +127,7 @@ def test_same_commit_in_two_folders_at_two_times_gives_identical_bytes(
     names = ["demo-1.2.3.tar.gz", "demo-1.2.3.zip", "SHA256SUMS"]
     for name in names:
         assert (tmp_path / "out-a" / name).read_bytes() == (tmp_path / "out-b" / name).read_bytes()
-    assert report_a.commit == report_b.commit == git(first, "rev-parse", "HEAD")
+    assert report_a.data["commit"] == report_b.data["commit"] == git(first, "rev-parse", "HEAD")
     with tarfile.open(tmp_path / "out-a/demo-1.2.3.tar.gz") as tar:
         assert {m.mtime for m in tar.getmembers()} == {COMMIT_EPOCH}
 
@@ -201,16 +201,16 @@ def test_release_holds_every_output_and_a_manifest_with_digests(
 ) -> None:
     root = make_bundle({"agents/one.md": agent("one")})
     report = package(root, environ={"SOURCE_DATE_EPOCH": "1700000000"})
-    assert report.archives == [
+    assert [Path(p) for p in report.data["archives"]] == [
         root / "dist/release/demo-1.2.3.tar.gz",
         root / "dist/release/demo-1.2.3.zip",
     ]
-    files = tar_files(report.archives[0])
+    files = tar_files(Path(report.data["archives"][0]))
     manifest = json.loads(files.pop("demo-1.2.3/manifest.json"))
     assert manifest["bundle"] == "demo" and manifest["version"] == "1.2.3"
     assert manifest["promptbundle"] and manifest["source_date_epoch"] == 1700000000
     assert "commit" in manifest
-    listed = {e["path"]: e for e in manifest["files"]}
+    listed = {e["path"]: e for e in manifest["outputs"]}
     assert set(listed) == {name.removeprefix("demo-1.2.3/") for name in files}
     assert "claude-code/agents/one.md" in listed and "README.md" in listed
     entry = listed["opencode/agent/one.md"]
@@ -223,8 +223,11 @@ def test_release_holds_every_output_and_a_manifest_with_digests(
 def test_version_option_overrides_the_config(make_bundle: BundleFactory, tmp_path: Path) -> None:
     root = make_bundle({"agents/one.md": agent("one")})
     report = package(root, out=tmp_path / "r", version="2.0.0-rc1", environ={})
-    assert [p.name for p in report.archives] == ["demo-2.0.0-rc1.tar.gz", "demo-2.0.0-rc1.zip"]
-    assert read_archive(report.archives[1]).manifest["version"] == "2.0.0-rc1"
+    assert [p.name for p in [Path(p) for p in report.data["archives"]]] == [
+        "demo-2.0.0-rc1.tar.gz",
+        "demo-2.0.0-rc1.zip",
+    ]
+    assert read_archive(Path(report.data["archives"][1])).manifest["version"] == "2.0.0-rc1"
 
 
 def test_bad_version_is_a_usage_error(make_bundle: BundleFactory) -> None:
@@ -326,8 +329,8 @@ def test_since_adds_changes_per_agent(tmp_path: Path, no_epoch: None) -> None:
     (root / "agents/three.md").write_text(agent("three"))
     commit_all(root)
     report = package(root, out=tmp_path / "out", since="HEAD~1")
-    assert report.changes
-    notes = tar_files(report.archives[0])["demo-1.2.3/CHANGES.md"].decode()
+    assert report.summary.endswith("with CHANGES.md")
+    notes = tar_files(Path(report.data["archives"][0]))["demo-1.2.3/CHANGES.md"].decode()
     assert notes.startswith(f"# demo 1.2.3: changes since HEAD~1 ({first[:12]})\n")
     one = notes.split("## one\n\n")[1].split("\n\n")[0].splitlines()
     assert "+Changed." in notes.split("## one")[1].split("## three")[0]
@@ -341,14 +344,14 @@ def test_since_adds_changes_per_agent(tmp_path: Path, no_epoch: None) -> None:
     assert "- removed: `claude-code/agents/two.md`" in notes.split("## two")[1]
     assert "- added: `claude-code/agents/three.md`" in notes.split("## three")[1]
     assert "- changed: `README.md`" in notes.split("## Bundle files")[1]
-    assert verify_archive(report.archives[0]).ok
+    assert verify_archive(Path(report.data["archives"][0])).ok
 
 
 @NEEDS_GIT
 def test_since_with_nothing_changed_says_so(tmp_path: Path, no_epoch: None) -> None:
     root = repo(tmp_path / "r", bundle_files(one=agent("one")))
     report = package(root, out=tmp_path / "out", since="HEAD")
-    notes = tar_files(report.archives[0])["demo-1.2.3/CHANGES.md"].decode()
+    notes = tar_files(Path(report.data["archives"][0]))["demo-1.2.3/CHANGES.md"].decode()
     assert "No rendered output changed." in notes
 
 
@@ -360,7 +363,7 @@ def test_since_builds_a_bundle_in_a_subfolder_of_the_repository(
     top = repo(tmp_path / "r", nested)
     (top / "prompts/agents/one.md").write_text(agent("one", "New.\n"))
     report = package(top / "prompts", out=tmp_path / "out", since="HEAD")
-    notes = tar_files(report.archives[0])["demo-1.2.3/CHANGES.md"].decode()
+    notes = tar_files(Path(report.data["archives"][0]))["demo-1.2.3/CHANGES.md"].decode()
     assert "- changed: `claude-code/agents/one.md`" in notes
 
 
@@ -380,7 +383,7 @@ def test_since_a_revision_without_the_bundle_lists_every_output_as_added(
     write_tree(root, bundle_files(one=agent("one")))
     commit_all(root)
     report = package(root, out=tmp_path / "out", since="HEAD~1")
-    notes = tar_files(report.archives[0])["demo-1.2.3/CHANGES.md"].decode()
+    notes = tar_files(Path(report.data["archives"][0]))["demo-1.2.3/CHANGES.md"].decode()
     assert "has no bundle configuration" in notes
     assert "- added: `claude-code/agents/one.md`" in notes.split("## one")[1]
 
@@ -536,7 +539,7 @@ def zip_with(entries: dict[str, bytes], path: Path) -> Path:
             r"\(found: a/manifest.json, b/manifest.json\)",
         ),
         ({"rel/manifest.json": b"{nope"}, "manifest.json in the archive is not JSON"),
-        ({"rel/manifest.json": b"[]"}, "has no 'files' list"),
+        ({"rel/manifest.json": b"[]"}, "has no 'outputs' list"),
         (
             {"rel/manifest.json": b'{"files": [{"path": "../x", "sha256": "0", "bytes": 1}]}'},
             "file entry 1 needs a safe 'path'",

@@ -8,11 +8,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from promptbundle import cli
 from promptbundle.cli import main
-from promptbundle.release import install as install_module
-from promptbundle.release import package as package_module
-from promptbundle.release.install import InstallReport
-from promptbundle.release.package import PackageReport
+from promptbundle.commands.outcome import Outcome
 from tests.conftest import BundleFactory
 
 AGENT = "---\nname: one\ndescription: One\nmodel: sonnet\n---\nHello.\n"
@@ -28,11 +26,12 @@ def test_package_passes_its_options_to_the_library(
 ) -> None:
     calls: list[tuple[Any, dict[str, Any]]] = []
 
-    def fake(root: Any, **kwargs: Any) -> PackageReport:
+    def fake(root: Any, **kwargs: Any) -> Outcome:
         calls.append((root, kwargs))
-        return PackageReport("demo", "9", [tmp_path / "a.tar.gz"], tmp_path / "SUMS", 3, None)
+        lines = [str(tmp_path / "a.tar.gz"), str(tmp_path / "SUMS")]
+        return Outcome("package", "packaged demo 9: 3 files", lines=lines)
 
-    monkeypatch.setattr(package_module, "package", fake)
+    monkeypatch.setattr(cli, "run_package", fake)
     code, out, _ = run(
         "package", "--root", "r", "--out", "o", "--version", "9.0.0", "--since", "v1"
     )
@@ -44,11 +43,12 @@ def test_package_passes_its_options_to_the_library(
 def test_install_passes_its_options_to_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Any, dict[str, Any]]] = []
 
-    def fake(root: Any, **kwargs: Any) -> InstallReport:
+    def fake(root: Any, **kwargs: Any) -> Outcome:
         calls.append((root, kwargs))
-        return InstallReport(kwargs["into"], kwargs["target"], dry_run=True, added=["x"])
+        summary = "would install opencode into p: 1 added, 0 updated, 0 removed, 0 unchanged"
+        return Outcome("install", summary, lines=["add: x"])
 
-    monkeypatch.setattr(install_module, "install", fake)
+    monkeypatch.setattr(cli, "run_install", fake)
     code, out, _ = run(
         "install", "opencode", "--into", "p", "--from", "a.zip", "--dry-run", "--force"
     )

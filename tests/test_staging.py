@@ -1,4 +1,4 @@
-"""Writing builds stage outputs on disk: same result as build_outputs(), dist/ changes last."""
+"""Writing builds stage outputs on disk: the same result as in memory, dist/ changes last."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from promptbundle.build import staging
 from promptbundle.build.cache import CACHE_FOLDER
 from promptbundle.build.emit import check_outputs
 from promptbundle.build.pipeline import build_outputs, load
-from promptbundle.build.staging import build_staged, staging_folder
+from promptbundle.build.staging import staging_folder
 from promptbundle.commands.build import run_build
 from promptbundle.core.errors import BuildFailedError, PromptBundleError
 from tests.conftest import BundleFactory
@@ -70,7 +70,7 @@ def test_staged_outputs_match_the_in_memory_build(
     bundle = load(root)
     expected = build_outputs(bundle)
     with staging_folder(tmp_path) as folder:
-        staged = build_staged(bundle, folder=folder, jobs=jobs)
+        staged = build_outputs(bundle, jobs=jobs, stage_into=folder)
         assert [o.path for o in staged.outputs] == [o.path for o in expected.outputs]
         for made, want in zip(staged.outputs, expected.outputs, strict=True):
             assert (made.target, made.agent) == (want.target, want.agent)
@@ -145,14 +145,14 @@ def test_outputs_colliding_as_file_and_folder_change_nothing(
     root = _bundle(make_bundle, count=1)
     run_build(root)
     before = _dist(root)
-    real = staging.Stager.stage
+    real = staging.Stager.keep
 
     def colliding(self: staging.Stager, output: staging.OutputFile) -> staging.StagedOutput:
         if output.path.endswith("a0.md"):  # a file where another output needs a folder
             (self.folder / "claude-code/agents/w.md").mkdir(parents=True, exist_ok=True)
         return real(self, output)
 
-    monkeypatch.setattr(staging.Stager, "stage", colliding)
+    monkeypatch.setattr(staging.Stager, "keep", colliding)
     (root / "fragments/shared.md").write_text("# Shared\n\nChanged.\n")
     with pytest.raises(PromptBundleError, match=r"cannot stage claude-code/agents/w\.md"):
         run_build(root, jobs=1)

@@ -6,11 +6,10 @@ import json
 
 import pytest
 
-from promptbundle.build.pipeline import build_outputs, load
-from promptbundle.formats.registry import FORMATS, OutputFile
+from promptbundle.build.pipeline import build_outputs, load, read_config
+from promptbundle.core.model import OutputFile, TargetConfig
+from promptbundle.formats.registry import FORMATS
 from promptbundle.formats.schema import evaluate, load_schema, schema_names
-from promptbundle.formats.validate import validate_output
-from promptbundle.sources.config import TargetConfig, load_config
 
 AGENT = """\
 ---
@@ -33,11 +32,11 @@ def _codes(make_bundle, files):
 
 def _validate(make_bundle, fmt_name, path, text, agent="x", options=None):
     root = make_bundle({"agents/x.md": AGENT.replace("reviewer", "x")})
-    config = load_config(root)
+    config = read_config(root)
     target = TargetConfig(name=fmt_name, format=fmt_name, options=options or {})
     fmt = FORMATS[fmt_name](target, config)
     output = OutputFile(path, text.encode(), fmt_name, agent, ())
-    return [(d.code, d.severity, d.location.line) for d in validate_output(fmt, output)]
+    return [(d.code, d.severity, d.location.line) for d in fmt.validate(output)]
 
 
 def test_a_clean_agent_gives_no_diagnostics_in_any_format(make_bundle):

@@ -235,9 +235,10 @@ def _targets_by_format(dist: Path) -> dict[str, str]:
     """target name -> format, from the bundle's configuration when promptbundle is
     importable; otherwise a target is taken to be named for its format."""
     try:
-        from promptbundle.sources.config import find_root, load_config
+        from promptbundle.build.pipeline import read_config
+        from promptbundle.sources.config import find_root
 
-        config = load_config(find_root(dist.resolve().parent))
+        config = read_config(find_root(dist.resolve().parent))
     except Exception:  # no bundle, or promptbundle absent: use folder names
         return {}
     return {t.name: t.format for t in config.targets}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,21 +12,55 @@ from typing import Any, TypeVar
 import click
 
 from promptbundle import __version__
+from promptbundle.commands.build import run_build
+from promptbundle.commands.check import run_check
+from promptbundle.commands.diff import run_diff
+from promptbundle.commands.explain import run_explain
+from promptbundle.commands.import_ import run_import_command
+from promptbundle.commands.install import run_install
+from promptbundle.commands.outcome import Outcome
+from promptbundle.commands.package import run_package, run_verify
+from promptbundle.core.errors import PromptBundleError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @contextmanager
-def _handle_errors() -> Iterator[None]:
+def _handle_errors(command: str = "", *, as_json: bool = False) -> Iterator[None]:
     """The one place that turns library errors into messages and exit codes."""
-    from promptbundle.core.errors import PromptBundleError
-
     try:
         yield
     except PromptBundleError as err:
-        for line in err.lines():
-            click.echo(line, err=True)
+        if as_json:
+            failed = Outcome(command, err.message, messages=err.lines(), exit_code=err.exit_code)
+            failed.data = {"errors": err.lines()}
+            click.echo(json.dumps(failed.to_json(), indent=2, ensure_ascii=False))
+        else:
+            for line in err.lines():
+                click.echo(line, err=True)
         sys.exit(err.exit_code)
+
+
+def _finish(outcome: Outcome, *, as_json: bool = False, quiet: bool = False) -> None:
+    """Print an outcome the same way for every command, then exit with its code."""
+    if as_json:
+        click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
+        sys.exit(outcome.exit_code)
+    for line in outcome.messages if quiet else [*outcome.messages, *outcome.notes]:
+        click.echo(line, err=True)
+    if outcome.document is not None:
+        click.echo(outcome.document, nl=False)
+    for line in outcome.lines:
+        click.echo(line)
+    if outcome.summary and not quiet:
+        click.echo(outcome.summary, err=outcome.summary_stream == "stderr")
+    sys.exit(outcome.exit_code)
+
+
+def _json_option(func: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print the result as one JSON object for tools."
+    )(func)
 
 
 def _root_option(func: F) -> F:
@@ -67,6 +102,7 @@ def main() -> None:
     default=None,
     help="Processes that render (default: one per core; small bundles use one).",
 )
+@_json_option
 def build(
     root: Path | None,
     check_only: bool,
@@ -75,6 +111,7 @@ def build(
     strict: bool,
     quiet: bool,
     jobs: int | None,
+    as_json: bool,
 ) -> None:
     """Render every agent for every target into the output folder (dist/).
 
@@ -83,17 +120,12 @@ def build(
     every output with its digest and the sources it came from. When no source and no
     output changed since the last full build, it stops early (see .promptbundle-cache/).
     """
-    from promptbundle.commands.build import run_build
 
-    with _handle_errors():
+    with _handle_errors("build", as_json=as_json):
         outcome = run_build(
             root, targets=targets, agents=agents, strict=strict, check=check_only, jobs=jobs
         )
-    for line in outcome.messages if quiet else [*outcome.messages, *outcome.notes]:
-        click.echo(line, err=True)
-    if not quiet:
-        click.echo(outcome.summary)
-    sys.exit(outcome.exit_code)
+    _finish(outcome, as_json=as_json, quiet=quiet)
 
 
 @main.command("import")
@@ -115,7 +147,7 @@ def build(
 @click.option(
     "--check", "check_only", is_flag=True, help="Write nothing; report which files round-trip."
 )
-@click.option("--json", "as_json", is_flag=True, help="With --check: print the report as JSON.")
+@_json_option
 @click.option(
     "--force", is_flag=True, help="Replace an agent source an earlier import of a file wrote."
 )
@@ -136,22 +168,17 @@ def import_(
     compared; exit 1 if a supported file does not round-trip. A file whose agent source
     already exists (same import source or same id) is an error unless --force replaces it.
     """
-    from promptbundle.importing.check import import_command
 
-    with _handle_errors():
-        outcome = import_command(
+    with _handle_errors("import", as_json=as_json):
+        outcome = run_import_command(
             list(paths),
             root=root,
             into=into,
             format_name=format_name,
             check=check_only,
-            as_json=as_json,
             force=force,
         )
-    for line in outcome.messages:
-        click.echo(line, err=True)
-    click.echo(outcome.summary)
-    sys.exit(outcome.exit_code)
+    _finish(outcome, as_json=as_json)
 
 
 @main.command()
@@ -166,38 +193,35 @@ def import_(
 @click.option(
     "--since", metavar="REF", help="Add CHANGES.md: outputs changed since this git revision."
 )
-def package(root: Path | None, out: Path | None, version: str | None, since: str | None) -> None:
+@_json_option
+def package(
+    root: Path | None, out: Path | None, version: str | None, since: str | None, as_json: bool
+) -> None:
     """Build afresh and write reproducible release archives with SHA256SUMS.
 
     Writes <bundle>-<version>.tar.gz and .zip (every output plus manifest.json) and
     SHA256SUMS. The same commit gives the same bytes: times come from SOURCE_DATE_EPOCH
     or the last commit, owners and modes are fixed.
     """
-    from promptbundle.release.package import package as run_package
 
-    with _handle_errors():
-        report = run_package(root, out=out, version=version, since=since)
-    for line in report.lines():
-        click.echo(line)
-    click.echo(report.summary)
+    with _handle_errors("package", as_json=as_json):
+        outcome = run_package(root, out=out, version=version, since=since)
+    _finish(outcome, as_json=as_json)
 
 
 @main.command()
 @click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
-def verify(archive: Path) -> None:
+@_json_option
+def verify(archive: Path, as_json: bool) -> None:
     """Check every file of a release archive against its manifest.json.
 
     Names each missing, altered and extra file, and checks the archive against a SHA256SUMS
     beside it; exits 1 on any mismatch.
     """
-    from promptbundle.release.package import verify_archive
 
-    with _handle_errors():
-        report = verify_archive(archive)
-    for problem in report.problems:
-        click.echo(f"{archive}: error: {problem}", err=True)
-    click.echo(report.summary)
-    sys.exit(report.exit_code)
+    with _handle_errors("verify", as_json=as_json):
+        outcome = run_verify(archive)
+    _finish(outcome, as_json=as_json)
 
 
 @main.command()
@@ -218,6 +242,7 @@ def verify(archive: Path) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--force", is_flag=True, help="Overwrite or remove files this install does not own.")
+@_json_option
 def install(
     root: Path | None,
     target: str,
@@ -225,6 +250,7 @@ def install(
     from_archive: Path | None,
     dry_run: bool,
     force: bool,
+    as_json: bool,
 ) -> None:
     """Copy one target's outputs where its tool reads them.
 
@@ -233,10 +259,9 @@ def install(
     the next install removes only recorded files no longer produced. Files it did not write,
     or that changed since, are never overwritten or removed without --force.
     """
-    from promptbundle.release.install import install as run_install
 
-    with _handle_errors():
-        report = run_install(
+    with _handle_errors("install", as_json=as_json):
+        outcome = run_install(
             root,
             target=target,
             into=into,
@@ -244,9 +269,7 @@ def install(
             force=force,
             from_archive=from_archive,
         )
-    for line in report.lines():
-        click.echo(line)
-    click.echo(report.summary)
+    _finish(outcome, as_json=as_json)
 
 
 @main.command()
@@ -268,6 +291,7 @@ def install(
 @click.option(
     "--agent", "agents", multiple=True, metavar="ID", help="Compare only this agent (repeatable)."
 )
+@_json_option
 def diff(
     root: Path | None,
     base: str | None,
@@ -276,6 +300,7 @@ def diff(
     stat: bool,
     targets: tuple[str, ...],
     agents: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Show how the rendered outputs differ between two revisions, grouped by cause.
 
@@ -284,29 +309,26 @@ def diff(
     temporary exports; the checkout and dist/ are never touched. Exits 0 when no output
     changed, 1 when some did, 2 on error.
     """
-    from promptbundle.review.report import run_diff
 
-    with _handle_errors():
+    with _handle_errors("diff", as_json=as_json):
         outcome = run_diff(root, base, head, fmt=fmt, stat=stat, targets=targets, agents=agents)
-    click.echo(outcome.text, nl=False)
-    sys.exit(outcome.exit_code)
+    _finish(outcome, as_json=as_json)
 
 
 @main.command()
 @_root_option
 @click.argument("path")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for tools.")
+@_json_option
 def explain(root: Path | None, path: str, as_json: bool) -> None:
     """Show where an output comes from, or every output a source reaches.
 
     PATH is an output (claude-code/agents/x.md, with or without the dist/ prefix) or a
     source (agents/x.md, fragments/testing.md, targets/opencode.toml).
     """
-    from promptbundle.review.explain import run_explain
 
-    with _handle_errors():
-        text = run_explain(root, path, as_json=as_json)
-    click.echo(text, nl=False)
+    with _handle_errors("explain", as_json=as_json):
+        outcome = run_explain(root, path)
+    _finish(outcome, as_json=as_json)
 
 
 @main.command()
@@ -317,10 +339,11 @@ def explain(root: Path | None, path: str, as_json: bool) -> None:
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text: `path:line:col: severity: message [code]` lines; json: one object for tools.",
+    help="text: `path:line:col: severity: message [code]` lines; json: as --json.",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-def check(root: Path | None, output_format: str, strict: bool) -> None:
+@_json_option
+def check(root: Path | None, output_format: str, strict: bool, as_json: bool) -> None:
     """Lint the sources and validate every output for its real client; write nothing.
 
     Finds undefined variables, unknown filters, include cycles, unused fragments, heading
@@ -328,17 +351,11 @@ def check(root: Path | None, output_format: str, strict: bool) -> None:
     field its client would reject or ignore. Exit 1 on errors (and warnings with --strict).
     Codes are listed in docs/checks.md.
     """
-    from promptbundle.review.check import run_check
 
-    with _handle_errors():
-        report = run_check(root)
-    if output_format == "json":
-        click.echo(report.to_json())
-    else:
-        for line in report.text_lines():
-            click.echo(line)
-        click.echo(report.summary(), err=True)
-    sys.exit(report.exit_code(strict=strict))
+    as_json = as_json or output_format == "json"
+    with _handle_errors("check", as_json=as_json):
+        outcome = run_check(root, strict=strict)
+    _finish(outcome, as_json=as_json)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,10 @@ from typing import Any
 
 import pytest
 
+from promptbundle.build.pipeline import build_outputs, load
+from promptbundle.core.errors import ConfigError, PromptBundleError
+from promptbundle.sources.config import find_root
+
 __all__ = ["BundleOutput", "bundle_outputs", "output_snapshot_extension"]
 
 
@@ -37,7 +41,6 @@ class BundleOutput:
 @lru_cache(maxsize=8)
 def bundle_outputs(root: Path) -> tuple[BundleOutput, ...]:
     """Every output a build of the bundle at `root` produces, in path order, in memory."""
-    from promptbundle.build.pipeline import build_outputs, load
 
     result = build_outputs(load(root))
     return tuple(BundleOutput(o.path, o.content) for o in result.outputs)
@@ -130,8 +133,6 @@ def pytest_collection_modifyitems(
 
 def _root(config: pytest.Config) -> Path:
     """The bundle root: the option or ini value if set, else the nearest bundle upward."""
-    from promptbundle.core.errors import ConfigError
-    from promptbundle.sources.config import find_root
 
     option = config.getoption("--bundle-root")
     base = Path(str(config.rootpath))
@@ -147,7 +148,6 @@ def _root(config: pytest.Config) -> Path:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "bundle_output" not in metafunc.fixturenames:
         return
-    from promptbundle.core.errors import PromptBundleError
 
     try:
         outputs: tuple[Any, ...] = bundle_outputs(_root(metafunc.config))
@@ -178,7 +178,6 @@ def output_snapshot_extension() -> type[Any]:
 @pytest.fixture
 def bundle_output(request: pytest.FixtureRequest) -> BundleOutput:
     """The output this test instance checks; a failed build fails the test with its errors."""
-    from promptbundle.core.errors import PromptBundleError
 
     param = request.param
     if isinstance(param, PromptBundleError):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from promptbundle.formats.registry import OutputFile
+from promptbundle.core.model import Bundle, OutputFile
 from promptbundle.render.environment import RenderedAgent
-from promptbundle.sources.prompts import Bundle
 
 __all__ = ["INDEX", "catalog_output", "fragment_index"]
 

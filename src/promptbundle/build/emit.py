@@ -1,33 +1,26 @@
-"""Write a build into the output folder and describe it in dist/manifest.json."""
+"""Write a build into the output folder, or compare the folder with it (`build --check`)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle import __version__
+from promptbundle.build.manifest import (
+    MANIFEST,
+    Built,
+    manifest_bytes,
+    manifest_data,
+    manifest_entry,
+    read_manifest,
+)
 from promptbundle.core.errors import BundleError, Location
-from promptbundle.formats.registry import OutputFile
-from promptbundle.sources.config import BundleConfig
+from promptbundle.core.files import atomic_write, sha256
+from promptbundle.core.model import BundleConfig
 
-__all__ = [
-    "MANIFEST",
-    "EmitReport",
-    "StaleReport",
-    "atomic_write",
-    "check_outputs",
-    "emit",
-    "manifest_data",
-    "sync_folder",
-]
+__all__ = ["EmitReport", "StaleReport", "check_outputs", "sync_folder"]
 
-MANIFEST = "manifest.json"
 # Folders inside the output folder that the build does not own.
 RESERVED = ("release/",)
 
@@ -61,54 +54,6 @@ class StaleReport:
         )
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def manifest_entry(output: OutputFile) -> dict[str, Any]:
-    return {
-        "path": output.path,
-        "target": output.target,
-        "agent": output.agent,
-        "sha256": sha256(output.content),
-        "bytes": len(output.content),
-        "sources": list(output.sources),
-    }
-
-
-def manifest_data(
-    config: BundleConfig, outputs: Sequence[OutputFile], *, keep: Sequence[dict[str, Any]] = ()
-) -> dict[str, Any]:
-    """The manifest: every output's path, target, agent, digest, size and sources.
-
-    `keep` holds entries of an earlier manifest that a partial build did not replace.
-    """
-    entries = {entry["path"]: entry for entry in keep}
-    entries.update((o.path, manifest_entry(o)) for o in outputs)
-    return {
-        "bundle": config.name,
-        "version": config.version,
-        "promptbundle": __version__,
-        "outputs": [entries[path] for path in sorted(entries)],
-    }
-
-
-def manifest_bytes(
-    config: BundleConfig, outputs: Sequence[OutputFile], *, keep: Sequence[dict[str, Any]] = ()
-) -> bytes:
-    text = json.dumps(manifest_data(config, outputs, keep=keep), indent=2, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
-
-
-def read_manifest(out_dir: Path) -> dict[str, Any] | None:
-    """The manifest of an earlier build, or None when there is none or it is unreadable."""
-    try:
-        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("outputs"), list) else None
-
-
 def _existing_files(out_dir: Path) -> set[str]:
     if not out_dir.is_dir():
         return set()
@@ -121,60 +66,21 @@ def _existing_files(out_dir: Path) -> set[str]:
     return found
 
 
-def _expected(config: BundleConfig, outputs: Sequence[OutputFile]) -> dict[str, bytes]:
-    files = {o.path: o.content for o in outputs}
-    files[MANIFEST] = manifest_bytes(config, outputs)
-    return files
-
-
-def check_outputs(config: BundleConfig, outputs: Sequence[OutputFile]) -> StaleReport:
+def check_outputs(config: BundleConfig, outputs: Sequence[Built]) -> StaleReport:
     """Compare the output folder with a fresh build without writing anything."""
     out_dir = config.out_dir
-    expected = _expected(config, outputs)
+    manifest = manifest_bytes(manifest_data(config, [manifest_entry(o) for o in outputs]))
+    expected = {o.path: o.sha256 for o in outputs}
+    expected[MANIFEST] = sha256(manifest)
     existing = _existing_files(out_dir)
     report = StaleReport()
-    for path, content in sorted(expected.items()):
+    for path, digest in sorted(expected.items()):
         if path not in existing:
             report.missing.append(path)
-        elif (out_dir / path).read_bytes() != content:
+        elif sha256((out_dir / path).read_bytes()) != digest:
             report.stale.append(path)
     report.orphan = sorted(existing - set(expected))
     return report
-
-
-def atomic_write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_dir():
-        raise BundleError(f"cannot write {path}: a folder is in the way")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pb-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def emit(
-    config: BundleConfig, outputs: Sequence[OutputFile], *, partial: bool = False
-) -> EmitReport:
-    """Make the output folder hold exactly `outputs` plus the manifest.
-
-    For outputs held in memory (the build command stages them on disk instead, see
-    staging.emit_staged); each changed file is replaced atomically, unchanged files are not
-    touched, and files no longer produced are removed. The manifest is written last. A
-    `partial` build (some targets or agents only) writes its outputs and keeps everything else.
-    """
-    contents = {o.path: o.content for o in outputs}
-    return sync_folder(
-        config,
-        [manifest_entry(o) for o in outputs],
-        partial=partial,
-        same=lambda rel, path: path.read_bytes() == contents[rel],
-        put=lambda rel, path: atomic_write(path, contents[rel]),
-    )
 
 
 def sync_folder(
@@ -199,7 +105,8 @@ def sync_folder(
         previous = read_manifest(out_dir) or {"outputs": []}
         keep = [e for e in previous["outputs"] if isinstance(e, dict) and e.get("path") in existing]
     wanted = {entry["path"] for entry in entries}
-    manifest = manifest_bytes(config, (), keep=[*keep, *entries])
+    merged = {entry["path"]: entry for entry in [*keep, *entries]}
+    manifest = manifest_bytes(manifest_data(config, list(merged.values())))
     _preflight(out_dir, wanted, existing, owned=partial or MANIFEST in existing)
     report = EmitReport()
     try:

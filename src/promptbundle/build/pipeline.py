@@ -1,18 +1,26 @@
-"""Plan, render and validate every output in memory; nothing is written here."""
+"""The build, once for every caller: load, plan (prompt x target), render, validate.
+
+Nothing here writes into the output folder: see emit.py and staging.emit_staged()."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Generic, TypeVar, overload
 
+from promptbundle.build.catalog import catalog_output
+from promptbundle.build.manifest import Built
 from promptbundle.build.pool import RenderedSlice, Sink, render_slices
+from promptbundle.build.staging import InMemory, StagedOutput, Stager
+from promptbundle.core.diagnostics import Diagnostic, LossyField
 from promptbundle.core.errors import PromptBundleError, SourceError, UsageError, raise_collected
-from promptbundle.formats.registry import FORMATS, Diagnostic, Format, LossyField, OutputFile
+from promptbundle.core.model import Bundle, BundleConfig, OutputFile
+from promptbundle.formats.base import Format
+from promptbundle.formats.registry import FORMATS, KNOWN_FORMATS
 from promptbundle.render.environment import RenderedAgent
-from promptbundle.sources.config import BundleConfig, find_root, load_config
-from promptbundle.sources.prompts import Bundle, load_bundle
+from promptbundle.sources.config import find_root, load_config
+from promptbundle.sources.prompts import load_bundle
 
 __all__ = [
     "BuildResult",
@@ -20,16 +28,22 @@ __all__ = [
     "build_outputs",
     "check_paths",
     "load",
+    "read_config",
     "render_selected",
     "select_formats",
 ]
 
 
+T = TypeVar("T", bound=Built)
+
+
 @dataclass
-class BuildFindings:
-    """What any build found: fields the formats dropped, diagnostics, suppressed warnings."""
+class BuildResult(Generic[T]):
+    """Every output of a build (in memory, or staged on disk), with what the formats dropped
+    and what validation found."""
 
     bundle: Bundle
+    outputs: list[T] = field(default_factory=list)
     lossy: list[LossyField] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     suppressed: list[Diagnostic] = field(default_factory=list)
@@ -40,17 +54,14 @@ class BuildFindings:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
-@dataclass
-class BuildResult(BuildFindings):
-    """Every output of a build, in memory, with what the formats dropped and found."""
-
-    outputs: list[OutputFile] = field(default_factory=list)
+def read_config(root: Path | None = None) -> BundleConfig:
+    """The configuration of the bundle at `root` (or above the current folder)."""
+    return load_config(root if root is not None else find_root(Path.cwd()), formats=KNOWN_FORMATS)
 
 
 def load(root: Path | None = None) -> Bundle:
     """Find, read and validate the bundle at `root` (or above the current folder)."""
-    config: BundleConfig = load_config(root if root is not None else find_root(Path.cwd()))
-    return load_bundle(config)
+    return load_bundle(read_config(root), formats=KNOWN_FORMATS)
 
 
 def _check_selection(bundle: Bundle, targets: Iterable[str], agents: Iterable[str]) -> None:
@@ -66,6 +77,7 @@ def _check_selection(bundle: Bundle, targets: Iterable[str], agents: Iterable[st
             raise UsageError(f"unknown agent {name!r} (agents: {', '.join(sorted(known_agents))})")
 
 
+@overload
 def build_outputs(
     bundle: Bundle,
     *,
@@ -73,19 +85,58 @@ def build_outputs(
     agents: Iterable[str] = (),
     cache_dir: Path | None = None,
     jobs: int = 1,
-) -> BuildResult:
-    """Render every (agent, target) pair the selection allows, then validate the outputs.
+    stage_into: None = None,
+) -> BuildResult[OutputFile]: ...
 
-    `cache_dir` keeps compiled templates and more across builds; `jobs` > 1 renders slices of the
-    agents in that many processes (same result, in the same order, as one process).
+
+@overload
+def build_outputs(
+    bundle: Bundle,
+    *,
+    targets: Iterable[str] = (),
+    agents: Iterable[str] = (),
+    cache_dir: Path | None = None,
+    jobs: int = 1,
+    stage_into: Path,
+) -> BuildResult[StagedOutput]: ...
+
+
+def build_outputs(
+    bundle: Bundle,
+    *,
+    targets: Iterable[str] = (),
+    agents: Iterable[str] = (),
+    cache_dir: Path | None = None,
+    jobs: int = 1,
+    stage_into: Path | None = None,
+) -> BuildResult[OutputFile] | BuildResult[StagedOutput]:
+    """Render every (agent, target) pair the selection allows and validate every output.
+
+    Outputs are kept in memory, or, with `stage_into`, written into that folder as they are
+    made (see staging.py); either way in the same order with the same findings. `cache_dir`
+    keeps compiled templates and more across builds; `jobs` > 1 renders slices of the agents
+    in that many processes (the same result, in the same order, as one process).
     """
-    from promptbundle.build.catalog import catalog_output
-
     targets, agents = tuple(targets), tuple(agents)
     formats = select_formats(bundle, targets, agents)
-    result = BuildResult(bundle, partial=bool(targets or agents))
+    if stage_into is None:
+        return _build(bundle, formats, agents, InMemory(formats), cache_dir, jobs, targets)
+    return _build(bundle, formats, agents, Stager(stage_into, formats), cache_dir, jobs, targets)
+
+
+def _build(
+    bundle: Bundle,
+    formats: dict[str, Format],
+    agents: tuple[str, ...],
+    sink: InMemory | Stager,
+    cache_dir: Path | None,
+    jobs: int,
+    targets: tuple[str, ...],
+) -> BuildResult[Any]:
+    result: BuildResult[Any] = BuildResult(bundle, partial=bool(targets or agents))
+    keep: Sink[Any] = sink
     parts, rendered_by_target = render_selected(
-        bundle, formats, agents, cache_dir=cache_dir, jobs=jobs
+        bundle, formats, agents, sink=keep, cache_dir=cache_dir, jobs=jobs
     )
     # Per-agent outputs in the order one process makes them: target by target, agent by agent.
     for name in formats:
@@ -93,17 +144,12 @@ def build_outputs(
             result.outputs += part.outputs.get(name, [])
             result.lossy += part.lossy.get(name, [])
     for name, fmt in formats.items():
-        result.outputs.extend(fmt.bundle_outputs(rendered_by_target[name]))
+        result.outputs += sink(fmt, fmt.bundle_outputs(rendered_by_target[name]))
     if not result.partial:
-        result.outputs.append(catalog_output(bundle, rendered_by_target))
+        result.outputs.append(sink.keep(catalog_output(bundle, rendered_by_target)))
     check_paths(result.outputs)
     result.diagnostics, result.suppressed = apply_suppressions(
-        bundle,
-        (
-            (output.agent, formats[output.target].validate(output))
-            for output in result.outputs
-            if output.target in formats
-        ),
+        bundle, ((output.agent, output.diagnostics) for output in result.outputs)
     )
     result.outputs.sort(key=lambda o: o.path)
     result.lossy.sort(key=lambda x: (x.agent, x.target, x.field))
@@ -127,13 +173,13 @@ def render_selected(
     formats: dict[str, Format],
     agents: tuple[str, ...],
     *,
+    sink: Sink[T],
     cache_dir: Path | None,
     jobs: int,
-    sink: Sink | None = None,
-) -> tuple[list[RenderedSlice], dict[str, list[RenderedAgent]]]:
+) -> tuple[list[RenderedSlice[T]], dict[str, list[RenderedAgent]]]:
     """Render the slices and every agent by target name; raise every render error at once."""
     parts = render_slices(
-        bundle, tuple(formats.values()), agents, cache_dir=cache_dir, jobs=jobs, sink=sink
+        bundle, tuple(formats.values()), agents, sink=sink, cache_dir=cache_dir, jobs=jobs
     )
     errors: list[tuple[int, int, PromptBundleError]] = []
     rendered_by_target: dict[str, list[RenderedAgent]] = {name: [] for name in formats}
@@ -176,16 +222,9 @@ def _unique(errors: list[PromptBundleError]) -> list[PromptBundleError]:
     return unique
 
 
-class _Placed(Protocol):
-    @property
-    def path(self) -> str: ...
-    @property
-    def agent(self) -> str | None: ...
-
-
-def check_paths(outputs: Sequence[_Placed]) -> None:
+def check_paths(outputs: Sequence[Built]) -> None:
     """No two outputs may write the same file."""
-    seen: dict[str, _Placed] = {}
+    seen: dict[str, Built] = {}
     for output in outputs:
         if output.path in seen:
             raise SourceError(

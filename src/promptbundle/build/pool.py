@@ -18,11 +18,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
+from promptbundle.core.diagnostics import LossyField
 from promptbundle.core.errors import PromptBundleError
 from promptbundle.core.markdown import Heading, HeadingMemo, use_heading_memo
-from promptbundle.formats.registry import Format, LossyField, OutputFile
+from promptbundle.core.model import Bundle, OutputFile
+from promptbundle.formats.base import Format
 from promptbundle.render.environment import (
     BundleEnvironment,
     RenderedAgent,
@@ -30,10 +32,6 @@ from promptbundle.render.environment import (
     render_agent,
     uses_target,
 )
-from promptbundle.sources.prompts import Bundle
-
-if TYPE_CHECKING:
-    from promptbundle.build.staging import StagedOutput
 
 __all__ = ["MIN_AGENTS_PER_JOB", "RenderedSlice", "Sink", "default_jobs", "render_slices"]
 
@@ -43,23 +41,24 @@ MIN_AGENTS_PER_JOB = 40
 
 # (agent index, body, templates loaded) of one render; the agent is looked up by index.
 RenderedItem = tuple[int, str, tuple[str, ...]]
-# Takes an agent's files for a format as they are made and returns what to keep instead.
-Sink = Callable[[Format, list[OutputFile]], list["StagedOutput"]]
+T = TypeVar("T")
+# Takes an agent's files for a format as they are made (validating them, keeping them in memory
+# or writing them to a staging folder) and returns what the build keeps of each.
+Sink = Callable[[Format, list[OutputFile]], list[T]]
 
 
 @dataclass
-class RenderedSlice:
+class RenderedSlice(Generic[T]):
     """What one slice of agents rendered, by target name."""
 
     rendered: dict[str, list[RenderedItem]] = field(default_factory=dict)
-    outputs: dict[str, list[OutputFile]] = field(default_factory=dict)
+    # What the sink kept of each file, by target name.
+    outputs: dict[str, list[T]] = field(default_factory=dict)
     lossy: dict[str, list[LossyField]] = field(default_factory=dict)
     # (target position, agent index, error): sorted so any slicing reports the same way.
     errors: list[tuple[int, int, PromptBundleError]] = field(default_factory=list)
     # Headings of the rendered fragments, by text digest (from a worker process).
     headings: dict[str, list[Heading]] = field(default_factory=dict)
-    # With a sink, what it kept of each file instead of `outputs`, by target name.
-    staged: dict[str, list[StagedOutput]] = field(default_factory=dict)
 
 
 def default_jobs() -> int:
@@ -77,9 +76,9 @@ def _render_slice(
     selected: Sequence[str],
     start: int,
     stop: int,
-    sink: Sink | None = None,
-) -> RenderedSlice:
-    part = RenderedSlice()
+    sink: Sink[T],
+) -> RenderedSlice[T]:
+    part: RenderedSlice[T] = RenderedSlice()
     target_free: dict[int, RenderedAgent] = {}
     for position, fmt in enumerate(formats):
         target = fmt.target
@@ -87,7 +86,6 @@ def _render_slice(
         rendered_list = part.rendered.setdefault(target.name, [])
         outputs = part.outputs.setdefault(target.name, [])
         lossy = part.lossy.setdefault(target.name, [])
-        staged = part.staged.setdefault(target.name, []) if sink is not None else []
         for index in range(start, stop):
             agent = bundle.agents[index]
             if agent.targets is not None and target.name not in agent.targets:
@@ -107,10 +105,7 @@ def _render_slice(
             if selected and agent.id not in selected:
                 continue
             files, dropped = fmt.agent_outputs(rendered)
-            if sink is not None:
-                staged += sink(fmt, files)
-            else:
-                outputs += files
+            outputs += sink(fmt, files)
             lossy += dropped
     return part
 
@@ -125,7 +120,7 @@ def _init_worker(
     selected: Sequence[str],
     cache_dir: Path | None,
     memo: HeadingMemo | None,
-    sink: Sink | None = None,
+    sink: Sink[Any],
 ) -> None:
     use_heading_memo(memo)
     _worker.update(
@@ -138,8 +133,8 @@ def _init_worker(
     )
 
 
-def _render_in_worker(start: int, stop: int) -> RenderedSlice:
-    part = _render_slice(
+def _render_in_worker(start: int, stop: int) -> RenderedSlice[Any]:
+    part: RenderedSlice[Any] = _render_slice(
         _worker["bundle"],
         _worker["env"],
         _worker["formats"],
@@ -199,17 +194,17 @@ def render_slices(
     formats: Sequence[Format],
     selected: Sequence[str] = (),
     *,
+    sink: Sink[T],
     cache_dir: Path | None = None,
     jobs: int = 1,
-    sink: Sink | None = None,
-) -> list[RenderedSlice]:
+) -> list[RenderedSlice[T]]:
     """Render every agent for every format, in at most `jobs` processes (this one included).
 
     `selected` limits the files made to those agents (all agents are still rendered, since
     bundle-wide files list them). Fewer processes are used when the bundle is small.
     `cache_dir` holds what one build keeps for the next (compiled templates, headings).
-    A `sink` (picklable) takes each agent's files in the process that made them, and the
-    slices carry what it returns (`staged`) instead of the files.
+    The `sink` (picklable) takes each agent's files in the process that made them, and the
+    slices carry what it returns.
     """
     memo = _load_headings(cache_dir) if cache_dir is not None else None
     use_heading_memo(memo)
@@ -232,8 +227,8 @@ def _render(
     cache_dir: Path | None,
     jobs: int,
     memo: HeadingMemo | None,
-    sink: Sink | None,
-) -> list[RenderedSlice]:
+    sink: Sink[T],
+) -> list[RenderedSlice[T]]:
     count = len(bundle.agents)
     jobs = max(1, min(jobs, count // MIN_AGENTS_PER_JOB))
     env = make_env(bundle, cache_dir=_templates(cache_dir))

@@ -1,36 +1,55 @@
-"""Build through a staging folder: outputs go to disk as they are made, dist/ changes last.
+"""Where a build keeps its outputs as the render processes make them: in memory, or on disk.
 
-`build_outputs()` keeps every output's bytes in memory until the build writes them; with
-1,000 agents x 4 targets that is most of the build's memory. Here each process that renders
-an agent also validates its files and writes them into a fresh folder inside
-`.promptbundle-cache/`, and keeps only the path, digest, size, sources and diagnostics. When
-every output is made and the build has no error, `emit_staged()` moves the changed files into
-the output folder (a rename on one filesystem), deletes the rest of the staging folder,
-removes orphans and writes the manifest last: the same guarantees and the same bytes as
-`emit()` after `build_outputs()`, for any number of processes. A build that fails, whether
-an output is invalid or anything raises, leaves the output folder as it was.
+Every output is validated by the process that rendered it, then kept by a sink. `InMemory`
+keeps its bytes (for check, diff, package, explain and the snapshot plugin). `Stager` writes
+them into a fresh folder inside `.promptbundle-cache/` and keeps only the path, digest, size,
+sources and diagnostics: with 1,000 agents x 4 targets the bytes would be most of a build's
+memory. When every output is made and the build has no error, `emit_staged()` moves the changed
+files into the output folder (a rename on one filesystem), removes orphans and writes the
+manifest last. A build that fails, whether an output is invalid or anything raises, leaves the
+output folder as it was.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from promptbundle.build.emit import EmitReport, atomic_write, sync_folder
-from promptbundle.build.pipeline import BuildFindings
+from promptbundle.build.emit import EmitReport, sync_folder
+from promptbundle.build.manifest import manifest_entry
+from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.errors import BundleError, Location
-from promptbundle.formats.registry import Diagnostic, Format, OutputFile
-from promptbundle.sources.prompts import Bundle
+from promptbundle.core.files import atomic_write
+from promptbundle.core.model import BundleConfig, OutputFile
+from promptbundle.formats.base import Format
 
-__all__ = ["StagedBuild", "StagedOutput", "Stager", "build_staged", "emit_staged", "staging_folder"]
+__all__ = ["InMemory", "StagedOutput", "Stager", "emit_staged", "staging_folder"]
+
+
+def _validate(formats: Mapping[str, Format], output: OutputFile) -> tuple[Diagnostic, ...]:
+    fmt = formats.get(output.target)
+    return tuple(fmt.validate(output)) if fmt is not None else ()
+
+
+@dataclass(frozen=True)
+class InMemory:
+    """Validates files and keeps them, bytes included (a render sink; picklable)."""
+
+    formats: Mapping[str, Format]
+
+    def __call__(self, fmt: Format | None, files: list[OutputFile]) -> list[OutputFile]:
+        return [self.keep(output) for output in files]
+
+    def keep(self, output: OutputFile) -> OutputFile:
+        return dataclasses.replace(output, diagnostics=_validate(self.formats, output))
 
 
 @dataclass(frozen=True)
@@ -43,18 +62,9 @@ class StagedOutput:
     sources: tuple[str, ...]
     sha256: str
     size: int
+    verbatim: bool = False
     # What validating it found (before an agent's suppressions are applied).
     diagnostics: tuple[Diagnostic, ...] = ()
-
-    def manifest_entry(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "target": self.target,
-            "agent": self.agent,
-            "sha256": self.sha256,
-            "bytes": self.size,
-            "sources": list(self.sources),
-        }
 
 
 @dataclass(frozen=True)
@@ -65,11 +75,10 @@ class Stager:
     formats: Mapping[str, Format]
 
     def __call__(self, fmt: Format | None, files: list[OutputFile]) -> list[StagedOutput]:
-        return [self.stage(output) for output in files]
+        return [self.keep(output) for output in files]
 
-    def stage(self, output: OutputFile) -> StagedOutput:
-        fmt = self.formats.get(output.target)
-        diagnostics = tuple(fmt.validate(output)) if fmt is not None else ()
+    def keep(self, output: OutputFile) -> StagedOutput:
+        diagnostics = _validate(self.formats, output)
         path = self.folder / output.path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,16 +99,9 @@ class Stager:
             output.sources,
             hashlib.sha256(output.content).hexdigest(),
             len(output.content),
+            output.verbatim,
             diagnostics,
         )
-
-
-@dataclass
-class StagedBuild(BuildFindings):
-    """Every output of a build, staged on disk, with what the formats dropped and found."""
-
-    folder: Path = field(kw_only=True)
-    outputs: list[StagedOutput] = field(default_factory=list)
 
 
 @contextmanager
@@ -113,66 +115,22 @@ def staging_folder(cache_dir: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def build_staged(
-    bundle: Bundle,
-    *,
-    folder: Path,
-    targets: Iterable[str] = (),
-    agents: Iterable[str] = (),
-    cache_dir: Path | None = None,
-    jobs: int = 1,
-) -> StagedBuild:
-    """`build_outputs()`, with every output validated and written into `folder` as it is made.
-
-    The outputs, diagnostics and dropped fields come in the same order as build_outputs()
-    gives them.
-    """
-    from promptbundle.build.catalog import catalog_output
-    from promptbundle.build.pipeline import (
-        apply_suppressions,
-        check_paths,
-        render_selected,
-        select_formats,
-    )
-
-    targets, agents = tuple(targets), tuple(agents)
-    formats = select_formats(bundle, targets, agents)
-    result = StagedBuild(bundle, folder=folder, partial=bool(targets or agents))
-    stager = Stager(folder, formats)
-    parts, rendered_by_target = render_selected(
-        bundle, formats, agents, cache_dir=cache_dir, jobs=jobs, sink=stager
-    )
-    for name in formats:
-        for part in parts:
-            result.outputs += part.staged.get(name, [])
-            result.lossy += part.lossy.get(name, [])
-    for name, fmt in formats.items():
-        result.outputs += stager(fmt, fmt.bundle_outputs(rendered_by_target[name]))
-    if not result.partial:
-        result.outputs.append(stager.stage(catalog_output(bundle, rendered_by_target)))
-    check_paths(result.outputs)
-    result.diagnostics, result.suppressed = apply_suppressions(
-        bundle, ((staged.agent, staged.diagnostics) for staged in result.outputs)
-    )
-    result.outputs.sort(key=lambda o: o.path)
-    result.lossy.sort(key=lambda x: (x.agent, x.target, x.field))
-    return result
-
-
-def emit_staged(build: StagedBuild) -> EmitReport:
+def emit_staged(
+    config: BundleConfig, outputs: list[StagedOutput], folder: Path, *, partial: bool
+) -> EmitReport:
     """Make the output folder hold exactly the staged outputs plus the manifest.
 
-    Checks first, as emit() does; then moves each changed file from the staging folder into
-    place, leaves unchanged files untouched, removes files no longer produced (not for a
-    partial build) and writes the manifest last.
+    Checks first; then moves each changed file from the staging folder into place, leaves
+    unchanged files untouched, removes files no longer produced (not for a `partial` build)
+    and writes the manifest last.
     """
-    staged = {o.path: o for o in build.outputs}
+    staged = {o.path: o for o in outputs}
     return sync_folder(
-        build.bundle.config,
-        [o.manifest_entry() for o in build.outputs],
-        partial=build.partial,
+        config,
+        [manifest_entry(o) for o in outputs],
+        partial=partial,
         same=lambda rel, path: _holds(path, staged[rel]),
-        put=lambda rel, path: _move(build.folder / rel, path),
+        put=lambda rel, path: _move(folder / rel, path),
     )
 
 

@@ -1,31 +1,24 @@
-"""The build command as a library call: load, render, validate, then write or compare."""
+"""`promptbundle build`: load, render, validate, then write the output folder or compare it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from promptbundle.core.errors import BuildFailedError, UsageError
+from promptbundle.build import cache as buildcache
+from promptbundle.build.catalog import INDEX, fragment_index
+from promptbundle.build.emit import EmitReport, check_outputs
+from promptbundle.build.manifest import Built
+from promptbundle.build.pipeline import BuildResult, build_outputs, load
+from promptbundle.build.pool import default_jobs
+from promptbundle.build.staging import emit_staged, staging_folder
+from promptbundle.commands.outcome import Outcome
+from promptbundle.core.diagnostics import Diagnostic, lossiness_lines
+from promptbundle.core.errors import BuildFailedError, ConfigError, UsageError
+from promptbundle.sources.config import find_root
 
-if TYPE_CHECKING:
-    from promptbundle.build.cache import InputSnapshot
-    from promptbundle.build.pipeline import BuildResult
-    from promptbundle.build.staging import StagedBuild
-
-__all__ = ["BuildOutcome", "run_build"]
-
-
-@dataclass
-class BuildOutcome:
-    """What the build did, as lines for the user and an exit code."""
-
-    summary: str
-    messages: list[str] = field(default_factory=list)
-    exit_code: int = 0
-    # The lossiness report: fields formats dropped, one line per field and target.
-    notes: list[str] = field(default_factory=list)
+__all__ = ["run_build"]
 
 
 def run_build(
@@ -36,16 +29,13 @@ def run_build(
     strict: bool = False,
     check: bool = False,
     jobs: int | None = None,
-) -> BuildOutcome:
-    """Build the bundle at `root`; with `check`, only report how dist/ differs.
+) -> Outcome:
+    """Build the bundle at `root`; with `check`, only report how the output folder differs.
 
     A full build stops early, with the last result, when nothing it read or wrote changed
-    (see buildcache). `jobs` is the number of processes that render (default: one per core,
-    fewer for a small bundle); compiled templates are kept in the bundle's cache folder.
+    (see build/cache.py). `jobs` is the number of processes that render (default: one per
+    core, fewer for a small bundle); compiled templates are kept in the bundle's cache folder.
     """
-    from promptbundle.build import cache as buildcache
-    from promptbundle.sources.config import find_root
-
     targets, agents = tuple(targets), tuple(agents)
     if check and (targets or agents):
         raise UsageError("--check compares the whole output folder; drop --target/--agent")
@@ -54,122 +44,160 @@ def run_build(
     full = not (targets or agents or check)
     key = {"strict": strict}
     if full and (done := buildcache.up_to_date(root, key=key)) is not None:
-        return BuildOutcome(done["summary"], done["messages"], notes=done.get("notes", []))
+        return _from_cache(done)
     snapshot = buildcache.snapshot_inputs(root) if full and _is_bundle(root) else None
-
-    from promptbundle.build.pipeline import build_outputs, load
-    from promptbundle.build.pool import default_jobs
-
     bundle = load(root)
     cache_dir = buildcache.prepare_cache(root)
     jobs = default_jobs() if jobs is None else jobs
     if check:
-        return _finish(
-            build_outputs(bundle, targets=targets, agents=agents, cache_dir=cache_dir, jobs=jobs),
-            root=root,
-            strict=strict,
-            snapshot=snapshot,
-            key=key,
-        )
-    # Writing builds stage their outputs on disk as they are made (see staging.py).
-    from promptbundle.build.staging import build_staged, staging_folder
-
+        result = build_outputs(bundle, cache_dir=cache_dir, jobs=jobs)
+        _refuse_failures(result, strict=strict)
+        return _compare(result)
+    # Writing builds stage their outputs on disk as they are made (see build/staging.py).
     with staging_folder(cache_dir) as folder:
-        staged = build_staged(
-            bundle, folder=folder, targets=targets, agents=agents, cache_dir=cache_dir, jobs=jobs
+        staged = build_outputs(
+            bundle,
+            targets=targets,
+            agents=agents,
+            cache_dir=cache_dir,
+            jobs=jobs,
+            stage_into=folder,
         )
-        return _finish(staged, root=root, strict=strict, snapshot=snapshot, key=key)
-
-
-def _finish(
-    result: BuildResult | StagedBuild,
-    *,
-    root: Path,
-    strict: bool,
-    snapshot: InputSnapshot | None,
-    key: dict[str, bool],
-) -> BuildOutcome:
-    """Report a build's problems, then compare (a BuildResult) or write (a StagedBuild)."""
-    from promptbundle.build import cache as buildcache
-    from promptbundle.build.catalog import INDEX
-    from promptbundle.build.emit import check_outputs
-    from promptbundle.build.staging import StagedBuild, emit_staged
-    from promptbundle.formats.base import lossiness_lines
-
-    config = result.bundle.config
-    messages = [d.line() for d in result.diagnostics]
-    notes = lossiness_lines(result.lossy, "lossy")
-    errors = list(result.errors)
-    warnings = [d for d in result.diagnostics if d.severity == "warning"]
-    if errors or (strict and (result.lossy or warnings)):
-        reasons = []
-        if errors:
-            reasons.append(f"{len(errors)} error(s)")
-        if strict and result.lossy:
-            reasons.append(f"{len(result.lossy)} dropped field(s) with --strict")
-        if strict and warnings:
-            reasons.append(f"{len(warnings)} warning(s) with --strict")
-        raise BuildFailedError(
-            messages + notes, "build failed: " + ", ".join(reasons) + "; nothing written"
-        )
-    out = (
-        config.out_dir.relative_to(config.root)
-        if config.out_dir.is_relative_to(config.root)
-        else config.out_dir
-    )
-    index_path, index_text = _fragment_index(result)
-    if not isinstance(result, StagedBuild):  # --check: compare, write nothing
-        report = check_outputs(config, result.outputs)
-        if index_path is not None and _read(index_path) != index_text:
-            report.stale.append(INDEX)
-        if report.clean:
-            return BuildOutcome(
-                f"{out}/ is up to date ({len(result.outputs)} outputs)", messages, notes=notes
-            )
-        return BuildOutcome(
-            f"{out}/ is out of date: {len(report.stale)} stale, {len(report.missing)} missing, "
-            f"{len(report.orphan)} orphan (run promptbundle build)",
-            messages + report.lines(),
-            exit_code=1,
-            notes=notes,
-        )
-    written = emit_staged(result)
-    index_written = index_path is not None and _read(index_path) != index_text
-    if index_path is not None and index_written:
-        index_path.write_text(index_text, encoding="utf-8")
-    agents_built = len({o.agent for o in result.outputs if o.agent})
-
-    def summary(written: int, unchanged: int, removed: int, *, index: bool = False) -> str:
-        text = (
-            f"built {_count(len(result.outputs), 'output')} for {_count(agents_built, 'agent')} "
-            f"into {out}/: {written} written, {unchanged} unchanged, {removed} removed"
-        )
-        if index:
-            text += f"; {INDEX} updated"
-        if result.lossy:
-            text += f"; {len(result.lossy)} field(s) dropped by formats (see 'lossy:' lines)"
-        return text
-
+        _refuse_failures(staged, strict=strict)
+        report = emit_staged(bundle.config, staged.outputs, folder, partial=staged.partial)
+    index_written = _write_index(staged)
+    outcome = _written(staged, report, index_written=index_written)
     if snapshot is not None:
+        cached = _written(staged, EmitReport(unchanged=[o.path for o in staged.outputs]))
         buildcache.record_build(
             root,
-            config.out_dir,
+            bundle.config.out_dir,
             snapshot,
-            {source for output in result.outputs for source in output.sources},
+            {source for output in staged.outputs for source in output.sources},
             key=key,
-            result={
-                "summary": summary(0, len(result.outputs), 0),
-                "messages": messages,
-                "notes": notes,
-            },
-            wrote=[index_path] if index_path is not None and index_written else [],
+            result=_to_cache(cached),
+            wrote=[bundle.root / INDEX] if index_written else [],
         )
-    return BuildOutcome(
-        summary(
-            len(written.written), len(written.unchanged), len(written.removed), index=index_written
-        ),
-        messages,
-        notes=notes,
+    return outcome
+
+
+def _refuse_failures(result: BuildResult[Any], *, strict: bool) -> None:
+    """Raise when the build has errors (or, with `strict`, warnings or dropped fields)."""
+    errors = result.errors
+    warnings = [d for d in result.diagnostics if d.severity == "warning"]
+    if not (errors or (strict and (result.lossy or warnings))):
+        return
+    reasons = []
+    if errors:
+        reasons.append(f"{len(errors)} error(s)")
+    if strict and result.lossy:
+        reasons.append(f"{len(result.lossy)} dropped field(s) with --strict")
+    if strict and warnings:
+        reasons.append(f"{len(warnings)} warning(s) with --strict")
+    raise BuildFailedError(
+        [d.line() for d in result.diagnostics] + lossiness_lines(result.lossy, "lossy"),
+        "build failed: " + ", ".join(reasons) + "; nothing written",
+    )
+
+
+def _out(result: BuildResult[Any]) -> Path:
+    config = result.bundle.config
+    if config.out_dir.is_relative_to(config.root):
+        return config.out_dir.relative_to(config.root)
+    return config.out_dir
+
+
+def _base(result: BuildResult[Any], summary: str) -> Outcome:
+    return Outcome(
+        "build",
+        summary,
+        messages=[d.line() for d in result.diagnostics],
+        notes=lossiness_lines(result.lossy, "lossy"),
+        diagnostics=list(result.diagnostics),
+    )
+
+
+def _compare(result: BuildResult[Any]) -> Outcome:
+    """`build --check`: how the output folder (and the fragment index) differ; write nothing."""
+    report = check_outputs(result.bundle.config, result.outputs)
+    index = _index(result)
+    if index is not None and _read(index[0]) != index[1]:
+        report.stale.append(INDEX)
+    out = _out(result)
+    data = {"stale": report.stale, "missing": report.missing, "orphan": report.orphan}
+    if report.clean:
+        outcome = _base(result, f"{out}/ is up to date ({len(result.outputs)} outputs)")
+        outcome.data = data
+        return outcome
+    outcome = _base(
+        result,
+        f"{out}/ is out of date: {len(report.stale)} stale, {len(report.missing)} missing, "
+        f"{len(report.orphan)} orphan (run promptbundle build)",
+    )
+    outcome.messages += report.lines()
+    outcome.data = data
+    outcome.exit_code = 1
+    return outcome
+
+
+def _written(
+    result: BuildResult[Any], report: EmitReport, *, index_written: bool = False
+) -> Outcome:
+    agents_built = len({o.agent for o in result.outputs if o.agent})
+    text = (
+        f"built {_count(len(result.outputs), 'output')} for {_count(agents_built, 'agent')} "
+        f"into {_out(result)}/: {len(report.written)} written, {len(report.unchanged)} "
+        f"unchanged, {len(report.removed)} removed"
+    )
+    if index_written:
+        text += f"; {INDEX} updated"
+    if result.lossy:
+        text += f"; {len(result.lossy)} field(s) dropped by formats (see 'lossy:' lines)"
+    outcome = _base(result, text)
+    outcome.data = {
+        "outputs": len(result.outputs),
+        "written": report.written,
+        "unchanged": len(report.unchanged),
+        "removed": report.removed,
+    }
+    return outcome
+
+
+def _index(result: BuildResult[Any]) -> tuple[Path, str] | None:
+    """Where the fragment index goes and its text (None: no fragments, or a partial build)."""
+    bundle = result.bundle
+    if result.partial or not bundle.fragments:
+        return None
+    outputs: Sequence[Built] = result.outputs
+    return bundle.root / INDEX, fragment_index(bundle, outputs)
+
+
+def _write_index(result: BuildResult[Any]) -> bool:
+    index = _index(result)
+    if index is None or _read(index[0]) == index[1]:
+        return False
+    index[0].write_text(index[1], encoding="utf-8")
+    return True
+
+
+def _to_cache(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "summary": outcome.summary,
+        "messages": outcome.messages,
+        "notes": outcome.notes,
+        "diagnostics": [d.to_json() for d in outcome.diagnostics],
+        "data": outcome.data,
+    }
+
+
+def _from_cache(done: dict[str, Any]) -> Outcome:
+    return Outcome(
+        "build",
+        done["summary"],
+        messages=done["messages"],
+        notes=done.get("notes", []),
+        diagnostics=[Diagnostic.from_json(d) for d in done.get("diagnostics", [])],
+        data=done.get("data", {}),
     )
 
 
@@ -177,21 +205,8 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def _fragment_index(result: BuildResult | StagedBuild) -> tuple[Path | None, str]:
-    """Where the fragment index goes (None: no fragments, or a partial build) and its text."""
-    from promptbundle.build.catalog import INDEX, fragment_index
-
-    bundle = result.bundle
-    if result.partial or not bundle.fragments:
-        return None, ""
-    return bundle.root / INDEX, fragment_index(bundle, result.outputs)
-
-
 def _is_bundle(root: Path) -> bool:
     """Whether `root` holds a bundle configuration (else the build fails: cache nothing)."""
-    from promptbundle.core.errors import ConfigError
-    from promptbundle.sources.config import find_root
-
     try:
         return find_root(root) == root
     except ConfigError:

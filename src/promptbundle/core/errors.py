@@ -49,10 +49,14 @@ class PromptBundleError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, location: Location | None = None) -> None:
+    def __init__(
+        self, message: str, location: Location | None = None, *, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
+        # The check code of the rule it breaks (docs/checks.md), when it has one of its own.
+        self.code = code
 
     def lines(self) -> list[str]:
         """The error as compiler-style lines: `path:line:col: error: message`."""

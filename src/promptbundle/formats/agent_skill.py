@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from promptbundle.core.diagnostics import Diagnostic
+from promptbundle.core.model import OutputFile
 from promptbundle.formats.base import Format
 
 
@@ -15,9 +18,22 @@ class AgentSkillFormat(Format):
     keep_unknown = False
     tools_field = "allowed-tools"
     install_prefix = ".claude/skills"
+    strict_yaml = True
+    detect_order = 20
 
     def agent_path(self, agent_id: str) -> str:
         return f"{agent_id}/SKILL.md"
 
     def map_tools(self, tools: Sequence[str]) -> Any:
         return " ".join(self.target.tools.get(t, t) for t in tools)
+
+    def checks(self, output: OutputFile, fields: Mapping[str, Any]) -> list[Diagnostic]:
+        folder = PurePosixPath(output.path).parent.name
+        if fields.get("name") == folder:
+            return []
+        message = f"skill name {fields.get('name')!r} must equal its folder name {folder!r}"
+        return [self.diagnostic(output, "error", "PB120", message, "name")]
+
+    @classmethod
+    def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
+        return path.name.lower().endswith("skill.md")

@@ -1,88 +1,42 @@
-"""What every target format shares: field mapping, lossiness and file writing."""
+"""What every target format shares: field mapping, lossiness, writing, validating, reading.
+
+A format is one class in one module: its paths, fields and layout, its JSON Schema
+(`schemas/<name>.json`), how canonical fields map in, the checks a schema cannot express,
+and how import recognises (`claims`) and reads (`layout`) its files.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
+from promptbundle.core.diagnostics import Diagnostic, LossyField
 from promptbundle.core.errors import Location
+from promptbundle.core.frontmatter import key_line
+from promptbundle.core.model import BundleConfig, OutputFile, TargetConfig
 from promptbundle.core.roundtrip import restore_native
-from promptbundle.core.yamlio import dump_frontmatter
+from promptbundle.formats.layouts import FRONTMATTER, JSON, Layout, Unparsable
+from promptbundle.formats.schema import evaluate_named, load_schema
 from promptbundle.render.environment import RenderedAgent
-from promptbundle.sources.config import BundleConfig, TargetConfig
 
 __all__ = [
+    "AS_IMPORTED",
+    "AS_IMPORTED_CODE",
+    "BODY_BUDGET_OPTION",
     "CLAUDE_MODELS",
-    "Diagnostic",
     "Format",
-    "LossyField",
-    "OutputFile",
-    "compose_frontmatter_file",
-    "frontmatter_of",
-    "lossiness_lines",
+    "Mapped",
 ]
 
+# An error in an output written back verbatim from an imported file is the user's file as it
+# was: reported as this warning (the rule's own code at the end of the message).
+AS_IMPORTED_CODE = "PB124"
+AS_IMPORTED = "as imported: "
+BODY_BUDGET_OPTION = "max_body_chars"
+
 CLAUDE_MODELS = {"opus": "opus", "sonnet": "sonnet", "haiku": "haiku", "inherit": "inherit"}
-TIERS = frozenset(CLAUDE_MODELS)
-
-
-@dataclass(frozen=True)
-class OutputFile:
-    """One file of dist/: a path relative to the output folder and its exact bytes."""
-
-    path: str
-    content: bytes
-    target: str
-    agent: str | None
-    sources: tuple[str, ...]
-    # Written back verbatim from an imported file (see roundtrip.py): the user's own bytes.
-    verbatim: bool = False
-
-
-@dataclass(frozen=True)
-class LossyField:
-    """A canonical or per-target field a format cannot carry, so the output drops it."""
-
-    agent: str
-    target: str
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.agent}: {self.target} drops '{self.field}' ({self.reason})"
-
-
-def lossiness_lines(items: Sequence[LossyField], prefix: str, *, shown: int = 3) -> list[str]:
-    """One line per dropped field and target, naming the agents it affects.
-
-    `lossy: agent-skill drops 'model' (agent-skill has no such field): a, b and 998 more`
-    """
-    agents: dict[tuple[str, str, str], list[str]] = {}
-    for item in items:
-        agents.setdefault((item.target, item.field, item.reason), []).append(item.agent)
-    lines = []
-    for (target, name, reason), ids in sorted(agents.items()):
-        ids = sorted(set(ids))
-        listed = ", ".join(ids[:shown]) + (
-            f" and {len(ids) - shown} more" if len(ids) > shown else ""
-        )
-        lines.append(f"{prefix}: {target} drops '{name}' ({reason}): {listed}")
-    return lines
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """A problem found in an output or a source, with a stable code."""
-
-    severity: str  # "error" | "warning"
-    code: str
-    message: str
-    location: Location
-
-    def line(self) -> str:
-        return f"{self.location}: {self.severity}: {self.message} [{self.code}]"
 
 
 @dataclass
@@ -107,10 +61,16 @@ class Format:
     tools_field: ClassVar[str] = "tools"
     # Where a target's folder goes when installed into a project (None: not installable).
     install_prefix: ClassVar[str | None] = None
-    # How an agent file carries its fields: "frontmatter" (YAML) or "table" (| key | value |).
-    layout: ClassVar[str] = "frontmatter"
+    # How a file carries its fields: YAML frontmatter, a `| key | value |` table, JSON.
+    layout: ClassVar[Layout] = FRONTMATTER
+    # Whether the real client rejects YAML PyYAML rejects (skills-ref reads with strictyaml).
+    strict_yaml: ClassVar[bool] = False
+    # The most characters a body may have (None: no limit; a target option may set one).
+    body_limit: ClassVar[int | None] = None
     # Whether a bundle that lists no targets builds this format.
     default_target: ClassVar[bool] = True
+    # Import tries formats in this order (lower first) and takes the first that claims a file.
+    detect_order: ClassVar[int] = 50
 
     def __init__(self, target: TargetConfig, bundle: BundleConfig) -> None:
         self.target = target
@@ -167,8 +127,8 @@ class Format:
         raise NotImplementedError
 
     def render_file(self, fields: Mapping[str, Any], body: str) -> str:
-        """The text of an agent file: frontmatter then body."""
-        return compose_frontmatter_file(fields, body)
+        """The text of an agent file, in the format's layout."""
+        return self.layout.write(fields, body)
 
     def agent_outputs(self, rendered: RenderedAgent) -> tuple[list[OutputFile], list[LossyField]]:
         """Every file this format writes for one agent.
@@ -206,31 +166,113 @@ class Format:
             files.append(self.target.source.relative_to(self.bundle.root).as_posix())
         return tuple(files)
 
+    # -- validating ----------------------------------------------------------------------
     def validate(self, output: OutputFile) -> list[Diagnostic]:
-        """Problems in one output: the format's schema (schemas/<format>.json) and rules."""
-        from promptbundle.formats.validate import validate_output
+        """Every problem of one output: its schema, then the format's own checks.
 
-        return validate_output(self, output)
+        A verbatim imported output reproduces the user's file, so its errors are warnings."""
+        found = self._problems(output)
+        if not output.verbatim:
+            return found
+        return [_as_imported(d) if d.severity == "error" else d for d in found]
+
+    def read(self, output: OutputFile) -> tuple[dict[str, Any], str, int]:
+        """(fields, body, first line of the body) of an output; raises Unparsable."""
+        layout = JSON if output.path.endswith(".json") else self.layout
+        text = output.content.decode("utf-8", errors="replace")
+        return layout.read(text, strict_yaml=self.strict_yaml)
+
+    def schema_name(self, output: OutputFile) -> str:
+        """The schema an output is checked against: the format's, or `<format>.<stem>` for
+        the bundle-level JSON files a format writes (plugin.json, marketplace.json)."""
+        if output.path.endswith(".json"):
+            return f"{self.name}.{PurePosixPath(output.path).stem}"
+        return self.name
+
+    def body_budget(self) -> int | None:
+        """The most characters an agent body may have in this target (None: no limit)."""
+        option = self.target.options.get(BODY_BUDGET_OPTION)
+        if isinstance(option, int) and not isinstance(option, bool) and option > 0:
+            return option
+        schema = load_schema(self.name) or {}
+        default = schema.get("x-body-max-chars", self.body_limit)
+        return int(default) if isinstance(default, int) else None
+
+    def where(self, output: OutputFile) -> str:
+        """The output's path as the user sees it (under the output folder)."""
+        return f"{self.bundle.out}/{output.path}"
+
+    def key_line(self, output: OutputFile, key: str) -> int:
+        """The line of `key` in an output (1 for JSON, 2 for a header, when not found)."""
+        json_file = output.path.endswith(".json")
+        style = "json" if json_file else self.layout.key_style
+        text = output.content.decode("utf-8", errors="replace")
+        return key_line(text, key, style=style) or (1 if json_file else 2)
+
+    def diagnostic(
+        self, output: OutputFile, severity: str, code: str, message: str, key: str | None = None
+    ) -> Diagnostic:
+        """A problem in `output`, at the line of `key` when given."""
+        line = self.key_line(output, key) if key else 1
+        location = Location(self.where(output), line, 1)
+        return Diagnostic(severity, code, message, location, output.path)  # type: ignore[arg-type]
+
+    def checks(self, output: OutputFile, fields: Mapping[str, Any]) -> list[Diagnostic]:
+        """Rules of this format a JSON Schema cannot express (for agent files)."""
+        return []
+
+    def _problems(self, output: OutputFile) -> list[Diagnostic]:
+        try:
+            fields, body, _ = self.read(output)
+        except Unparsable as err:
+            location = Location(self.where(output), err.line, 1)
+            return [Diagnostic("error", "PB100", err.message, location, output.path)]
+        found = [
+            self.diagnostic(
+                output,
+                failure.severity,
+                failure.code,
+                failure.message,
+                str(failure.path[0]) if failure.path else None,
+            )
+            for failure in evaluate_named(self.schema_name(output), fields)
+        ]
+        if output.agent is None:
+            return found
+        found += self.checks(output, fields)
+        found += self._budget_problems(output, body)
+        return found
+
+    def _budget_problems(self, output: OutputFile, body: str) -> list[Diagnostic]:
+        found = []
+        option = self.target.options.get(BODY_BUDGET_OPTION)
+        if option is not None and (
+            not isinstance(option, int) or isinstance(option, bool) or option <= 0
+        ):
+            source = self.target.source or self.where(output)
+            message = f"option '{BODY_BUDGET_OPTION}' must be a positive integer, got {option!r}"
+            found.append(Diagnostic("error", "PB122", message, Location(source, 1, 1), output.path))
+        budget = self.body_budget()
+        if budget is not None and len(body) > budget:
+            message = (
+                f"body is {len(body)} characters; {self.target.name} allows at most {budget} "
+                f"(option '{BODY_BUDGET_OPTION}')"
+            )
+            found.append(self.diagnostic(output, "error", "PB121", message))
+        return found
+
+    # -- importing -------------------------------------------------------------------------
+    @classmethod
+    def claims_name(cls, path: Path) -> bool:
+        """Whether import takes `path` as a file of this format by its name alone."""
+        return False
+
+    @classmethod
+    def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
+        """Whether import takes `path` (whose header has `meta`) as a file of this format."""
+        return False
 
 
-def compose_frontmatter_file(fields: Mapping[str, Any], body: str) -> str:
-    """`---` YAML `---` then the body, which starts on the next line."""
-    return "---\n" + dump_frontmatter(fields) + "---\n" + body
-
-
-NAME_RULE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
-
-def frontmatter_of(output: OutputFile) -> dict[str, Any]:
-    """The parsed frontmatter of an output file ({} when it has none or it is not a mapping).
-
-    Frontmatter PyYAML rejects but the real clients load (an imported file written back
-    verbatim, e.g. `description: Use when: ...`) is read tolerantly, as the clients do."""
-    from promptbundle.importing.importer import read_metadata
-    from promptbundle.sources.prompts import split_frontmatter
-
-    text = output.content.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    frontmatter, _, _ = split_frontmatter(text)
-    if frontmatter is None:
-        return {}
-    return read_metadata(frontmatter)[0]
+def _as_imported(diag: Diagnostic) -> Diagnostic:
+    message = f"{AS_IMPORTED}{diag.message} ({diag.code})"
+    return Diagnostic("warning", AS_IMPORTED_CODE, message, diag.location, diag.output)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 from promptbundle.formats.base import Format
 
 CLAUDE_AGENT_FIELDS = (
@@ -28,6 +32,11 @@ class ClaudeCodeFormat(Format):
     description = "Claude Code subagent (.claude/agents/<id>.md)"
     fields = CLAUDE_AGENT_FIELDS
     install_prefix = ".claude"
+    detect_order = 80
 
     def agent_path(self, agent_id: str) -> str:
         return f"agents/{agent_id}.md"
+
+    @classmethod
+    def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
+        return "name" in meta and "description" in meta

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from promptbundle.formats.base import Format, Mapped, OutputFile
+from promptbundle.core.model import OutputFile
+from promptbundle.formats.base import Format, Mapped
 from promptbundle.formats.claude_code import CLAUDE_AGENT_FIELDS
+from promptbundle.formats.layouts import json_bytes
 from promptbundle.render.environment import RenderedAgent
 
 # Plugin agents cannot carry these (Claude Code ignores them for plugin agents).
 PLUGIN_UNSUPPORTED = frozenset({"hooks", "mcpServers", "permissionMode"})
 
 
-def json_bytes(data: Any) -> bytes:
-    """Stable, readable JSON: two-space indent, UTF-8, final newline."""
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-
 class ClaudePluginFormat(Format):
     name = "claude-plugin"
     description = "Claude Code plugin with a marketplace (.claude-plugin/marketplace.json)"
     fields = (*(f for f in CLAUDE_AGENT_FIELDS if f not in PLUGIN_UNSUPPORTED), "capabilities")
+    detect_order = 70
 
     @property
     def plugin_dir(self) -> str:
@@ -30,6 +28,15 @@ class ClaudePluginFormat(Format):
 
     def agent_path(self, agent_id: str) -> str:
         return f"{self.plugin_dir}/agents/{agent_id}.md"
+
+    @classmethod
+    def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
+        """An agent with `capabilities`, or one inside a plugin (a `.claude-plugin/` nearby)."""
+        if "name" not in meta or "description" not in meta:
+            return False
+        return "capabilities" in meta or any(
+            (parent / ".claude-plugin").is_dir() for parent in path.parents[1:3]
+        )
 
     def map_fields(self, rendered: RenderedAgent) -> Mapped:
         mapped = super().map_fields(rendered)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from promptbundle.formats.base import Format
@@ -29,7 +30,11 @@ class CopilotAgentFormat(Format):
     )
     install_prefix = ".github"
     default_target = False
-    body_limit: ClassVar[int] = COPILOT_AGENT_BODY_LIMIT
+    body_limit: ClassVar[int | None] = COPILOT_AGENT_BODY_LIMIT
+
+    @classmethod
+    def claims_name(cls, path: Path) -> bool:
+        return path.name.lower().endswith((".agent.md", ".chatmode.md"))
 
     def agent_path(self, agent_id: str) -> str:
         return f"agents/{agent_id}.agent.md"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from promptbundle.formats.base import Format
@@ -16,6 +17,15 @@ class CopilotPromptFormat(Format):
     fields = ("name", "description", "argument-hint", "agent", "mode", "model", "tools", "applyTo")
     install_prefix = ".github"
     default_target = False
+    detect_order = 40
+
+    @classmethod
+    def claims_name(cls, path: Path) -> bool:
+        return path.name.lower().endswith((".prompt.md", ".instructions.md"))
+
+    @classmethod
+    def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
+        return "applyTo" in meta
 
     def agent_path(self, agent_id: str) -> str:
         return f"prompts/{agent_id}.prompt.md"

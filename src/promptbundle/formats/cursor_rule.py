@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 from promptbundle.formats.base import Format, Mapped
 from promptbundle.render.environment import RenderedAgent
 
@@ -15,6 +19,16 @@ class CursorRuleFormat(Format):
     keep_unknown = False
     install_prefix = ".cursor"
     default_target = False
+    detect_order = 30
+
+    @classmethod
+    def claims_name(cls, path: Path) -> bool:
+        return path.name.lower().endswith(".mdc")
+
+    @classmethod
+    def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
+        parts = {part.lower() for part in path.parts[:-1]}
+        return "globs" in meta or "alwaysApply" in meta or {".cursor", "rules"} <= parts
 
     def agent_path(self, agent_id: str) -> str:
         return f"rules/{agent_id}.mdc"

@@ -4,8 +4,11 @@ forward them to the model provider as options)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
+from promptbundle.core.diagnostics import Diagnostic
+from promptbundle.core.model import OutputFile
 from promptbundle.formats.base import Format, Mapped
 from promptbundle.render.environment import RenderedAgent
 
@@ -43,6 +46,8 @@ OPENCODE_TOOLS = {
     "Skill": "skill",
 }
 _ALL_NATIVE = sorted(set(OPENCODE_TOOLS.values()))
+# Frontmatter keys only opencode agents have.
+_OPENCODE_KEYS = frozenset({"mode", "temperature", "top_p", "permission", "steps", "maxSteps"})
 
 
 class OpencodeFormat(Format):
@@ -51,6 +56,7 @@ class OpencodeFormat(Format):
     fields = OPENCODE_FIELDS
     keep_unknown = False
     install_prefix = ".opencode"
+    detect_order = 60
     default_models: ClassVar[Mapping[str, str]] = {
         "opus": "anthropic/claude-opus-4-1",
         "sonnet": "anthropic/claude-sonnet-4-5",
@@ -78,3 +84,22 @@ class OpencodeFormat(Format):
         for tool in unknown:
             mapped.lossy.append(self.lossy(agent.id, f"tools.{tool}", "no opencode equivalent"))
         return mapped
+
+    def checks(self, output: OutputFile, fields: Mapping[str, Any]) -> list[Diagnostic]:
+        stem = PurePosixPath(output.path).stem
+        if "name" not in fields or fields["name"] == stem:
+            return []
+        message = (
+            f"opencode knows this agent as {fields['name']!r}, not by its file name "
+            f"{stem!r} (leave 'name' out of the opencode block or make it equal)"
+        )
+        return [self.diagnostic(output, "warning", "PB123", message, "name")]
+
+    @classmethod
+    def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
+        parts = {part.lower() for part in path.parts[:-1]}
+        return (
+            ".opencode" in parts
+            or bool(_OPENCODE_KEYS & set(meta))
+            or isinstance(meta.get("tools"), dict)
+        )

@@ -1,18 +1,27 @@
-"""The built-in target formats, by name."""
+"""The built-in target formats, by name, and how import recognises a file's format.
+
+The one place that lists every format: nothing below it imports it (the loaders take the
+known names as a parameter, see KNOWN_FORMATS).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from promptbundle.core.frontmatter import frontmatter_length, inner_yaml, read_metadata
+from promptbundle.core.model import KnownFormats
 from promptbundle.formats.agent_skill import AgentSkillFormat
-from promptbundle.formats.base import Diagnostic, Format, LossyField, OutputFile
+from promptbundle.formats.base import Format
 from promptbundle.formats.claude_code import ClaudeCodeFormat
 from promptbundle.formats.claude_plugin import ClaudePluginFormat
 from promptbundle.formats.copilot_agent import CopilotAgentFormat
 from promptbundle.formats.copilot_prompt import CopilotPromptFormat
 from promptbundle.formats.cursor_rule import CursorRuleFormat
+from promptbundle.formats.layouts import TABLE
 from promptbundle.formats.opencode import OpencodeFormat
 from promptbundle.formats.skill_table import SkillTableFormat
 
-__all__ = ["FORMATS", "Diagnostic", "Format", "LossyField", "OutputFile"]
+__all__ = ["FORMATS", "KNOWN_FORMATS", "TEXT_SUFFIXES", "Unsupported", "detect_format"]
 
 FORMATS: dict[str, type[Format]] = {
     cls.name: cls
@@ -27,3 +36,41 @@ FORMATS: dict[str, type[Format]] = {
         CursorRuleFormat,
     )
 }
+
+KNOWN_FORMATS = KnownFormats(
+    names=frozenset(FORMATS),
+    defaults=tuple(sorted(name for name, cls in FORMATS.items() if cls.default_target)),
+)
+
+TEXT_SUFFIXES = frozenset({".md", ".mdc", ".markdown", ".txt"})
+# Formats that claim a file from its fields before a file under commands/ is refused.
+_BEFORE_COMMANDS = 50
+
+
+class Unsupported(Exception):
+    """A file no format claims; the message says why."""
+
+
+def detect_format(path: Path, text: str) -> str:
+    """The native format of a file: by its name, then its header's layout and fields."""
+    ordered = sorted(FORMATS.values(), key=lambda cls: (cls.detect_order, cls.name))
+    for cls in ordered:
+        if cls.claims_name(path):
+            return cls.name
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        raise Unsupported(f"unsupported format ({path.suffix or 'no'} file extension)")
+    body = text.removeprefix("\ufeff")
+    for cls in ordered:
+        if cls.layout is TABLE and TABLE.header_length(body):
+            return cls.name
+    length = frontmatter_length(body)
+    if length is None:
+        raise Unsupported("unsupported format (no frontmatter and no skill table)")
+    meta, _ = read_metadata(inner_yaml(body[:length]))
+    parts = {part.lower() for part in path.parts[:-1]}
+    for cls in ordered:
+        if cls.detect_order >= _BEFORE_COMMANDS and parts & {"commands", "command"}:
+            raise Unsupported("unsupported format (a command, not an agent)")
+        if cls.claims(path, meta):
+            return cls.name
+    raise Unsupported("unsupported format (frontmatter has no name and description)")

@@ -6,13 +6,14 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.core.errors import PromptBundleError
-from promptbundle.importing.importer import Unsupported, collect_files, convert_file
-
-if TYPE_CHECKING:
-    from promptbundle.importing.targets import Narrowing
+from promptbundle.formats.registry import FORMATS, Unsupported
+from promptbundle.importing.convert import convert_file
+from promptbundle.importing.importer import collect_files
+from promptbundle.importing.targets import Narrowing, narrowings
 
 __all__ = ["CheckReport", "FileVerdict", "check_import", "first_difference"]
 
@@ -151,9 +152,6 @@ def _check_file(path: Path, format_name: str | None) -> FileVerdict:
 def _build_native(agent_id: str, fmt: str, source: str) -> tuple[bytes, Narrowing | None]:
     """Build the agent in a throwaway bundle with every format: the native output's bytes,
     and the targets import would leave out (None: it builds for every one)."""
-    from promptbundle.build.pipeline import build_outputs, load
-    from promptbundle.formats.registry import FORMATS
-    from promptbundle.importing.targets import narrowings
 
     with tempfile.TemporaryDirectory(prefix="promptbundle-import-") as folder:
         root = Path(folder)
@@ -166,63 +164,3 @@ def _build_native(agent_id: str, fmt: str, source: str) -> tuple[bytes, Narrowin
         if output.target == fmt and output.agent == agent_id:
             return output.content, narrowings(result, [agent_id]).get(agent_id)
     raise PromptBundleError(f"the build wrote no {fmt} file for {agent_id}")
-
-
-@dataclass
-class ImportOutcome:
-    """What `promptbundle import` prints: messages (stderr), a summary or JSON, an exit code."""
-
-    summary: str
-    messages: list[str] = field(default_factory=list)
-    exit_code: int = 0
-
-
-def import_command(
-    paths: Sequence[Path],
-    *,
-    root: Path | None = None,
-    into: Path | None = None,
-    format_name: str | None = None,
-    check: bool = False,
-    as_json: bool = False,
-    force: bool = False,
-) -> ImportOutcome:
-    """The import command as a library call: check the round trip, or write agent sources."""
-    import json
-
-    from promptbundle.core.errors import ConfigError, UsageError
-    from promptbundle.formats.registry import FORMATS
-    from promptbundle.importing.importer import run_import
-    from promptbundle.sources.config import find_root, load_config
-
-    if not paths:
-        raise UsageError("give at least one file or folder to import")
-    if format_name is not None and format_name not in FORMATS:
-        raise UsageError(f"unknown format {format_name!r} (formats: {', '.join(sorted(FORMATS))})")
-    if check:
-        report = check_import(paths, format_name=format_name)
-        if as_json:
-            text = json.dumps(report.as_json(), indent=2, ensure_ascii=False)
-            return ImportOutcome(text, [], report.exit_code)
-        return ImportOutcome(report.summary, report.lines(), report.exit_code)
-    if as_json:
-        raise UsageError("--json goes with --check")
-    targets: list[str] | None = None
-    try:
-        config = load_config(root if root is not None else find_root(Path.cwd()))
-    except ConfigError:
-        if root is not None:
-            raise
-        config = None
-    if config is not None:
-        targets = [t.format for t in config.targets]
-        into = into if into is not None else config.root / "agents"
-    result = run_import(
-        paths,
-        into=into if into is not None else Path("agents"),
-        format_name=format_name,
-        targets=targets,
-        force=force,
-        config=config,
-    )
-    return ImportOutcome(result.summary, result.messages)

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptbundle.build.pipeline import BuildResult, build_outputs
-from promptbundle.formats.registry import FORMATS, Diagnostic
-from promptbundle.importing.importer import ImportedAgent
-from promptbundle.sources.config import BundleConfig, load_config
-from promptbundle.sources.prompts import load_bundle
+from promptbundle.build.pipeline import BuildResult, build_outputs, load
+from promptbundle.core.diagnostics import Diagnostic
+from promptbundle.core.model import BundleConfig, OutputFile
+from promptbundle.formats.registry import KNOWN_FORMATS
+from promptbundle.importing.convert import ImportedAgent
 
 __all__ = ["Narrowing", "judge_targets", "narrowings"]
 
@@ -36,14 +36,14 @@ class Narrowing:
         )
 
 
-def narrowings(result: BuildResult, agents: Sequence[str]) -> dict[str, Narrowing]:
+def narrowings(result: BuildResult[OutputFile], agents: Sequence[str]) -> dict[str, Narrowing]:
     """For each of `agents` with an output that fails validation, the targets that pass."""
     config = result.bundle.config
-    outputs = {f"{config.out}/{o.path}": o for o in result.outputs}
+    outputs = {o.path: o for o in result.outputs}
     wanted = set(agents)
     failing: dict[str, dict[str, Diagnostic]] = {}
     for diag in sorted(result.errors, key=lambda d: (str(d.location.path), d.location.line)):
-        output = outputs.get(str(diag.location.path))
+        output = outputs.get(diag.output) if diag.output is not None else None
         if output is None or output.agent not in wanted or output.verbatim:
             continue
         failing.setdefault(output.agent, {}).setdefault(output.target, diag)
@@ -71,7 +71,7 @@ def judge_targets(
     with tempfile.TemporaryDirectory(prefix="promptbundle-import-") as folder:
         root = Path(folder)
         if config is None:
-            names = {n for n, fmt in FORMATS.items() if fmt.default_target}
+            names = set(KNOWN_FORMATS.defaults)
             names |= {a.format for a in agents}
             listed = ", ".join(f'"{name}"' for name in sorted(names))
             (root / "promptbundle.toml").write_text(
@@ -82,7 +82,7 @@ def judge_targets(
         (root / "agents").mkdir()
         for agent in agents:
             (root / "agents" / f"{agent.id}.md").write_bytes(agent.text.encode("utf-8"))
-        result = build_outputs(load_bundle(load_config(root)))
+        result = build_outputs(load(root))
     return narrowings(result, [a.id for a in agents])
 
 

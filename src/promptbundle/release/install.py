@@ -16,11 +16,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from promptbundle import __version__
-from promptbundle.build.emit import atomic_write, sha256
 from promptbundle.core.errors import BundleError, Location, UsageError
-from promptbundle.formats.registry import FORMATS
+from promptbundle.core.files import atomic_write, sha256
 
-__all__ = ["OWNERSHIP_FILE", "InstallConflictError", "InstallReport", "install"]
+__all__ = [
+    "OWNERSHIP_FILE",
+    "InstallConflictError",
+    "InstallReport",
+    "Payload",
+    "install_payload",
+    "relocate",
+]
 
 OWNERSHIP_FILE = ".promptbundle-install.json"
 
@@ -83,32 +89,7 @@ class InstallConflictError(BundleError):
         ]
 
 
-# -- what to install -----------------------------------------------------------------------
-
-
-def _prefix_for(target: str, fmt: str, known: Mapping[str, str]) -> str:
-    cls = FORMATS.get(fmt)
-    if cls is None or cls.install_prefix is None:
-        installable = sorted(t for t, f in known.items() if _installable(f))
-        raise UsageError(
-            f"target {target!r} ({fmt}) has no install location "
-            f"(installable targets: {', '.join(installable) or 'none'})"
-        )
-    return cls.install_prefix
-
-
-def _installable(fmt: str) -> bool:
-    cls = FORMATS.get(fmt)
-    return cls is not None and cls.install_prefix is not None
-
-
-def _check_target(target: str, known: Mapping[str, str]) -> str:
-    if target not in known:
-        raise UsageError(f"unknown target {target!r} (targets: {', '.join(sorted(known))})")
-    return _prefix_for(target, known[target], known)
-
-
-def _relocate(prefix: str, target: str, files: Mapping[str, bytes]) -> dict[str, bytes]:
+def relocate(prefix: str, target: str, files: Mapping[str, bytes]) -> dict[str, bytes]:
     """`<target>/<rel>` (a dist path) to `<prefix>/<rel>` (a path in the install folder)."""
     head = f"{target}/"
     return {
@@ -116,52 +97,6 @@ def _relocate(prefix: str, target: str, files: Mapping[str, bytes]) -> dict[str,
         for path, content in files.items()
         if path.startswith(head)
     }
-
-
-def payload_from_build(root: Path | None, target: str) -> Payload:
-    """A fresh in-memory build of one target."""
-    from promptbundle.build.pipeline import build_outputs, load
-    from promptbundle.core.errors import BuildFailedError
-
-    bundle = load(root)
-    config = bundle.config
-    prefix = _check_target(target, {t.name: t.format for t in config.targets})
-    result = build_outputs(bundle, targets=[target])
-    if result.errors:
-        raise BuildFailedError(
-            [d.line() for d in result.errors],
-            f"build failed: {len(result.errors)} error(s); nothing installed",
-        )
-    files = {o.path: o.content for o in result.outputs if o.target == target}
-    return Payload(config.name, config.version, target, _relocate(prefix, target, files))
-
-
-def payload_from_archive(archive: Path, target: str) -> Payload:
-    """One target of a release archive, after verifying the whole archive."""
-    from promptbundle.release.package import read_archive, verify_archive
-
-    report = verify_archive(archive)
-    if not report.ok:
-        raise BundleError(
-            f"archive failed verification ({'; '.join(report.problems)}); nothing installed",
-            Location(archive),
-        )
-    contents = read_archive(archive)
-    manifest = contents.manifest
-    known = {
-        str(t.get("name")): str(t.get("format"))
-        for t in manifest.get("targets", [])
-        if isinstance(t, dict)
-    }
-    prefix = _check_target(target, known)
-    wanted = {e["path"] for e in manifest["files"] if e.get("target") == target}
-    files = {path: contents.files[path] for path in wanted}
-    return Payload(
-        str(manifest.get("bundle", "")),
-        str(manifest.get("version", "")),
-        target,
-        _relocate(prefix, target, files),
-    )
 
 
 # -- ownership -----------------------------------------------------------------------------
@@ -261,23 +196,12 @@ def _plan(
     return report, conflicts
 
 
-def install(
-    root: Path | None,
-    *,
-    target: str,
-    into: Path,
-    dry_run: bool = False,
-    force: bool = False,
-    from_archive: Path | None = None,
+def install_payload(
+    payload: Payload, *, into: Path, dry_run: bool = False, force: bool = False
 ) -> InstallReport:
-    """Copy one target's outputs into `into`, removing only files a previous install wrote."""
+    """Put `payload` into `into`, removing only files a previous install of it wrote."""
     if into.exists() and not into.is_dir():
         raise UsageError(f"--into {into} is not a folder")
-    payload = (
-        payload_from_archive(from_archive, target)
-        if from_archive is not None
-        else payload_from_build(root, target)
-    )
     key = (payload.bundle, payload.target)
     installs = _read_ownership(into)
     mine = [i for i in installs if (i.get("bundle"), i.get("target")) == key]

@@ -19,7 +19,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from promptbundle.core.errors import Location, RenderError
 from promptbundle.core.markdown import shift_headings
-from promptbundle.sources.prompts import Agent, Bundle, read_source
+from promptbundle.core.model import Agent, Bundle
+from promptbundle.sources.prompts import read_source
 
 __all__ = ["RenderedAgent", "make_env", "render_agent", "uses_target"]
 
@@ -226,7 +227,7 @@ def _location(
 def _syntax_error(bundle: Bundle, agent: Agent, err: jinja2.TemplateSyntaxError) -> RenderError:
     location, own = _location(bundle, agent, err.filename, err.lineno)
     suffix = "" if own else f" (in a fragment included by {agent.rel})"
-    return RenderError(f"template syntax error: {err.message}{suffix}", location)
+    return RenderError(f"template syntax error: {err.message}{suffix}", location, code="PB002")
 
 
 def _template_frames(tb: TracebackType | None) -> list[tuple[str, int]]:

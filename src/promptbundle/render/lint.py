@@ -14,11 +14,12 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta, nodes
 
+from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.errors import Location
 from promptbundle.core.markdown import fences, heading_levels, paragraphs
-from promptbundle.formats.base import Diagnostic
+from promptbundle.core.model import Agent, Bundle
 from promptbundle.render.environment import FRAGMENT_DIR, BundleEnvironment, BundleLoader, make_env
-from promptbundle.sources.prompts import Agent, Bundle, read_source
+from promptbundle.sources.prompts import read_source
 
 __all__ = [
     "MIN_PARAGRAPH_CHARS",

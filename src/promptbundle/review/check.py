@@ -5,25 +5,22 @@ Nothing is written. Each problem is a Diagnostic with a stable code (docs/checks
 
 from __future__ import annotations
 
-import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from promptbundle.build.pipeline import build_outputs
+from promptbundle.build.pipeline import build_outputs, read_config
+from promptbundle.core.diagnostics import Diagnostic, LossyField, lossiness_lines
 from promptbundle.core.errors import ErrorGroup, Location, PromptBundleError, RenderError
+from promptbundle.core.frontmatter import split_frontmatter
+from promptbundle.core.model import Agent, Bundle, BundleConfig, OutputFile
 from promptbundle.core.yamlio import YamlError, load_yaml
-from promptbundle.formats.base import lossiness_lines
-from promptbundle.formats.registry import Diagnostic, LossyField, OutputFile
-from promptbundle.sources.config import BundleConfig, find_root, load_config
-from promptbundle.sources.prompts import Agent, Bundle, load_agent, split_frontmatter
+from promptbundle.formats.layouts import Unparsable
+from promptbundle.formats.registry import FORMATS, KNOWN_FORMATS
+from promptbundle.render.lint import duplicate_paragraphs, heading_jumps, lint_templates
+from promptbundle.sources.prompts import load_agent
 
-__all__ = ["CheckReport", "run_check"]
-
-# Load errors that have a rule of their own; any other source problem is PB001.
-_ERROR_CODES = ((re.compile(r"is not a target of this bundle"), "PB205"),)
+__all__ = ["CheckReport", "run_checks"]
 
 
 @dataclass
@@ -57,44 +54,13 @@ class CheckReport:
         lines = [d.line() for d in self.diagnostics]
         return lines + lossiness_lines(self.lossy, "note")
 
-    def to_json(self) -> str:
-        data: dict[str, Any] = {
-            "diagnostics": [
-                {
-                    "path": str(d.location.path),
-                    "line": max(d.location.line, 1),
-                    "column": max(d.location.column, 1),
-                    "severity": d.severity,
-                    "code": d.code,
-                    "message": d.message,
-                }
-                for d in self.diagnostics
-            ],
-            "lossy": [
-                {"agent": x.agent, "target": x.target, "field": x.field, "reason": x.reason}
-                for x in self.lossy
-            ],
-            "summary": {
-                "outputs": self.outputs,
-                "errors": len(self.errors),
-                "warnings": len(self.warnings),
-                "suppressed": self.suppressed,
-            },
-        }
-        return json.dumps(data, indent=2, ensure_ascii=False)
-
 
 def _from_error(err: PromptBundleError, default: str = "PB001") -> list[Diagnostic]:
     """Library errors as diagnostics (an ErrorGroup gives one per error)."""
     errors = err.errors if isinstance(err, ErrorGroup) else [err]
     found = []
     for item in errors:
-        code = "PB003" if isinstance(item, RenderError) else default
-        if item.message.startswith("template syntax error"):
-            code = "PB002"
-        for pattern, specific in _ERROR_CODES:
-            if pattern.search(item.message):
-                code = specific
+        code = item.code or ("PB003" if isinstance(item, RenderError) else default)
         location = item.location or Location("(bundle)", 0, 0)
         found.append(Diagnostic("error", code, item.message, location))
     return found
@@ -119,7 +85,9 @@ def _load_agents(config: BundleConfig) -> tuple[list[Agent], list[Diagnostic]]:
             continue
         ids[_declared_id(path)].append(path)
         try:
-            agents.append(load_agent(path, path.relative_to(config.root).as_posix(), known))
+            agents.append(
+                load_agent(path, path.relative_to(config.root).as_posix(), known, KNOWN_FORMATS)
+            )
         except PromptBundleError as err:
             found.extend(_from_error(err))
     for agent_id, paths in sorted(ids.items()):
@@ -189,12 +157,9 @@ def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> l
 
 def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagnostic]:
     """Heading jumps in each rendered body, each reported once per agent (first target)."""
-    from promptbundle.formats.registry import FORMATS as formats
-    from promptbundle.formats.validate import parse_output
-    from promptbundle.render.lint import heading_jumps
 
     config = bundle.config
-    by_target = {t.name: formats[t.format](t, config) for t in config.targets}
+    by_target = {t.name: FORMATS[t.format](t, config) for t in config.targets}
     found: list[Diagnostic] = []
     seen: set[tuple[str, str]] = set()
     for output in outputs:
@@ -202,8 +167,8 @@ def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagno
         if output.agent is None or fmt is None:
             continue
         try:
-            _, body, body_line = parse_output(fmt, output)
-        except Exception:  # unparsable outputs are reported by validation (PB100)
+            _, body, body_line = fmt.read(output)
+        except Unparsable:  # reported by validation (PB100)
             continue
         for diag in heading_jumps(body, f"{config.out}/{output.path}", body_line):
             key = (output.agent, diag.message)
@@ -213,13 +178,12 @@ def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagno
     return found
 
 
-def run_check(root: Path | None = None) -> CheckReport:
+def run_checks(root: Path | None = None) -> CheckReport:
     """Lint the bundle's sources and validate every output it would build."""
-    from promptbundle.render.lint import duplicate_paragraphs, lint_templates
 
     report = CheckReport()
     try:
-        config = load_config(root if root is not None else find_root(Path.cwd()))
+        config = read_config(root)
     except PromptBundleError as err:
         report.diagnostics = _from_error(err)
         return report
@@ -251,7 +215,7 @@ def run_check(root: Path | None = None) -> CheckReport:
 
 
 def _with(diag: Diagnostic, location: Location) -> Diagnostic:
-    return Diagnostic(diag.severity, diag.code, diag.message, location)
+    return Diagnostic(diag.severity, diag.code, diag.message, location, diag.output)
 
 
 def _sort_key(diag: Diagnostic) -> tuple[str, int, int, str, str]:

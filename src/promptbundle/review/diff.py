@@ -12,7 +12,7 @@ from typing import Literal
 
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.core.errors import ConfigError, PromptBundleError, UsageError
-from promptbundle.formats.registry import OutputFile
+from promptbundle.core.model import OutputFile
 from promptbundle.review.revisions import (
     Revision,
     default_base,

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.core.errors import UsageError
-from promptbundle.formats.registry import OutputFile
-from promptbundle.sources.prompts import Bundle
+from promptbundle.core.model import Bundle, OutputFile
 
-__all__ = ["Explanation", "SourceRole", "explain", "format_explanation", "run_explain"]
+__all__ = ["Explanation", "SourceRole", "explain", "explanation_json", "format_explanation"]
 
 SourceRole = Literal["agent", "fragment", "target config", "bundle config"]
 
@@ -126,22 +124,25 @@ def _reach(outputs: Sequence[OutputFile]) -> str:
     return text + f" across {_plural(len(targets), 'target')}" if outputs else text
 
 
-def format_explanation(item: Explanation, *, as_json: bool = False) -> str:
-    """The explanation as text lines, or as JSON for tools."""
-    if as_json:
-        data: dict[str, object] = {"kind": item.kind, "path": item.path}
-        if item.kind == "output":
-            data.update(
-                target=item.target,
-                agent=item.agent,
-                target_config=item.target_config,
-                sources=[{"role": role, "path": path} for role, path in item.sources],
-            )
-        else:
-            data["outputs"] = [
-                {"path": o.path, "target": o.target, "agent": o.agent} for o in item.outputs
-            ]
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+def explanation_json(item: Explanation) -> dict[str, Any]:
+    """The explanation as data for tools."""
+    data: dict[str, Any] = {"kind": item.kind, "path": item.path}
+    if item.kind == "output":
+        data.update(
+            target=item.target,
+            agent=item.agent,
+            target_config=item.target_config,
+            sources=[{"role": role, "path": path} for role, path in item.sources],
+        )
+    else:
+        data["outputs"] = [
+            {"path": o.path, "target": o.target, "agent": o.agent} for o in item.outputs
+        ]
+    return data
+
+
+def format_explanation(item: Explanation) -> str:
+    """The explanation as text lines."""
     if item.kind == "output":
         lines = [
             item.path,
@@ -164,8 +165,3 @@ def format_explanation(item: Explanation, *, as_json: bool = False) -> str:
         lines.append(f"  {target} ({len(by_target[target])})")
         lines += [f"    {o.path}" for o in sorted(by_target[target], key=lambda o: o.path)]
     return "\n".join(lines) + "\n"
-
-
-def run_explain(root: Path | None, path: str, *, as_json: bool = False) -> str:
-    """The explain command as a library call."""
-    return format_explanation(explain(root, path), as_json=as_json)

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
-from promptbundle.core.errors import PromptBundleError, UsageError
-from promptbundle.review.diff import STATUSES, BundleDiff, DiffError, OutputChange, diff_revisions
+from promptbundle.review.diff import STATUSES, BundleDiff, OutputChange
 
 __all__ = [
     "COMMENT_LIMIT",
     "COMMENT_MARKER",
     "FORMATS",
     "DiffFormat",
-    "DiffOutcome",
-    "format_json",
+    "diff_json",
     "format_markdown",
     "format_text",
-    "run_diff",
 ]
 
 DiffFormat = Literal["text", "markdown", "json"]
@@ -36,14 +30,6 @@ _LETTERS = {"modified": "M", "added": "A", "removed": "D"}
 _NOTE_ROOM = 600
 # A diff is cut rather than left out when at least this much room remains.
 _MIN_CUT = 1_500
-
-
-@dataclass(frozen=True)
-class DiffOutcome:
-    """The report to print and the exit code: 0 nothing changed, 1 something did."""
-
-    text: str
-    exit_code: int
 
 
 def _plural(count: int, word: str) -> str:
@@ -210,7 +196,7 @@ def _truncated(diff: BundleDiff, blocks: list[tuple[str, list[OutputChange]]], l
     return result if len(result) <= limit else result[: max(limit - len(note), 0)] + note
 
 
-def format_json(diff: BundleDiff, *, stat: bool = False) -> str:
+def diff_json(diff: BundleDiff, *, stat: bool = False) -> dict[str, Any]:
     """The diff for tools: revisions, changed sources, groups and outputs (with diffs)."""
 
     def revision(side: Any) -> dict[str, Any]:
@@ -256,30 +242,4 @@ def format_json(diff: BundleDiff, *, stat: bool = False) -> str:
         ],
         "outputs": outputs,
     }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def run_diff(
-    root: Path | None,
-    base: str | None = None,
-    head: str | None = None,
-    *,
-    fmt: DiffFormat | str = "text",
-    stat: bool = False,
-    targets: Iterable[str] = (),
-    agents: Iterable[str] = (),
-) -> DiffOutcome:
-    """The diff command as a library call; every failure raises DiffError (exit code 2)."""
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
-    try:
-        diff = diff_revisions(root, base, head, targets=targets, agents=agents)
-    except PromptBundleError as err:
-        raise DiffError(err) from err
-    if fmt == "markdown":
-        text = format_markdown(diff, stat=stat)
-    elif fmt == "json":
-        text = format_json(diff, stat=stat)
-    else:
-        text = format_text(diff, stat=stat)
-    return DiffOutcome(text, 1 if diff.changed else 0)
+    return data

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from promptbundle.core.errors import BundleError, UsageError
+from promptbundle.core.git import git, stderr_of
 from promptbundle.sources.config import CONFIG_FILE, PYPROJECT
 
 __all__ = [
@@ -42,50 +42,30 @@ class Revision:
         return self.label if self.label == self.short else f"{self.label} ({self.short})"
 
 
-def _git(
-    top: Path, *args: str, input_bytes: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    try:
-        return subprocess.run(
-            ["git", "--literal-pathspecs", "-C", str(top), *args],
-            input=input_bytes,
-            capture_output=True,
-            env=env,
-            check=False,
-        )
-    except OSError as err:
-        raise BundleError(f"cannot run git: {err}") from err
-
-
-def _stderr(proc: subprocess.CompletedProcess[bytes]) -> str:
-    return proc.stderr.decode("utf-8", errors="replace").strip()
-
-
 def repo_root(folder: Path) -> Path:
     """The top folder of the git repository holding `folder`."""
-    proc = _git(folder, "rev-parse", "--show-toplevel")
+    proc = git(folder, "rev-parse", "--show-toplevel")
     if proc.returncode != 0:
-        raise UsageError(f"{folder} is not inside a git repository ({_stderr(proc)})")
+        raise UsageError(f"{folder} is not inside a git repository ({stderr_of(proc)})")
     return Path(proc.stdout.decode("utf-8").strip()).resolve()
 
 
 def resolve_revision(top: Path, ref: str) -> Revision:
     """The commit `ref` names (a branch, tag, sha or expression like HEAD~1)."""
-    proc = _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    proc = git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     if proc.returncode != 0 or not ref:
         raise UsageError(f"unknown revision {ref!r}: git knows no commit by that name")
     return Revision(ref, proc.stdout.decode("ascii").strip())
 
 
 def _default_branch(top: Path) -> str | None:
-    proc = _git(top, "rev-parse", "--abbrev-ref", "origin/HEAD")
+    proc = git(top, "rev-parse", "--abbrev-ref", "origin/HEAD")
     if proc.returncode == 0:
         name = proc.stdout.decode("utf-8").strip()
         if name and name != "origin/HEAD":
             return name
     for name in DEFAULT_BRANCHES:
-        if _git(top, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}").returncode == 0:
+        if git(top, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}").returncode == 0:
             return name
     return None
 
@@ -98,7 +78,7 @@ def default_base(top: Path) -> Revision:
             "no default branch to compare with (tried origin/HEAD, "
             f"{', '.join(DEFAULT_BRANCHES)}); name the base: promptbundle diff BASE"
         )
-    proc = _git(top, "merge-base", "HEAD", branch)
+    proc = git(top, "merge-base", "HEAD", branch)
     if proc.returncode != 0:
         raise UsageError(f"HEAD and {branch} have no common ancestor; name the base revision")
     return Revision(f"merge-base(HEAD, {branch})", proc.stdout.decode("ascii").strip())
@@ -111,9 +91,9 @@ def export_tree(top: Path, commit: str, dest: Path, subdir: str = "") -> None:
     no worktree registration, and no `export-ignore` attributes that could hide sources.
     """
     pathspec = ["--", subdir] if subdir else []
-    listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", commit, *pathspec)
+    listing = git(top, "ls-tree", "-r", "-z", "--full-tree", commit, *pathspec)
     if listing.returncode != 0:
-        raise BundleError(f"cannot list the files of {commit[:12]}: {_stderr(listing)}")
+        raise BundleError(f"cannot list the files of {commit[:12]}: {stderr_of(listing)}")
     entries: list[tuple[str, str, str]] = []
     for record in listing.stdout.split(b"\0"):
         if not record:
@@ -124,11 +104,11 @@ def export_tree(top: Path, commit: str, dest: Path, subdir: str = "") -> None:
             entries.append((mode, obj, os.fsdecode(raw_name)))
     if not entries:
         return
-    batch = _git(
+    batch = git(
         top, "cat-file", "--batch", input_bytes="".join(f"{e[1]}\n" for e in entries).encode()
     )
     if batch.returncode != 0:
-        raise BundleError(f"cannot read the files of {commit[:12]}: {_stderr(batch)}")
+        raise BundleError(f"cannot read the files of {commit[:12]}: {stderr_of(batch)}")
     data, offset = batch.stdout, 0
     for mode, _, name in entries:
         end = data.index(b"\n", offset)

@@ -4,65 +4,27 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from promptbundle.core.errors import ConfigError, Location, PromptBundleError, raise_collected
+from promptbundle.core.frontmatter import key_line
+from promptbundle.core.model import (
+    ID_PATTERN,
+    VERSION_PATTERN,
+    BundleConfig,
+    KnownFormats,
+    TargetConfig,
+)
 
-__all__ = ["BundleConfig", "TargetConfig", "find_root", "load_config"]
+__all__ = ["find_root", "load_config"]
 
 CONFIG_FILE = "promptbundle.toml"
 PYPROJECT = "pyproject.toml"
-ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-# Semantic versions: plugin.json and marketplace.json carry the version, and Claude Code
-# requires semver there.
-VERSION_PATTERN = re.compile(
-    r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
-    r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"
-)
-
 _BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars"}
 _TARGET_KEYS = {"format", "models", "tools", "options", "description"}
 # Folders a build must never write into: it removes every file there that it does not produce.
 _SOURCE_DIRS = ("agents", "fragments", "targets", ".git")
-
-
-@dataclass(frozen=True)
-class TargetConfig:
-    """One target of the bundle: a built-in format configured for this bundle."""
-
-    name: str
-    format: str
-    models: dict[str, str] = field(default_factory=dict)
-    tools: dict[str, str] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-    source: Path | None = None
-
-
-@dataclass(frozen=True)
-class BundleConfig:
-    """The bundle: where it lives, what it is called and which targets it builds."""
-
-    root: Path
-    source: Path
-    name: str
-    version: str
-    description: str = ""
-    author: str = ""
-    out: str = "dist"
-    vars: dict[str, Any] = field(default_factory=dict)
-    targets: tuple[TargetConfig, ...] = ()
-
-    @property
-    def out_dir(self) -> Path:
-        return self.root / self.out
-
-    def target(self, name: str) -> TargetConfig:
-        for target in self.targets:
-            if target.name == name:
-                return target
-        raise KeyError(name)
 
 
 def _has_bundle_table(pyproject: Path) -> bool:
@@ -122,21 +84,16 @@ def _toml_position(message: str) -> tuple[int, int]:
 
 
 def _key_line(path: Path, key: str) -> int:
-    """Best-effort line of `key = ...` in a TOML file, for error locations."""
+    """Best-effort line of `key = ...` in a TOML file, for error locations (0: unknown)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except OSError:
         return 0
-    pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
-    for number, line in enumerate(lines, 1):
-        if pattern.match(line):
-            return number
-    return 0
+    return key_line(text, key, style="toml")
 
 
-def load_config(root: Path) -> BundleConfig:
+def load_config(root: Path, *, formats: KnownFormats) -> BundleConfig:
     """Read and validate the bundle configuration and every target it names."""
-    from promptbundle.formats.registry import FORMATS
 
     root = root.resolve()
     if (root / CONFIG_FILE).is_file():
@@ -186,9 +143,7 @@ def load_config(root: Path) -> BundleConfig:
         variables = {}
     for problem in var_name_problems(variables):
         err(problem, "vars")
-    target_names = table.get(
-        "targets", sorted(name for name, fmt in FORMATS.items() if fmt.default_target)
-    )
+    target_names = table.get("targets", sorted(formats.defaults))
     if not isinstance(target_names, list) or not all(isinstance(t, str) for t in target_names):
         err("'targets' must be a list of target names", "targets")
         target_names = []
@@ -205,7 +160,7 @@ def load_config(root: Path) -> BundleConfig:
             )
             continue
         try:
-            targets.append(_load_target(root, target_name, source))
+            targets.append(_load_target(root, target_name, source, formats))
         except PromptBundleError as error:
             errors.append(error)
     raise_collected(errors)
@@ -222,14 +177,13 @@ def load_config(root: Path) -> BundleConfig:
     )
 
 
-def _load_target(root: Path, name: str, config_source: Path) -> TargetConfig:
-    from promptbundle.formats.registry import FORMATS
-
+def _load_target(root: Path, name: str, config_source: Path, formats: KnownFormats) -> TargetConfig:
     path = root / "targets" / f"{name}.toml"
     if not path.is_file():
-        if name not in FORMATS:
+        if name not in formats.names:
             raise ConfigError(
-                f"target {name!r} is neither a built-in format ({', '.join(sorted(FORMATS))}) "
+                f"target {name!r} is neither a built-in format "
+                f"({', '.join(sorted(formats.names))}) "
                 f"nor configured in targets/{name}.toml",
                 Location(config_source, _key_line(config_source, "targets"), 1),
             )
@@ -244,10 +198,10 @@ def _load_target(root: Path, name: str, config_source: Path) -> TargetConfig:
             )
         )
     fmt = table.get("format", name)
-    if fmt not in FORMATS:
+    if fmt not in formats.names:
         errors.append(
             ConfigError(
-                f"unknown format {fmt!r} (built-in: {', '.join(sorted(FORMATS))})",
+                f"unknown format {fmt!r} (built-in: {', '.join(sorted(formats.names))})",
                 Location(path, _key_line(path, "format"), 1),
             )
         )

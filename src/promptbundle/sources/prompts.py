@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from promptbundle.core.errors import Location, PromptBundleError, SourceError, raise_collected
+from promptbundle.core.frontmatter import key_line, split_frontmatter
+from promptbundle.core.model import ID_PATTERN, TIERS, Agent, Bundle, BundleConfig, KnownFormats
 from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml
-from promptbundle.sources.config import ID_PATTERN, BundleConfig, var_name_problems
+from promptbundle.sources.config import var_name_problems
 
-__all__ = ["Agent", "Bundle", "load_bundle", "split_frontmatter"]
+__all__ = ["load_bundle", "read_source"]
 
-TIERS = ("opus", "sonnet", "haiku", "inherit")
 CANONICAL_KEYS = (
     "name",
     "description",
@@ -26,63 +26,6 @@ CANONICAL_KEYS = (
     "import",
 )
 CHECK_CODE = re.compile(r"^PB[0-9]{3}$")
-_DELIMITER = re.compile(r"^---[ \t]*\r?$")
-
-
-@dataclass(frozen=True)
-class Agent:
-    """One agent source: canonical metadata plus the Jinja body."""
-
-    id: str
-    path: Path
-    rel: str
-    description: str
-    body: str
-    body_line: int
-    model: str | None = None
-    tools: tuple[str, ...] | None = None
-    targets: tuple[str, ...] | None = None
-    vars: dict[str, Any] = field(default_factory=dict)
-    blocks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    imported: dict[str, Any] = field(default_factory=dict)
-    suppress: frozenset[str] = frozenset()
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def context(self) -> dict[str, Any]:
-        """The `agent` variable templates see."""
-        return {
-            "id": self.id,
-            "name": self.id,
-            "description": self.description,
-            "model": self.model,
-            "tools": list(self.tools or ()),
-            "targets": list(self.targets or ()),
-            "vars": dict(self.vars),
-        }
-
-
-@dataclass(frozen=True)
-class Bundle:
-    """Everything the build reads: configuration, agents and fragment files."""
-
-    config: BundleConfig
-    agents: tuple[Agent, ...]
-    fragments: tuple[str, ...]
-
-    @property
-    def root(self) -> Path:
-        return self.config.root
-
-
-def split_frontmatter(text: str) -> tuple[str | None, str, int]:
-    """Split `---` frontmatter from the body: (yaml or None, body, body's first line)."""
-    lines = text.splitlines(keepends=True)
-    if not lines or not _DELIMITER.match(lines[0].lstrip("\ufeff").rstrip("\n")):
-        return None, text, 1
-    for i in range(1, len(lines)):
-        if _DELIMITER.match(lines[i].rstrip("\n")):
-            return "".join(lines[1:i]), "".join(lines[i + 1 :]), i + 2
-    return None, text, 1
 
 
 def read_source(path: Path) -> str:
@@ -100,18 +43,10 @@ def _yaml_location(path: Path, err: YamlError, offset: int) -> Location:
     return Location(path, mark.line + offset, mark.column + 1)
 
 
-def _key_line(frontmatter: str, key: str, first_line: int) -> int:
-    pattern = re.compile(rf"^{re.escape(key)}\s*:")
-    for number, line in enumerate(frontmatter.splitlines(), first_line):
-        if pattern.match(line):
-            return number
-    return first_line
+def load_agent(path: Path, rel: str, known_targets: set[str], formats: KnownFormats) -> Agent:
+    """Parse one agent file; raises every problem in it at once.
 
-
-def load_agent(path: Path, rel: str, known_targets: set[str]) -> Agent:
-    """Parse one agent file; raises every problem in it at once."""
-    from promptbundle.formats.registry import FORMATS
-
+    Per-target blocks are keyed by a target of the bundle or by a built-in format."""
     text = read_source(path)
     frontmatter, body, body_line = split_frontmatter(text)
     if frontmatter is None:
@@ -128,10 +63,11 @@ def load_agent(path: Path, rel: str, known_targets: set[str]) -> Agent:
 
     errors: list[PromptBundleError] = []
 
-    def problem(message: str, key: str) -> None:
-        errors.append(SourceError(message, Location(path, _key_line(frontmatter, key, 2), 1)))
+    def problem(message: str, key: str, code: str | None = None) -> None:
+        line = key_line(frontmatter, key, first_line=2) or 2
+        errors.append(SourceError(message, Location(path, line, 1), code=code))
 
-    block_names = known_targets | set(FORMATS)
+    block_names = known_targets | formats.names
     for key in meta:
         if key not in CANONICAL_KEYS and key not in block_names:
             problem(
@@ -179,6 +115,7 @@ def load_agent(path: Path, rel: str, known_targets: set[str]) -> Agent:
                         f"target {target!r} is not a target of this bundle "
                         f"({', '.join(sorted(known_targets))})",
                         "targets",
+                        "PB205",
                     )
     variables = meta.get("vars", {})
     if not isinstance(variables, Mapping):
@@ -227,7 +164,7 @@ def load_agent(path: Path, rel: str, known_targets: set[str]) -> Agent:
     )
 
 
-def load_bundle(config: BundleConfig) -> Bundle:
+def load_bundle(config: BundleConfig, *, formats: KnownFormats) -> Bundle:
     """Load every agent and list every fragment; all problems are reported together."""
     root = config.root
     known_targets = {t.name for t in config.targets}
@@ -238,7 +175,9 @@ def load_bundle(config: BundleConfig) -> Bundle:
         if path.name.lower() == "readme.md":
             continue
         try:
-            agents.append(load_agent(path, path.relative_to(root).as_posix(), known_targets))
+            agents.append(
+                load_agent(path, path.relative_to(root).as_posix(), known_targets, formats)
+            )
         except PromptBundleError as error:
             errors.append(error)
     raise_collected(errors)

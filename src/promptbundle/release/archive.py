@@ -1,10 +1,9 @@
-"""Publish a fresh build as a reproducible release, and verify a release archive.
+"""Reproducible release archives: writing them, reading them with care, verifying them.
 
-`package` renders the bundle in memory and writes `<bundle>-<version>.tar.gz` and `.zip`
-(every output under one `<bundle>-<version>/` folder, plus `manifest.json` and, with `since`,
-`CHANGES.md`) and a `SHA256SUMS` beside them. The same sources and the same commit give the
-same bytes: entries are sorted, times come from SOURCE_DATE_EPOCH or the last commit, owners
-and modes are fixed, and the gzip header carries no name and no time.
+`<bundle>-<version>.tar.gz` and `.zip` hold every output under one `<bundle>-<version>/`
+folder, plus `manifest.json` (and `CHANGES.md` when asked). The same files and the same
+timestamp give the same bytes: entries are sorted, owners and modes are fixed, and the gzip
+header carries no name and no time. `SHA256SUMS` sits beside them.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import io
 import json
 import os
 import re
-import subprocess
 import tarfile
 import time
 import zipfile
@@ -22,35 +20,25 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from promptbundle import __version__
-from promptbundle.build.emit import manifest_entry, sha256
-from promptbundle.build.pipeline import BuildResult, build_outputs, load
-from promptbundle.core.errors import (
-    BuildFailedError,
-    BundleError,
-    Location,
-    PromptBundleError,
-    UsageError,
-)
-from promptbundle.sources.config import VERSION_PATTERN
-
-if TYPE_CHECKING:
-    from promptbundle.review.diff import BundleDiff, OutputChange
+from promptbundle.core.errors import BundleError, Location, UsageError
+from promptbundle.core.files import sha256
+from promptbundle.core.git import git_text
 
 __all__ = [
     "CHANGES",
     "RELEASE_MANIFEST",
     "SUMS",
     "ArchiveContents",
-    "PackageReport",
     "VerifyReport",
-    "changes_markdown",
-    "package",
+    "manifest_entries",
     "read_archive",
     "source_date_epoch",
+    "tar_gz_bytes",
     "verify_archive",
+    "write_release",
+    "zip_bytes",
 ]
 
 RELEASE_MANIFEST = "manifest.json"
@@ -63,28 +51,6 @@ DIR_MODE = 0o755
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 Files = dict[str, bytes]
-
-
-@dataclass
-class PackageReport:
-    """What `package` wrote."""
-
-    name: str
-    version: str
-    archives: list[Path]
-    sums: Path
-    files: int
-    commit: str | None
-    changes: bool = False
-
-    def lines(self) -> list[str]:
-        return [str(path) for path in [*self.archives, self.sums]]
-
-    @property
-    def summary(self) -> str:
-        commit = f" at {self.commit[:12]}" if self.commit else ""
-        notes = " with CHANGES.md" if self.changes else ""
-        return f"packaged {self.name} {self.version}{commit}: {self.files} files{notes}"
 
 
 @dataclass
@@ -122,24 +88,6 @@ class VerifyReport:
         return 0 if self.ok else 1
 
 
-# -- git -----------------------------------------------------------------------------------
-
-
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
-    """Run git in `root`; None when git is not installed."""
-    try:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
-    except OSError:
-        return None
-
-
-def _git_text(root: Path, *args: str) -> str | None:
-    proc = _git(root, *args)
-    if proc is None or proc.returncode != 0:
-        return None
-    return proc.stdout.decode("utf-8", errors="replace").strip() or None
-
-
 def source_date_epoch(root: Path, environ: Mapping[str, str] | None = None) -> int:
     """The release timestamp: SOURCE_DATE_EPOCH, else the last commit's time, else 1980."""
     env = os.environ if environ is None else environ
@@ -148,70 +96,10 @@ def source_date_epoch(root: Path, environ: Mapping[str, str] | None = None) -> i
         if not value.isdigit():
             raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {value!r}")
         return int(value)
-    committed = _git_text(root, "log", "-1", "--format=%ct")
+    committed = git_text(root, "log", "-1", "--format=%ct")
     if committed is not None and committed.isdigit():
         return int(committed)
     return FALLBACK_EPOCH
-
-
-# -- building ------------------------------------------------------------------------------
-
-
-def _fresh_build(root: Path | None) -> BuildResult:
-    result = build_outputs(load(root))
-    if result.errors:
-        raise BuildFailedError(
-            [d.line() for d in result.errors],
-            f"build failed: {len(result.errors)} error(s); nothing packaged",
-        )
-    return result
-
-
-def _changes_since(root: Path, ref: str) -> BundleDiff:
-    """The rendered difference between `ref` and the working tree (the diff machinery)."""
-    from promptbundle.review.diff import diff_revisions
-    from promptbundle.review.revisions import repo_root
-
-    try:
-        repo_root(root)
-    except PromptBundleError as err:
-        raise BundleError(f"--since needs a git repository; {root} is not in one") from err
-    try:
-        return diff_revisions(root, base=ref)
-    except PromptBundleError as err:
-        detail = "; ".join(line.removeprefix("error: ") for line in err.lines())
-        raise BundleError(f"--since {ref}: {detail}") from err
-
-
-def changes_markdown(diff: BundleDiff, *, title: str) -> str:
-    """Per agent, which rendered outputs changed since the base, and how (unified diffs)."""
-    from promptbundle.review.report import clusters, fence_for
-
-    by_agent: dict[str, list[OutputChange]] = {}
-    for output in diff.outputs:
-        by_agent.setdefault(output.agent or "", []).append(output)
-    lines = [f"# {title}", "", *(f"_{note}._" for note in diff.notes), ""]
-    if not diff.notes:
-        lines.pop()
-    if not by_agent:
-        lines += ["No rendered output changed.", ""]
-    verbs = {"modified": "changed", "added": "added", "removed": "removed"}
-    for agent in sorted(by_agent, key=lambda a: (a == "", a)):
-        outputs = sorted(by_agent[agent], key=lambda o: o.path)
-        lines += [f"## {agent}" if agent else "## Bundle files", ""]
-        lines += [f"- {verbs[o.status]}: `{o.path}`" for o in outputs]
-        lines.append("")
-        for cluster in clusters(outputs):
-            first = cluster[0]
-            if first.status != "modified":
-                continue
-            fence = fence_for(first.diff)
-            where = ", ".join(f"`{o.path}`" for o in cluster)
-            lines += [f"Change in {where}:", "", f"{fence}diff", first.diff.rstrip("\n"), fence, ""]
-    return "\n".join(lines)
-
-
-# -- archives ------------------------------------------------------------------------------
 
 
 def _tree(prefix: str, files: Mapping[str, bytes]) -> list[tuple[str, bytes | None]]:
@@ -266,56 +154,10 @@ def zip_bytes(prefix: str, files: Mapping[str, bytes], epoch: int) -> bytes:
     return buffer.getvalue()
 
 
-def _json_bytes(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def package(
-    root: Path | None,
-    *,
-    out: Path | None = None,
-    version: str | None = None,
-    since: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> PackageReport:
-    """Build the bundle afresh and write its release archives and SHA256SUMS."""
-    result = _fresh_build(root)
-    config = result.bundle.config
-    version = config.version if version is None else version
-    if not VERSION_PATTERN.match(version):
-        raise UsageError(f"--version must be a semantic version like 1.2.3, got {version!r}")
-    epoch = source_date_epoch(config.root, environ)
-    commit = _git_text(config.root, "rev-parse", "--verify", "--quiet", "HEAD")
-    files: Files = {o.path: o.content for o in result.outputs}
-    entries = [manifest_entry(o) for o in result.outputs]
-    if since is not None:
-        changes = _changes_since(config.root, since)
-        commit_id = changes.base.commit or ""
-        title = f"{config.name} {version}: changes since {since} ({commit_id[:12]})"
-        notes = changes_markdown(changes, title=title)
-        files[CHANGES] = notes.encode("utf-8")
-        entries.append(
-            {
-                "path": CHANGES,
-                "target": None,
-                "agent": None,
-                "sha256": sha256(files[CHANGES]),
-                "bytes": len(files[CHANGES]),
-                "sources": [],
-            }
-        )
-    manifest = {
-        "bundle": config.name,
-        "version": version,
-        "promptbundle": __version__,
-        "commit": commit,
-        "source_date_epoch": epoch,
-        "targets": [{"name": t.name, "format": t.format} for t in config.targets],
-        "files": sorted(entries, key=lambda e: str(e["path"])),
-    }
-    files[RELEASE_MANIFEST] = _json_bytes(manifest)
-    prefix = f"{config.name}-{version}"
-    out_dir = out if out is not None else config.out_dir / "release"
+def write_release(
+    out_dir: Path, prefix: str, files: Mapping[str, bytes], epoch: int
+) -> tuple[list[Path], Path]:
+    """Write `<prefix>.tar.gz`, `<prefix>.zip` and SHA256SUMS into `out_dir`."""
     archives = {
         f"{prefix}.tar.gz": tar_gz_bytes(prefix, files, epoch),
         f"{prefix}.zip": zip_bytes(prefix, files, epoch),
@@ -328,18 +170,16 @@ def package(
         (out_dir / SUMS).write_text(sums, encoding="utf-8")
     except OSError as err:
         raise BundleError(f"cannot write the release: {err}", Location(out_dir)) from err
-    return PackageReport(
-        name=config.name,
-        version=version,
-        archives=[out_dir / name for name in sorted(archives)],
-        sums=out_dir / SUMS,
-        files=len(files),
-        commit=commit,
-        changes=since is not None,
-    )
+    return [out_dir / name for name in sorted(archives)], out_dir / SUMS
 
 
 # -- reading and verifying -----------------------------------------------------------------
+
+
+def manifest_entries(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The file entries of a release manifest (`outputs`; `files` in older releases)."""
+    entries = manifest.get("outputs", manifest.get("files"))
+    return list(entries) if isinstance(entries, list) else []
 
 
 def _safe_name(name: str) -> bool:
@@ -416,9 +256,9 @@ def _parse_manifest(path: Path, data: bytes) -> dict[str, Any]:
         manifest = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:
         raise BundleError(f"{RELEASE_MANIFEST} in the archive is not JSON: {err}", where) from err
-    files = manifest.get("files") if isinstance(manifest, dict) else None
+    files = manifest.get("outputs", manifest.get("files")) if isinstance(manifest, dict) else None
     if not isinstance(files, list):
-        raise BundleError(f"{RELEASE_MANIFEST} in the archive has no 'files' list", where)
+        raise BundleError(f"{RELEASE_MANIFEST} in the archive has no 'outputs' list", where)
     for number, entry in enumerate(files, 1):
         if not (
             isinstance(entry, dict)
@@ -454,9 +294,10 @@ def _sums_problem(path: Path) -> str | None:
 def verify_archive(path: Path) -> VerifyReport:
     """Check every file of a release archive against its manifest, and the archive's digest."""
     contents = read_archive(path)
-    report = VerifyReport(path, checked=len(contents.manifest["files"]))
+    entries = manifest_entries(contents.manifest)
+    report = VerifyReport(path, checked=len(entries))
     listed: set[str] = set()
-    for entry in contents.manifest["files"]:
+    for entry in entries:
         rel = entry["path"]
         listed.add(rel)
         if rel not in contents.files:

@@ -1,0 +1,146 @@
+"""`promptbundle package` and `promptbundle verify`: publish a fresh build as a reproducible
+release, and check a release archive against its manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from promptbundle import __version__
+from promptbundle.build.manifest import manifest_bytes, manifest_data, manifest_entry
+from promptbundle.build.pipeline import BuildResult, build_outputs, load
+from promptbundle.commands.outcome import Outcome
+from promptbundle.core.errors import BuildFailedError, BundleError, PromptBundleError, UsageError
+from promptbundle.core.files import sha256
+from promptbundle.core.git import git_text
+from promptbundle.core.model import VERSION_PATTERN, OutputFile
+from promptbundle.release.archive import (
+    CHANGES,
+    RELEASE_MANIFEST,
+    source_date_epoch,
+    verify_archive,
+    write_release,
+)
+from promptbundle.review.diff import BundleDiff, OutputChange, diff_revisions
+from promptbundle.review.report import clusters, fence_for
+from promptbundle.review.revisions import repo_root
+
+__all__ = ["changes_markdown", "run_package", "run_verify"]
+
+
+def run_package(
+    root: Path | None,
+    *,
+    out: Path | None = None,
+    version: str | None = None,
+    since: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Build the bundle afresh and write its release archives and SHA256SUMS."""
+    result = _fresh_build(root)
+    config = result.bundle.config
+    version = config.version if version is None else version
+    if not VERSION_PATTERN.match(version):
+        raise UsageError(f"--version must be a semantic version like 1.2.3, got {version!r}")
+    epoch = source_date_epoch(config.root, environ)
+    commit = git_text(config.root, "rev-parse", "--verify", "--quiet", "HEAD")
+    files = {o.path: o.content for o in result.outputs}
+    entries = [manifest_entry(o) for o in result.outputs]
+    if since is not None:
+        changes = _changes_since(config.root, since)
+        commit_id = changes.base.commit or ""
+        title = f"{config.name} {version}: changes since {since} ({commit_id[:12]})"
+        notes = changes_markdown(changes, title=title).encode("utf-8")
+        files[CHANGES] = notes
+        entries.append(manifest_entry(OutputFile(CHANGES, notes, "", None, ())))
+        entries[-1]["target"] = None
+    manifest = manifest_data(
+        config,
+        entries,
+        commit=commit,
+        source_date_epoch=epoch,
+        targets=[{"name": t.name, "format": t.format} for t in config.targets],
+    )
+    manifest["version"] = version
+    files[RELEASE_MANIFEST] = manifest_bytes(manifest)
+    prefix = f"{config.name}-{version}"
+    out_dir = out if out is not None else config.out_dir / "release"
+    archives, sums = write_release(out_dir, prefix, files, epoch)
+    at = f" at {commit[:12]}" if commit else ""
+    with_notes = " with CHANGES.md" if since is not None else ""
+    return Outcome(
+        "package",
+        f"packaged {config.name} {version}{at}: {len(files)} files{with_notes}",
+        lines=[str(path) for path in [*archives, sums]],
+        data={
+            "bundle": config.name,
+            "version": version,
+            "commit": commit,
+            "promptbundle": __version__,
+            "archives": [str(path) for path in archives],
+            "sums": str(sums),
+            "files": len(files),
+            "sha256": {path.name: sha256(path.read_bytes()) for path in archives},
+        },
+    )
+
+
+def run_verify(archive: Path) -> Outcome:
+    """Check every file of a release archive against its manifest.json and SHA256SUMS."""
+    report = verify_archive(archive)
+    return Outcome(
+        "verify",
+        report.summary,
+        messages=[f"{archive}: error: {problem}" for problem in report.problems],
+        data={"archive": str(archive), "checked": report.checked, "problems": report.problems},
+        exit_code=report.exit_code,
+    )
+
+
+def _fresh_build(root: Path | None) -> BuildResult[OutputFile]:
+    result = build_outputs(load(root))
+    if result.errors:
+        raise BuildFailedError(
+            [d.line() for d in result.errors],
+            f"build failed: {len(result.errors)} error(s); nothing packaged",
+        )
+    return result
+
+
+def _changes_since(root: Path, ref: str) -> BundleDiff:
+    """The rendered difference between `ref` and the working tree (the diff machinery)."""
+    try:
+        repo_root(root)
+    except PromptBundleError as err:
+        raise BundleError(f"--since needs a git repository; {root} is not in one") from err
+    try:
+        return diff_revisions(root, base=ref)
+    except PromptBundleError as err:
+        detail = "; ".join(line.removeprefix("error: ") for line in err.lines())
+        raise BundleError(f"--since {ref}: {detail}") from err
+
+
+def changes_markdown(diff: BundleDiff, *, title: str) -> str:
+    """Per agent, which rendered outputs changed since the base, and how (unified diffs)."""
+    by_agent: dict[str, list[OutputChange]] = {}
+    for output in diff.outputs:
+        by_agent.setdefault(output.agent or "", []).append(output)
+    lines = [f"# {title}", "", *(f"_{note}._" for note in diff.notes), ""]
+    if not diff.notes:
+        lines.pop()
+    if not by_agent:
+        lines += ["No rendered output changed.", ""]
+    verbs = {"modified": "changed", "added": "added", "removed": "removed"}
+    for agent in sorted(by_agent, key=lambda a: (a == "", a)):
+        outputs = sorted(by_agent[agent], key=lambda o: o.path)
+        lines += [f"## {agent}" if agent else "## Bundle files", ""]
+        lines += [f"- {verbs[o.status]}: `{o.path}`" for o in outputs]
+        lines.append("")
+        for cluster in clusters(outputs):
+            first = cluster[0]
+            if first.status != "modified":
+                continue
+            fence = fence_for(first.diff)
+            where = ", ".join(f"`{o.path}`" for o in cluster)
+            lines += [f"Change in {where}:", "", f"{fence}diff", first.diff.rstrip("\n"), fence, ""]
+    return "\n".join(lines)

@@ -1,0 +1,227 @@
+"""Convert one existing agent, skill, prompt or rule file into an agent source that builds
+back to the same bytes for its native format (see core/roundtrip.py for what is recorded)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptbundle.core.errors import (
+    UsageError,
+)
+from promptbundle.core.model import ID_PATTERN, TIERS
+from promptbundle.core.roundtrip import NativeLayout, escape_body, split_layout
+from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml, quote
+from promptbundle.formats.layouts import TABLE
+from promptbundle.formats.registry import FORMATS, Unsupported, detect_format
+
+__all__ = ["ImportedAgent", "convert_file", "slugify", "with_targets"]
+
+_CLAUDE_FORMATS = frozenset({"claude-code", "claude-plugin"})
+# Name endings dropped when an id is derived from a file name.
+_NAME_SUFFIXES = (".agent.md", ".chatmode.md", ".prompt.md", ".instructions.md")
+
+
+@dataclass(frozen=True)
+class ImportedAgent:
+    """One imported file: its agent source text and what other targets will lose."""
+
+    source: Path
+    format: str
+    id: str
+    text: str
+    lossy: tuple[str, ...] = ()
+    # The id the file itself names (before a numbered suffix or a forced id).
+    derived_id: str = ""
+    # The canonical fields written before the `import:` record.
+    fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def with_targets(agent: ImportedAgent, targets: Sequence[str]) -> ImportedAgent:
+    """The agent with `targets:` set (after the canonical fields, before the format block)."""
+    head = "---\n" + dump_frontmatter(agent.fields)
+    if not agent.text.startswith(head):  # pragma: no cover - convert_file writes it so
+        raise AssertionError(f"{agent.source}: unexpected agent source layout")
+    fields = {k: v for k, v in agent.fields.items() if k != agent.format}
+    fields["targets"] = list(targets)
+    if agent.format in agent.fields:
+        fields[agent.format] = agent.fields[agent.format]
+    text = "---\n" + dump_frontmatter(fields) + agent.text[len(head) :]
+    return dataclasses.replace(agent, text=text, fields=fields)
+
+
+def convert_file(
+    path: Path,
+    data: bytes,
+    *,
+    format_name: str | None = None,
+    taken: Iterable[str] = (),
+    label: str | None = None,
+    agent_id: str | None = None,
+) -> ImportedAgent:
+    """The agent source for one file; raises Unsupported for files import does not take.
+
+    The id is derived from the file (a numbered suffix when `taken`) unless `agent_id` is
+    given."""
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise Unsupported(f"unsupported format (not UTF-8 text, byte {err.start})") from err
+    if format_name is not None and format_name not in FORMATS:
+        raise UsageError(f"unknown format {format_name!r} (formats: {', '.join(sorted(FORMATS))})")
+    fmt = format_name or detect_format(path, text)
+    body = text.removeprefix("\ufeff")
+    layout_of = FORMATS[fmt].layout
+    length = layout_of.header_length(body)
+    if length is None:
+        if layout_of is TABLE:
+            raise Unsupported("not a skill table (no `| key | value |` rows first)")
+        raise Unsupported(f"not a {fmt} file (no `---` frontmatter)")
+    meta, strict = layout_of.header_fields(body[:length])
+    layout = split_layout(text, length)
+    derived = _derive_id(path, meta)
+    if agent_id is None:
+        agent_id = _unique_id(derived, set(taken))
+    fields, lossy = _canonical(meta, fmt, path, agent_id)
+    if not strict:
+        lossy.insert(0, "frontmatter is not valid YAML for PyYAML; fields read tolerantly")
+    source = _agent_source(fields, fmt, label or path.as_posix(), layout)
+    return ImportedAgent(path, fmt, agent_id, source, tuple(lossy), derived, fields)
+
+
+def _derive_id(path: Path, meta: Mapping[str, Any]) -> str:
+    name = meta.get("name")
+    if isinstance(name, str) and ID_PATTERN.match(name) and len(name) <= 64:
+        return name
+    stem = path.name
+    for suffix in (*_NAME_SUFFIXES, ".mdc", ".md", ".markdown", ".txt"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    if stem.lower() == "skill" and path.parent.name:
+        stem = path.parent.name
+    return slugify(stem)
+
+
+def slugify(text: str) -> str:
+    """A valid agent id from any text: ASCII, lowercase, hyphens, at most 64 characters."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:64].rstrip("-") or "agent"
+
+
+def _unique_id(agent_id: str, taken: set[str]) -> str:
+    if agent_id not in taken:
+        return agent_id
+    for number in range(2, len(taken) + 3):
+        candidate = f"{agent_id[:60].rstrip('-')}-{number}"
+        if candidate not in taken:
+            return candidate
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _canonical(
+    meta: Mapping[str, Any], fmt: str, path: Path, agent_id: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Canonical fields, a per-format block for the rest, and what other targets lose."""
+    lossy: list[str] = []
+    fields: dict[str, Any] = {"name": agent_id}
+    description = meta.get("description")
+    if isinstance(description, str) and description.strip():
+        fields["description"] = description
+    else:
+        fields["description"] = f"Imported from {path.name}"
+        lossy.append("description: missing, other targets get a generated one")
+    name = meta.get("name")
+    if name is not None and name != agent_id:
+        lossy.append(f"name: {name!r} is kept only in the {fmt} file (id {agent_id!r})")
+    block: dict[str, Any] = {}
+    model = meta.get("model")
+    if isinstance(model, str) and model in TIERS:
+        fields["model"] = model
+    elif model is not None:
+        block["model"] = model
+        lossy.append(f"model: {model!r} is not a tier ({', '.join(sorted(TIERS))})")
+    tools_key = "allowed-tools" if fmt == "agent-skill" else "tools"
+    tools = meta.get(tools_key)
+    if tools is not None:
+        if fmt in _CLAUDE_FORMATS | {"agent-skill"} and isinstance(tools, (str, list)):
+            items = tools.replace(",", " ").split() if isinstance(tools, str) else tools
+            fields["tools"] = [str(t).strip() for t in items if str(t).strip()]
+        else:
+            block[tools_key] = tools
+            lossy.append(f"{tools_key}: {fmt} tool names are not mapped to other targets")
+    for key, value in meta.items():
+        if key in ("name", "description", "model", tools_key):
+            continue
+        block[str(key)] = value
+        lossy.append(f"{key}: only {fmt} reads it")
+    clean = _plain(block)
+    if isinstance(clean, dict) and clean:
+        fields[fmt] = clean
+    return fields, lossy
+
+
+def _plain(value: Any) -> Any:
+    """Values every YAML client reads back the same: dates and odd numbers become strings."""
+    if isinstance(value, Mapping):
+        items = {str(k): _plain(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if not _empty(v)}
+    if isinstance(value, (list, tuple)):
+        return [v for v in (_plain(v) for v in value) if not _empty(v)]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _empty(value: Any) -> bool:
+    return isinstance(value, (dict, list)) and not value
+
+
+def _agent_source(fields: Mapping[str, Any], fmt: str, label: str, layout: NativeLayout) -> str:
+    record = {"format": fmt, "source": label, **layout.record()}
+    header = record.pop("header")
+    nested = "".join(f"  {line}\n" for line in dump_frontmatter(record).splitlines())
+    frontmatter = dump_frontmatter(fields) + "import:\n" + nested
+    literal = _literal_block("header", header, "  ")
+    candidate = frontmatter + (literal or "")
+    if literal is None or not _reads_back(candidate, header):
+        candidate = frontmatter + f"  header: {quote(header)}\n"
+    return "---\n" + candidate + "---\n" + escape_body(layout.body) + "\n"
+
+
+def _literal_block(key: str, text: str, pad: str) -> str | None:
+    """`key: |` with `text` as a literal block, when the text can be written that way."""
+    if not text or text[0] in " \t\n":
+        return None
+    if text.endswith("\n"):
+        chomp, content = "", text[:-1]
+    else:
+        chomp, content = "-", text
+    if content.endswith("\n"):
+        return None
+    lines = content.split("\n")
+    if any(not line.isprintable() for line in lines):
+        return None
+    body = "".join(f"{pad}  {line}\n" if line else "\n" for line in lines)
+    return f"{pad}{key}: |{chomp}\n{body}"
+
+
+def _reads_back(frontmatter: str, header: str) -> bool:
+    try:
+        data = load_yaml(frontmatter)
+    except YamlError:
+        return False
+    return isinstance(data, dict) and data.get("import", {}).get("header") == header
