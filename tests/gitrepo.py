@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_tree
+from tests.support import write_tree
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",

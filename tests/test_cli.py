@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from promptbundle import __version__
 from promptbundle.cli import main
-from tests.conftest import BundleFactory
+from tests.support import BundleFactory
 
 AGENT = "---\nname: one\ndescription: One\nmodel: opus\n---\nHello {{ agent.name }}.\n"
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from promptbundle.build.pipeline import build_outputs, load
-from tests.conftest import write_tree
+from tests.support import write_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from promptbundle.cli import main
 from promptbundle.review.explain import explain
-from tests.conftest import BundleFactory
+from tests.support import BundleFactory
 
 CONFIG = 'name = "demo"\nversion = "1.0.0"\ntargets = ["claude-code", "opencode"]\n'
 FILES = {

@@ -12,7 +12,7 @@ from promptbundle.build import pool as renderpool
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.commands.build import run_build
 from promptbundle.core.errors import PromptBundleError
-from tests.conftest import BundleFactory
+from tests.support import BundleFactory
 
 
 def _agent(name: str, body: str) -> str:

@@ -18,7 +18,7 @@ from promptbundle.core.roundtrip import escape_body, restore_native, split_layou
 from promptbundle.formats.registry import Unsupported, detect_format
 from promptbundle.importing.check import check_import, first_difference
 from promptbundle.importing.convert import convert_file
-from tests.conftest import BundleFactory, write_tree
+from tests.support import BundleFactory, write_tree
 
 ALL_TARGETS = (
     'name = "demo"\nversion = "1.0.0"\ntargets = ["claude-code", "claude-plugin", "opencode", '
@@ -413,7 +413,7 @@ def test_cli_import_usage_errors_exit_2(
 
 
 # -- shared inputs, read in place ----------------------------------------------------------
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 
 
 @pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="../shared/seeds is absent")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from promptbundle.cli import main
 from promptbundle.commands.import_ import run_import_command as import_command
 from promptbundle.core.errors import PromptBundleError
-from tests.conftest import BundleFactory, write_tree
+from tests.support import BundleFactory, write_tree
 
 CLAUDE = b"---\nname: reviewer\ndescription: Reviews code\nmodel: sonnet\n---\nBe kind.\n"
 

@@ -15,7 +15,7 @@ from promptbundle.core.errors import BundleError, Location, PromptBundleError, U
 from promptbundle.formats.claude_code import ClaudeCodeFormat
 from promptbundle.release.archive import read_archive, zip_bytes
 from promptbundle.release.install import OWNERSHIP_FILE, InstallConflictError
-from tests.conftest import BundleFactory
+from tests.support import BundleFactory
 
 
 def agent(name: str, body: str = "Hello {{ agent.name }}.\n") -> str:

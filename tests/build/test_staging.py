@@ -17,7 +17,7 @@ from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.build.staging import staging_folder
 from promptbundle.commands.build import run_build
 from promptbundle.core.errors import BuildFailedError, PromptBundleError
-from tests.conftest import BundleFactory
+from tests.support import BundleFactory
 
 
 def _agent(name: str, extra: str = "") -> str:

@@ -18,7 +18,7 @@ from promptbundle.formats.registry import FORMATS
 from promptbundle.importing.check import check_import
 from promptbundle.importing.convert import convert_file
 from promptbundle.review.check import run_checks as run_check
-from tests.conftest import BundleFactory, write_tree
+from tests.support import BundleFactory, write_tree
 
 LONG = "Reviews code." * 80  # 1,040 characters: over the Agent Skills limit of 1,024
 CAPITAL = b"---\nname: Reviewer Bot\ndescription: Reviews code\n---\nBe kind.\n"
@@ -157,7 +157,7 @@ def test_import_check_reports_narrowed_agents_in_text_and_json(tmp_path: Path) -
 
 
 # -- the whole public corpus -----------------------------------------------------------------
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 CORPUS = SHARED / "corpus" / "public"
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from promptbundle.cli import main
 from promptbundle.review.check import run_checks as run_check
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PARAGRAPH = (
     "Always run the full test suite before you report a task as done, and paste the "
     "summary line of the test run."

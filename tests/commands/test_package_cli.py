@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from promptbundle import cli
 from promptbundle.cli import main
 from promptbundle.commands.outcome import Outcome
-from tests.conftest import BundleFactory
+from tests.support import BundleFactory
 
 AGENT = "---\nname: one\ndescription: One\nmodel: sonnet\n---\nHello.\n"
 

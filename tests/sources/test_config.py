@@ -7,7 +7,7 @@ import pytest
 from promptbundle.build.pipeline import read_config
 from promptbundle.core.errors import ConfigError, PromptBundleError
 from promptbundle.sources.config import find_root
-from tests.conftest import BundleFactory
+from tests.support import BundleFactory
 
 
 def test_root_is_found_by_searching_upward(make_bundle: BundleFactory) -> None:

@@ -15,7 +15,7 @@ import promptbundle.core.errors
 from promptbundle.build import cache as buildcache
 from promptbundle.build.cache import CACHE_FOLDER, STATE_FILE
 from promptbundle.commands.build import run_build
-from tests.conftest import BundleFactory
+from tests.support import BundleFactory
 
 AGENT = """\
 ---

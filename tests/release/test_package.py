@@ -34,7 +34,7 @@ from promptbundle.release.archive import (
     verify_archive,
     zip_bytes,
 )
-from tests.conftest import BASIC_CONFIG, BundleFactory, write_tree
+from tests.support import BASIC_CONFIG, BundleFactory, write_tree
 
 COMMIT_DATE = "2024-01-02T03:04:05+00:00"
 COMMIT_EPOCH = 1704164645
@@ -279,7 +279,7 @@ def test_release_keeps_the_claude_plugin_marketplace_layout(released: Path, tmp_
     assert sorted(p.name for p in (plugin_dir / "agents").iterdir()) == ["one.md", "two.md"]
 
 
-CLAUDE = Path(__file__).resolve().parent.parent / ".clients/claude/node_modules/.bin/claude"
+CLAUDE = Path(__file__).resolve().parents[2] / ".clients/claude/node_modules/.bin/claude"
 CLAUDE_ENV = {
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     "DISABLE_TELEMETRY": "1",

@@ -14,7 +14,7 @@ from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.commands.build import run_build
 from promptbundle.core.errors import PromptBundleError, UsageError
 from promptbundle.core.yamlio import load_yaml
-from tests.conftest import BundleFactory
+from tests.support import BundleFactory
 
 AGENT = """\
 ---

@@ -11,7 +11,7 @@ import pytest
 
 from promptbundle.build.pipeline import build_outputs, load
 
-GENERATOR = Path(__file__).resolve().parents[1] / "bench" / "generate.py"
+GENERATOR = Path(__file__).resolve().parents[2] / "bench" / "generate.py"
 
 
 @pytest.fixture(scope="module")
