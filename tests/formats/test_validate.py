@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from promptbundle.build.pipeline import build_outputs, load, read_config
 from promptbundle.core.model import OutputFile, TargetConfig
@@ -271,3 +272,27 @@ def test_schema_evaluator_reports_paths_and_any_of():
         ("a[2]", "type"),
         ("b", "anyOf"),
     ]
+
+
+def test_every_format_has_a_schema_that_is_valid_json_schema():
+    for name in FORMATS:
+        schema = load_schema(name)
+        assert schema is not None, f"{name} has no schemas/{name}.json"
+        Draft202012Validator.check_schema(schema)
+
+
+def test_cursor_rule_and_copilot_prompt_outputs_are_checked_against_their_schemas(make_bundle):
+    found = _validate(
+        make_bundle,
+        "cursor-rule",
+        "cursor-rule/rules/x.mdc",
+        "---\nalwaysApply: sometimes\n---\nBody\n",
+    )
+    assert found == [("PB102", "error", 2)]
+    found = _validate(
+        make_bundle,
+        "copilot-prompt",
+        "copilot-prompt/prompts/x.prompt.md",
+        "---\ndescription: x\ntools: Read\ncolour: red\n---\nBody\n",
+    )
+    assert found == [("PB102", "error", 3), ("PB103", "warning", 4)]

@@ -41,9 +41,10 @@ STATE_FILE = "build-state.json"
 STAMP_FILE = "build-started"
 SOURCE_FOLDERS = ("agents", "fragments", "targets")
 CONFIG_FILES = ("promptbundle.toml", "pyproject.toml")
-# Libraries whose behaviour shapes the output; a reinstall changes their files' mtimes.
-LIBRARIES = ("jinja2", "markdown_it", "yaml")
-FORMAT_VERSION = 1
+# Libraries that shape outputs or their diagnostics (a cached no-op result holds both);
+# a reinstall changes their files' mtimes.
+LIBRARIES = ("jinja2", "markdown_it", "yaml", "jsonschema", "fastjsonschema")
+FORMAT_VERSION = 2
 
 # path -> [size, mtime_ns] for files, [-1, mtime_ns] for folders, None when absent; a
 # third item, a CRC-32 of the content, for an output changed in the tick it was recorded.

@@ -100,33 +100,59 @@ def sync_folder(
     """
     out_dir = config.out_dir
     existing = _existing_files(out_dir)
-    keep: list[dict[str, Any]] = []
-    if partial:
-        previous = read_manifest(out_dir) or {"outputs": []}
-        keep = [e for e in previous["outputs"] if isinstance(e, dict) and e.get("path") in existing]
+    keep = _kept_entries(out_dir, existing) if partial else []
     wanted = {entry["path"] for entry in entries}
     merged = {entry["path"]: entry for entry in [*keep, *entries]}
     manifest = manifest_bytes(manifest_data(config, list(merged.values())))
     _preflight(out_dir, wanted, existing, owned=partial or MANIFEST in existing)
     report = EmitReport()
     try:
-        for rel in sorted(wanted):
-            path = out_dir / rel
-            if rel in existing and same(rel, path):
-                report.unchanged.append(rel)
-                continue
-            put(rel, path)
-            report.written.append(rel)
+        _put_outputs(out_dir, wanted, existing, same, put, report)
         if not partial:
-            for rel in sorted(existing - wanted - {MANIFEST}):
-                (out_dir / rel).unlink()
-                report.removed.append(rel)
+            _remove_orphans(out_dir, existing - wanted - {MANIFEST}, report)
     except OSError as err:
         raise BundleError(f"cannot write the output: {err}", Location(out_dir)) from err
     _remove_empty_dirs(out_dir)
-    if not (out_dir / MANIFEST).is_file() or (out_dir / MANIFEST).read_bytes() != manifest:
-        atomic_write(out_dir / MANIFEST, manifest)
+    _write_manifest(out_dir, manifest)
     return report
+
+
+def _kept_entries(out_dir: Path, existing: set[str]) -> list[dict[str, Any]]:
+    """The earlier manifest's entries whose files are still in the output folder."""
+    previous = read_manifest(out_dir) or {"outputs": []}
+    return [e for e in previous["outputs"] if isinstance(e, dict) and e.get("path") in existing]
+
+
+def _put_outputs(
+    out_dir: Path,
+    wanted: set[str],
+    existing: set[str],
+    same: Callable[[str, Path], bool],
+    put: Callable[[str, Path], None],
+    report: EmitReport,
+) -> None:
+    """Write each wanted file in path order unless `same` says it already holds the output."""
+    for rel in sorted(wanted):
+        path = out_dir / rel
+        if rel in existing and same(rel, path):
+            report.unchanged.append(rel)
+            continue
+        put(rel, path)
+        report.written.append(rel)
+
+
+def _remove_orphans(out_dir: Path, orphans: set[str], report: EmitReport) -> None:
+    """Delete, in path order, the files the build no longer produces."""
+    for rel in sorted(orphans):
+        (out_dir / rel).unlink()
+        report.removed.append(rel)
+
+
+def _write_manifest(out_dir: Path, manifest: bytes) -> None:
+    """Write the manifest unless the folder already holds exactly these bytes."""
+    path = out_dir / MANIFEST
+    if not path.is_file() or path.read_bytes() != manifest:
+        atomic_write(path, manifest)
 
 
 def _preflight(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from promptbundle.build import cache as buildcache
+from promptbundle.build.cache import InputSnapshot
 from promptbundle.build.catalog import INDEX, fragment_index
 from promptbundle.build.emit import EmitReport, check_outputs
 from promptbundle.build.manifest import Built
@@ -16,6 +17,7 @@ from promptbundle.build.staging import emit_staged, staging_folder
 from promptbundle.commands.outcome import Outcome
 from promptbundle.core.diagnostics import Diagnostic, lossiness_lines
 from promptbundle.core.errors import BuildFailedError, ConfigError, UsageError
+from promptbundle.core.model import Bundle
 from promptbundle.sources.config import find_root
 
 __all__ = ["run_build"]
@@ -53,7 +55,29 @@ def run_build(
         result = build_outputs(bundle, cache_dir=cache_dir, jobs=jobs)
         _refuse_failures(result, strict=strict)
         return _compare(result)
-    # Writing builds stage their outputs on disk as they are made (see build/staging.py).
+    return _write(
+        bundle,
+        targets=targets,
+        agents=agents,
+        strict=strict,
+        cache_dir=cache_dir,
+        jobs=jobs,
+        record=(snapshot, key) if snapshot is not None else None,
+    )
+
+
+def _write(
+    bundle: Bundle,
+    *,
+    targets: tuple[str, ...],
+    agents: tuple[str, ...],
+    strict: bool,
+    cache_dir: Path,
+    jobs: int,
+    record: tuple[InputSnapshot, dict[str, bool]] | None,
+) -> Outcome:
+    """Stage every output as it is made (see build/staging.py), then update the output folder;
+    with `record`, remember what a full build read and wrote so the next can be skipped."""
     with staging_folder(cache_dir) as folder:
         staged = build_outputs(
             bundle,
@@ -66,11 +90,11 @@ def run_build(
         _refuse_failures(staged, strict=strict)
         report = emit_staged(bundle.config, staged.outputs, folder, partial=staged.partial)
     index_written = _write_index(staged)
-    outcome = _written(staged, report, index_written=index_written)
-    if snapshot is not None:
+    if record is not None:
+        snapshot, key = record
         cached = _written(staged, EmitReport(unchanged=[o.path for o in staged.outputs]))
         buildcache.record_build(
-            root,
+            bundle.root,
             bundle.config.out_dir,
             snapshot,
             {source for output in staged.outputs for source in output.sources},
@@ -78,7 +102,7 @@ def run_build(
             result=_to_cache(cached),
             wrote=[bundle.root / INDEX] if index_written else [],
         )
-    return outcome
+    return _written(staged, report, index_written=index_written)
 
 
 def _refuse_failures(result: BuildResult[Any], *, strict: bool) -> None:

@@ -46,22 +46,42 @@ _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 @lru_cache(maxsize=8192)
 def is_plain_safe(text: str) -> bool:
     """Whether `text` can be written as a plain scalar and read back as the same string."""
-    if not text or text != text.strip() or _UNSAFE_CHARS.search(text):
-        return False
-    if text[0] in _INDICATORS and not (
-        text[0] in "-?:" and len(text) > 1 and text[1] not in " \t" and text[0] != ":"
-    ):
-        return False
-    if text[0] in "-?" and text[:2] in ("- ", "? "):
-        return False
-    if ": " in text or " #" in text or text.endswith(":") or "\t" in text:
-        return False
-    if text.startswith("---") or text.startswith("..."):
+    if _has_unsafe_characters(text) or _has_unsafe_start(text) or _has_unsafe_inside(text):
         return False
     if _SPECIAL.match(text):
         return False
-    if any(ch in text for ch in "[]{},") and text[0] in "[{":
-        return False
+    return _round_trips(text)
+
+
+def _has_unsafe_characters(text: str) -> bool:
+    """Empty, padded with whitespace, or holding a control or line-separator character."""
+    return not text or text != text.strip() or _UNSAFE_CHARS.search(text) is not None
+
+
+def _has_unsafe_start(text: str) -> bool:
+    """Begins like a YAML indicator, a block entry, a document marker or a flow collection."""
+    first = text[0]
+    if first in _INDICATORS and not _is_plain_indicator_start(text):
+        return True
+    if first in "-?" and text[:2] in ("- ", "? "):
+        return True
+    if text.startswith("---") or text.startswith("..."):
+        return True
+    return any(ch in text for ch in "[]{},") and first in "[{"
+
+
+def _is_plain_indicator_start(text: str) -> bool:
+    """A leading `-` or `?` followed by a non-blank character starts a plain scalar."""
+    return text[0] in "-?:" and len(text) > 1 and text[1] not in " \t" and text[0] != ":"
+
+
+def _has_unsafe_inside(text: str) -> bool:
+    """Holds a mapping separator, a comment start or a tab, or ends with a colon."""
+    return ": " in text or " #" in text or text.endswith(":") or "\t" in text
+
+
+def _round_trips(text: str) -> bool:
+    """Whether the YAML reader gives back `text` unchanged as a mapping value."""
     try:
         return bool(load_yaml(f"k: {text}\n") == {"k": text})
     except yaml.YAMLError:

@@ -11,7 +11,7 @@ value a warning (for example an unknown field a tool ignores).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -215,45 +215,59 @@ def _translate(error: ValidationError, seen_required: set[JsonPath]) -> list[Sch
     return [_fail(schema, path, keyword, _message(error, path, keyword, instance, value))]
 
 
+def _type_message(where: str, instance: Any, value: Any) -> str:
+    expected = " or ".join(value if isinstance(value, list) else [value])
+    return f"{where} must be {_article(expected)}, got {_describe(instance)}"
+
+
+def _enum_message(where: str, instance: Any, value: Any) -> str:
+    allowed = ", ".join(str(v) for v in value)
+    return f"{where} must be one of {allowed}; got {instance!r}"
+
+
+# The message of a failed keyword: (where, the value, the keyword's argument) -> text.
+_MESSAGES: dict[str, Callable[[str, Any, Any], str]] = {
+    "deprecated": lambda where, instance, value: f"{where} is deprecated",
+    "type": _type_message,
+    "const": lambda where, instance, value: f"{where} must be {value!r}",
+    "enum": _enum_message,
+    "minLength": lambda where, instance, value: (
+        f"{where} {'must not be empty' if value == 1 else 'is too short'}"
+    ),
+    "maxLength": lambda where, instance, value: (
+        f"{where} is {len(instance)} characters, more than {value}"
+    ),
+    "pattern": lambda where, instance, value: f"{where} {instance!r} does not match {value}",
+    "minimum": lambda where, instance, value: f"{where} must be >= {value}",
+    "maximum": lambda where, instance, value: f"{where} must be <= {value}",
+    "exclusiveMinimum": lambda where, instance, value: f"{where} must be > {value}",
+    "minItems": lambda where, instance, value: f"{where} must not be empty",
+}
+
+
 def _message(
     error: ValidationError, path: JsonPath, keyword: str, instance: Any, value: Any
 ) -> str:
     where = _where(path)
-    if keyword == "deprecated":
-        return f"{where} is deprecated"
-    if keyword == "type":
-        names = value if isinstance(value, list) else [value]
-        expected = " or ".join(names)
-        return f"{where} must be {_article(expected)}, got {_describe(instance)}"
-    if keyword == "const":
-        return f"{where} must be {value!r}"
-    if keyword == "enum":
-        allowed = ", ".join(str(v) for v in value)
-        return f"{where} must be one of {allowed}; got {instance!r}"
-    if keyword == "minLength":
-        return f"{where} {'must not be empty' if value == 1 else 'is too short'}"
-    if keyword == "maxLength":
-        return f"{where} is {len(instance)} characters, more than {value}"
-    if keyword == "pattern":
-        return f"{where} {instance!r} does not match {value}"
-    if keyword in ("minimum", "maximum", "exclusiveMinimum"):
-        sign = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">"}[keyword]
-        return f"{where} must be {sign} {value}"
-    if keyword == "minItems":
-        return f"{where} must not be empty"
     if keyword == "anyOf":
-        firsts: dict[int, str] = {}
-        for sub in sorted(error.context or (), key=lambda e: tuple(map(str, e.schema_path))):
-            branch = int(sub.schema_path[0]) if sub.schema_path else 0
-            if branch not in firsts:
-                sub_schema = sub.schema if isinstance(sub.schema, Mapping) else {}
-                sub_path: JsonPath = tuple(sub.absolute_path)
-                message = _message(
-                    sub, sub_path, str(sub.validator), sub.instance, sub.validator_value
-                )
-                firsts[branch] = _fail(sub_schema, sub_path, str(sub.validator), message).message
-        return f"{where} has no valid form: " + "; or ".join(firsts[b] for b in sorted(firsts))
-    return f"{where}: {error.message}"
+        return f"{where} has no valid form: " + "; or ".join(_branch_messages(error))
+    message = _MESSAGES.get(keyword)
+    return message(where, instance, value) if message else f"{where}: {error.message}"
+
+
+def _branch_messages(error: ValidationError) -> list[str]:
+    """The first failure of each branch of a failed anyOf, in branch order."""
+    firsts: dict[int, str] = {}
+    for sub in sorted(error.context or (), key=lambda e: tuple(map(str, e.schema_path))):
+        branch = int(sub.schema_path[0]) if sub.schema_path else 0
+        if branch in firsts:
+            continue
+        sub_schema = sub.schema if isinstance(sub.schema, Mapping) else {}
+        sub_path: JsonPath = tuple(sub.absolute_path)
+        keyword = str(sub.validator)
+        message = _message(sub, sub_path, keyword, sub.instance, sub.validator_value)
+        firsts[branch] = _fail(sub_schema, sub_path, keyword, message).message
+    return [firsts[branch] for branch in sorted(firsts)]
 
 
 def _fail(schema: Mapping[str, Any], path: JsonPath, keyword: str, message: str) -> SchemaFailure:

@@ -134,40 +134,75 @@ def _canonical(
     """Canonical fields, a per-format block for the rest, and what other targets lose."""
     lossy: list[str] = []
     fields: dict[str, Any] = {"name": agent_id}
+    _take_description(meta, path, fields, lossy)
+    name = meta.get("name")
+    if name is not None and name != agent_id:
+        lossy.append(f"name: {name!r} is kept only in the {fmt} file (id {agent_id!r})")
+    block: dict[str, Any] = {}
+    _take_model(meta, fields, block, lossy)
+    tools_key = "allowed-tools" if fmt == "agent-skill" else "tools"
+    _take_tools(meta, fmt, tools_key, fields, block, lossy)
+    _take_rest(meta, fmt, tools_key, block, lossy)
+    clean = _plain(block)
+    if isinstance(clean, dict) and clean:
+        fields[fmt] = clean
+    return fields, lossy
+
+
+def _take_description(
+    meta: Mapping[str, Any], path: Path, fields: dict[str, Any], lossy: list[str]
+) -> None:
+    """`description:` as given, or a generated one when it is missing or blank."""
     description = meta.get("description")
     if isinstance(description, str) and description.strip():
         fields["description"] = description
     else:
         fields["description"] = f"Imported from {path.name}"
         lossy.append("description: missing, other targets get a generated one")
-    name = meta.get("name")
-    if name is not None and name != agent_id:
-        lossy.append(f"name: {name!r} is kept only in the {fmt} file (id {agent_id!r})")
-    block: dict[str, Any] = {}
+
+
+def _take_model(
+    meta: Mapping[str, Any], fields: dict[str, Any], block: dict[str, Any], lossy: list[str]
+) -> None:
+    """`model:` as a canonical field when it names a tier, else kept in the format block."""
     model = meta.get("model")
     if isinstance(model, str) and model in TIERS:
         fields["model"] = model
     elif model is not None:
         block["model"] = model
         lossy.append(f"model: {model!r} is not a tier ({', '.join(sorted(TIERS))})")
-    tools_key = "allowed-tools" if fmt == "agent-skill" else "tools"
+
+
+def _take_tools(
+    meta: Mapping[str, Any],
+    fmt: str,
+    tools_key: str,
+    fields: dict[str, Any],
+    block: dict[str, Any],
+    lossy: list[str],
+) -> None:
+    """The tool list as canonical `tools:` for Claude formats and skills, else kept in the
+    format block."""
     tools = meta.get(tools_key)
-    if tools is not None:
-        if fmt in _CLAUDE_FORMATS | {"agent-skill"} and isinstance(tools, (str, list)):
-            items = tools.replace(",", " ").split() if isinstance(tools, str) else tools
-            fields["tools"] = [str(t).strip() for t in items if str(t).strip()]
-        else:
-            block[tools_key] = tools
-            lossy.append(f"{tools_key}: {fmt} tool names are not mapped to other targets")
+    if tools is None:
+        return
+    if fmt in _CLAUDE_FORMATS | {"agent-skill"} and isinstance(tools, (str, list)):
+        items = tools.replace(",", " ").split() if isinstance(tools, str) else tools
+        fields["tools"] = [str(t).strip() for t in items if str(t).strip()]
+    else:
+        block[tools_key] = tools
+        lossy.append(f"{tools_key}: {fmt} tool names are not mapped to other targets")
+
+
+def _take_rest(
+    meta: Mapping[str, Any], fmt: str, tools_key: str, block: dict[str, Any], lossy: list[str]
+) -> None:
+    """Every other field, kept in the format block: only `fmt` reads it."""
     for key, value in meta.items():
         if key in ("name", "description", "model", tools_key):
             continue
         block[str(key)] = value
         lossy.append(f"{key}: only {fmt} reads it")
-    clean = _plain(block)
-    if isinstance(clean, dict) and clean:
-        fields[fmt] = clean
-    return fields, lossy
 
 
 def _plain(value: Any) -> Any:

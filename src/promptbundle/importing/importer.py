@@ -3,7 +3,7 @@ the same bytes for their native format (see roundtrip.py for what is recorded)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from promptbundle.core.model import BundleConfig
 from promptbundle.core.yamlio import YamlError, load_yaml
 from promptbundle.formats.registry import Unsupported
 from promptbundle.importing.convert import ImportedAgent, convert_file, with_targets
-from promptbundle.importing.targets import judge_targets
+from promptbundle.importing.targets import Narrowing, judge_targets
 
 __all__ = ["ExistingSource", "ImportResult", "collect_files", "existing_sources", "run_import"]
 
@@ -139,28 +139,43 @@ def run_import(
 
     result = ImportResult()
     existing = existing_sources(into)
+    _convert_all(paths, result, existing, format_name=format_name, force=force)
+    narrowed = judge_targets(result.agents, config)
+    result.agents = [
+        with_targets(a, narrowed[a.id].kept) if a.id in narrowed else a for a in result.agents
+    ]
+    result.narrowed = len(narrowed)
+    known = set(targets) if targets is not None else None
+    for agent in result.agents:
+        result.written.append(_write_agent(into, agent))
+        result.messages += _agent_notes(agent, narrowed, known)
+    result.messages += [f"{path}: {reason}" for path, reason in result.unsupported]
+    return result
+
+
+def _convert_all(
+    paths: Sequence[Path],
+    result: ImportResult,
+    existing: Sequence[ExistingSource],
+    *,
+    format_name: str | None,
+    force: bool,
+) -> None:
+    """Convert every file into `result.agents` (or `result.unsupported`); raise the
+    collected errors of files that cannot be read or already have a source."""
     taken: dict[str, Path] = {}
     errors: list[PromptBundleError] = []
     for path in collect_files(paths):
         try:
-            data = path.read_bytes()
-            agent = convert_file(path, data, format_name=format_name, taken=taken)
-            previous, why = _previous(path, agent.derived_id, existing)
-            if previous is not None and force:
-                agent = convert_file(path, data, format_name=format_name, agent_id=previous.id)
+            agent, why = _convert(path, existing, format_name=format_name, taken=taken, force=force)
         except Unsupported as verdict:
             result.unsupported.append((path, str(verdict)))
             continue
         except OSError as err:
             errors.append(SourceError(f"cannot read: {err.strerror}", Location(path)))
             continue
-        if previous is not None and not force:
-            errors.append(
-                SourceError(
-                    f"{why}; use --force to replace it",
-                    Location(path),
-                )
-            )
+        if why:
+            errors.append(SourceError(f"{why}; use --force to replace it", Location(path)))
             continue
         base = agent.derived_id
         if base != agent.id and base in taken:
@@ -171,24 +186,46 @@ def run_import(
         taken[agent.id] = path
         result.agents.append(agent)
     raise_collected(errors)
-    narrowed = judge_targets(result.agents, config)
-    result.agents = [
-        with_targets(a, narrowed[a.id].kept) if a.id in narrowed else a for a in result.agents
-    ]
-    result.narrowed = len(narrowed)
-    known = set(targets) if targets is not None else None
-    for agent in result.agents:
-        target = into / f"{agent.id}.md"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(agent.text.encode("utf-8"))
-        result.written.append(target)
-        result.messages += [f"{agent.source}: lossy: {note}" for note in agent.lossy]
-        if agent.id in narrowed:
-            result.messages.append(f"{agent.source}: {narrowed[agent.id].line()}")
-        if known is not None and agent.format not in known:
-            result.messages.append(
-                f"{agent.source}: note: the bundle has no {agent.format} target; add it to "
-                f"'targets' to build the file back"
-            )
-    result.messages += [f"{path}: {reason}" for path, reason in result.unsupported]
-    return result
+
+
+def _convert(
+    path: Path,
+    existing: Sequence[ExistingSource],
+    *,
+    format_name: str | None,
+    taken: Mapping[str, Path],
+    force: bool,
+) -> tuple[ImportedAgent, str]:
+    """The agent for one file and why it duplicates an existing source ("": it does not,
+    or `force` replaces that source, taking its id)."""
+    data = path.read_bytes()
+    agent = convert_file(path, data, format_name=format_name, taken=taken)
+    previous, why = _previous(path, agent.derived_id, existing)
+    if previous is None:
+        return agent, ""
+    if not force:
+        return agent, why
+    return convert_file(path, data, format_name=format_name, agent_id=previous.id), ""
+
+
+def _write_agent(into: Path, agent: ImportedAgent) -> Path:
+    """Write the agent's source into `into`; the file written."""
+    target = into / f"{agent.id}.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(agent.text.encode("utf-8"))
+    return target
+
+
+def _agent_notes(
+    agent: ImportedAgent, narrowed: Mapping[str, Narrowing], known: set[str] | None
+) -> list[str]:
+    """The report lines for one written agent: lossy notes, narrowing, missing target."""
+    notes = [f"{agent.source}: lossy: {note}" for note in agent.lossy]
+    if agent.id in narrowed:
+        notes.append(f"{agent.source}: {narrowed[agent.id].line()}")
+    if known is not None and agent.format not in known:
+        notes.append(
+            f"{agent.source}: note: the bundle has no {agent.format} target; add it to "
+            f"'targets' to build the file back"
+        )
+    return notes

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,18 +39,9 @@ class Narrowing:
 def narrowings(result: BuildResult[OutputFile], agents: Sequence[str]) -> dict[str, Narrowing]:
     """For each of `agents` with an output that fails validation, the targets that pass."""
     config = result.bundle.config
-    outputs = {o.path: o for o in result.outputs}
     wanted = set(agents)
-    failing: dict[str, dict[str, Diagnostic]] = {}
-    for diag in sorted(result.errors, key=lambda d: (str(d.location.path), d.location.line)):
-        output = outputs.get(diag.output) if diag.output is not None else None
-        if output is None or output.agent not in wanted or output.verbatim:
-            continue
-        failing.setdefault(output.agent, {}).setdefault(output.target, diag)
-    built: dict[str, set[str]] = {}
-    for output in result.outputs:
-        if output.agent in wanted:
-            built.setdefault(output.agent, set()).add(output.target)
+    failing = _first_errors(result, wanted)
+    built = _built_targets(result.outputs, wanted)
     found = {}
     for agent_id, bad in sorted(failing.items()):
         names = [t.name for t in config.targets]
@@ -58,6 +49,30 @@ def narrowings(result: BuildResult[OutputFile], agents: Sequence[str]) -> dict[s
         left_out = tuple(t for t in names if t in bad)
         found[agent_id] = Narrowing(agent_id, kept, left_out, bad[left_out[0]])
     return found
+
+
+def _first_errors(
+    result: BuildResult[OutputFile], wanted: set[str]
+) -> dict[str, dict[str, Diagnostic]]:
+    """For each wanted agent, the first error (by place) of each target whose mapped (not
+    verbatim) output fails validation."""
+    outputs = {o.path: o for o in result.outputs}
+    failing: dict[str, dict[str, Diagnostic]] = {}
+    for diag in sorted(result.errors, key=lambda d: (str(d.location.path), d.location.line)):
+        output = outputs.get(diag.output) if diag.output is not None else None
+        if output is None or output.agent not in wanted or output.verbatim:
+            continue
+        failing.setdefault(output.agent, {}).setdefault(output.target, diag)
+    return failing
+
+
+def _built_targets(outputs: Iterable[OutputFile], wanted: set[str]) -> dict[str, set[str]]:
+    """For each wanted agent, the targets it has outputs for."""
+    built: dict[str, set[str]] = {}
+    for output in outputs:
+        if output.agent in wanted:
+            built.setdefault(output.agent, set()).add(output.target)
+    return built
 
 
 def judge_targets(

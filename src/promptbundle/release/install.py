@@ -166,12 +166,7 @@ def _plan(
     conflicts: list[tuple[Path, str]] = []
     for rel, content in sorted(payload.files.items()):
         dest = into / rel
-        blocker = next((p for p in dest.parents if p.is_relative_to(into) and p.is_file()), None)
-        if blocker is not None or (dest.is_dir() and not dest.is_symlink()):
-            raise BundleError(
-                f"cannot install {rel}: {'a file' if blocker else 'a folder'} is in the way",
-                Location(blocker or dest),
-            )
+        _check_way_clear(into, rel, dest)
         found = _digest(dest)
         if found is None:
             report.added.append(rel)
@@ -179,12 +174,9 @@ def _plan(
             report.unchanged.append(rel)
         else:
             report.updated.append(rel)
-            if rel in others:
-                conflicts.append((dest, f"installed by {others[rel]}, not by this install"))
-            elif rel not in owned:
-                conflicts.append((dest, "not installed by promptbundle; will not overwrite it"))
-            elif found != owned[rel]:
-                conflicts.append((dest, "changed since it was installed; will not overwrite it"))
+            reason = _overwrite_conflict(rel, found, owned, others)
+            if reason is not None:
+                conflicts.append((dest, reason))
     for rel in sorted(set(owned) - set(payload.files)):
         dest = into / rel
         found = _digest(dest)
@@ -196,19 +188,37 @@ def _plan(
     return report, conflicts
 
 
+def _check_way_clear(into: Path, rel: str, dest: Path) -> None:
+    """Raise when a file above `dest` (inside `into`) or a folder at `dest` blocks writing it."""
+    blocker = next((p for p in dest.parents if p.is_relative_to(into) and p.is_file()), None)
+    if blocker is not None or (dest.is_dir() and not dest.is_symlink()):
+        raise BundleError(
+            f"cannot install {rel}: {'a file' if blocker else 'a folder'} is in the way",
+            Location(blocker or dest),
+        )
+
+
+def _overwrite_conflict(
+    rel: str, found: str, owned: Mapping[str, str], others: Mapping[str, str]
+) -> str | None:
+    """Why overwriting `rel` (now with digest `found`) needs `force`; None when it does not."""
+    if rel in others:
+        return f"installed by {others[rel]}, not by this install"
+    if rel not in owned:
+        return "not installed by promptbundle; will not overwrite it"
+    if found != owned[rel]:
+        return "changed since it was installed; will not overwrite it"
+    return None
+
+
 def install_payload(
     payload: Payload, *, into: Path, dry_run: bool = False, force: bool = False
 ) -> InstallReport:
     """Put `payload` into `into`, removing only files a previous install of it wrote."""
     if into.exists() and not into.is_dir():
         raise UsageError(f"--into {into} is not a folder")
-    key = (payload.bundle, payload.target)
-    installs = _read_ownership(into)
-    mine = [i for i in installs if (i.get("bundle"), i.get("target")) == key]
-    rest = [i for i in installs if (i.get("bundle"), i.get("target")) != key]
-    owned = {p: str(d) for i in mine for p, d in i["files"].items()}
-    others = {p: f"{i.get('bundle')}:{i.get('target')}" for i in rest for p in i["files"]}
-    report, conflicts = _plan(into, payload, owned, others)
+    mine, rest = _partition(_read_ownership(into), (payload.bundle, payload.target))
+    report, conflicts = _plan(into, payload, _owned_files(mine), _files_of_others(rest))
     report.dry_run = dry_run
     if conflicts and not force:
         raise InstallConflictError(conflicts)
@@ -219,17 +229,45 @@ def install_payload(
         _apply(into, payload, report)
     except OSError as err:
         raise BundleError(f"install failed: {err}", Location(into)) from err
+    _disown(rest, payload.files)
+    _write_ownership(into, [*(i for i in rest if i["files"]), _record(payload)])
+    return report
+
+
+def _partition(
+    installs: list[dict[str, Any]], key: tuple[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The recorded installs of this bundle and target, and all the others."""
+    mine = [i for i in installs if (i.get("bundle"), i.get("target")) == key]
+    rest = [i for i in installs if (i.get("bundle"), i.get("target")) != key]
+    return mine, rest
+
+
+def _owned_files(mine: list[dict[str, Any]]) -> dict[str, str]:
+    """Each file this bundle and target installed, with its recorded digest."""
+    return {p: str(d) for i in mine for p, d in i["files"].items()}
+
+
+def _files_of_others(rest: list[dict[str, Any]]) -> dict[str, str]:
+    """Each file another install recorded, with that install's `bundle:target`."""
+    return {p: f"{i.get('bundle')}:{i.get('target')}" for i in rest for p in i["files"]}
+
+
+def _disown(rest: list[dict[str, Any]], files: Mapping[str, bytes]) -> None:
+    """Drop from the other installs' records the files this install now owns."""
     for other in rest:
-        for rel in set(other["files"]) & set(payload.files):
+        for rel in set(other["files"]) & set(files):
             del other["files"][rel]
-    record = {
+
+
+def _record(payload: Payload) -> dict[str, Any]:
+    """The install record entry for `payload`: its files with their digests."""
+    return {
         "bundle": payload.bundle,
         "target": payload.target,
         "version": payload.version,
         "files": {rel: sha256(payload.files[rel]) for rel in sorted(payload.files)},
     }
-    _write_ownership(into, [*(i for i in rest if i["files"]), record])
-    return report
 
 
 def _apply(into: Path, payload: Payload, report: InstallReport) -> None:

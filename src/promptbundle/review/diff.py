@@ -233,6 +233,43 @@ def unified_diff(path: str, before: bytes | None, after: bytes | None) -> tuple[
     return text, added, removed
 
 
+def _status(old: object, new: object) -> Status:
+    """`added` when only the new side exists, `removed` when only the old one, else `modified`."""
+    return "added" if old is None else "removed" if new is None else "modified"
+
+
+def _source_changes(
+    base_sources: Mapping[str, bytes | None], head_sources: Mapping[str, bytes | None]
+) -> dict[str, SourceChange]:
+    """The sources whose bytes differ between the sides, by path, in path order."""
+    changed: dict[str, SourceChange] = {}
+    for rel in sorted(set(base_sources) | set(head_sources)):
+        old, new = base_sources.get(rel), head_sources.get(rel)
+        if old != new:
+            changed[rel] = SourceChange(rel, _status(old, new))
+    return changed
+
+
+def _output_change(
+    path: str,
+    before: OutputFile | None,
+    after: OutputFile | None,
+    changed: Mapping[str, SourceChange],
+) -> OutputChange:
+    """The change of one output that differs, caused by its changed recorded sources."""
+    recorded = set(before.sources if before else ()) | set(after.sources if after else ())
+    causes = tuple(changed[s] for s in sorted(recorded) if s in changed)
+    either = after or before
+    assert either is not None
+    text, added, removed = unified_diff(
+        path,
+        before.content if before else None,
+        after.content if after else None,
+    )
+    status = _status(before, after)
+    return OutputChange(path, status, either.target, either.agent, causes, text, added, removed)
+
+
 def compare_builds(
     base: Mapping[str, OutputFile],
     head: Mapping[str, OutputFile],
@@ -240,30 +277,13 @@ def compare_builds(
     head_sources: Mapping[str, bytes | None],
 ) -> tuple[tuple[SourceChange, ...], tuple[OutputChange, ...]]:
     """Changed sources and changed outputs; each output's causes are its changed sources."""
-    changed: dict[str, SourceChange] = {}
-    for rel in sorted(set(base_sources) | set(head_sources)):
-        old, new = base_sources.get(rel), head_sources.get(rel)
-        if old != new:
-            status: Status = "added" if old is None else "removed" if new is None else "modified"
-            changed[rel] = SourceChange(rel, status)
+    changed = _source_changes(base_sources, head_sources)
     outputs: list[OutputChange] = []
     for path in sorted(set(base) | set(head)):
         before, after = base.get(path), head.get(path)
         if before is not None and after is not None and before.content == after.content:
             continue
-        status = "added" if before is None else "removed" if after is None else "modified"
-        recorded = set(before.sources if before else ()) | set(after.sources if after else ())
-        causes = tuple(changed[s] for s in sorted(recorded) if s in changed)
-        either = after or before
-        assert either is not None
-        text, added, removed = unified_diff(
-            path,
-            before.content if before else None,
-            after.content if after else None,
-        )
-        outputs.append(
-            OutputChange(path, status, either.target, either.agent, causes, text, added, removed)
-        )
+        outputs.append(_output_change(path, before, after, changed))
     return tuple(changed.values()), tuple(outputs)
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from promptbundle.review.diff import STATUSES, BundleDiff, OutputChange
+from promptbundle.review.diff import STATUSES, BundleDiff, ChangeGroup, OutputChange
 
 __all__ = [
     "COMMENT_LIMIT",
@@ -126,42 +126,61 @@ def format_markdown(diff: BundleDiff, *, stat: bool = False, limit: int = COMMEN
     The comment stays within `limit` characters: diffs that do not fit are cut or left out,
     and a closing note says how many and how to see them all.
     """
+    summary = "\n".join(_markdown_head(diff) + _markdown_rows(diff)) + "\n"
+    blocks: list[tuple[str, list[OutputChange]]] = [(summary, [])]
+    for group in diff.groups:
+        blocks += _group_blocks(group, stat)
+    text = "".join(block for block, _ in blocks)
+    if len(text) <= limit:
+        return text
+    return _truncated(diff, blocks, limit)
+
+
+def _markdown_head(diff: BundleDiff) -> list[str]:
+    """The hidden marker, the headline, the compared revisions and the diff's notes."""
     head = [COMMENT_MARKER, f"### Prompt changes: {_headline(diff)}", ""]
     head.append(f"Base {_code(str(diff.base))} → head {_code(str(diff.head))}.")
     head += [f"_{note}_" for note in diff.notes]
     head.append("")
+    return head
+
+
+def _markdown_rows(diff: BundleDiff) -> list[str]:
+    """The table of changes by cause, then the sources that changed no output."""
     rows: list[str] = []
     if diff.changed:
         rows = [
             "| changed sources | outputs | agents | lines |",
             "| --- | ---: | ---: | ---: |",
         ]
-        for group in diff.groups:
-            causes = (
-                "<br>".join(f"{_code(c.path)} {c.status}" for c in group.causes)
-                or "no recorded source changed"
-            )
-            added = sum(o.added_lines for o in group.outputs)
-            removed = sum(o.removed_lines for o in group.outputs)
-            rows.append(
-                f"| {causes} | {len(group.outputs)} | {len(group.agents)} | +{added} -{removed} |"
-            )
+        rows += [_group_row(group) for group in diff.groups]
         rows.append("")
     if diff.quiet_sources:
         quiet = ", ".join(f"{_code(s.path)} {s.status}" for s in diff.quiet_sources)
         rows += [f"Changed without changing any output: {quiet}.", ""]
-    blocks: list[tuple[str, list[OutputChange]]] = [("\n".join(head + rows) + "\n", [])]
-    for group in diff.groups:
-        blocks.append((f"#### {group.title(limit=5)}\n\n", []))
-        if stat:
-            listing = "".join(f"- `{_stat_line(o)}`\n" for o in group.outputs)
-            blocks.append((listing + "\n", []))
-            continue
-        blocks += [(_details(c, c[0].diff), c) for c in clusters(group.outputs)]
-    text = "".join(block for block, _ in blocks)
-    if len(text) <= limit:
-        return text
-    return _truncated(diff, blocks, limit)
+    return rows
+
+
+def _group_row(group: ChangeGroup) -> str:
+    """One table row: the group's causes, output and agent counts, and lines changed."""
+    causes = (
+        "<br>".join(f"{_code(c.path)} {c.status}" for c in group.causes)
+        or "no recorded source changed"
+    )
+    added = sum(o.added_lines for o in group.outputs)
+    removed = sum(o.removed_lines for o in group.outputs)
+    return f"| {causes} | {len(group.outputs)} | {len(group.agents)} | +{added} -{removed} |"
+
+
+def _group_blocks(group: ChangeGroup, stat: bool) -> list[tuple[str, list[OutputChange]]]:
+    """The group's heading, then a stat listing or one details block per identical change."""
+    blocks: list[tuple[str, list[OutputChange]]] = [(f"#### {group.title(limit=5)}\n\n", [])]
+    if stat:
+        listing = "".join(f"- `{_stat_line(o)}`\n" for o in group.outputs)
+        blocks.append((listing + "\n", []))
+        return blocks
+    blocks += [(_details(c, c[0].diff), c) for c in clusters(group.outputs)]
+    return blocks
 
 
 def _truncated(diff: BundleDiff, blocks: list[tuple[str, list[OutputChange]]], limit: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,78 +93,141 @@ def _key_line(path: Path, key: str) -> int:
     return key_line(text, key, style="toml")
 
 
-def load_config(root: Path, *, formats: KnownFormats) -> BundleConfig:
-    """Read and validate the bundle configuration and every target it names."""
+@dataclass
+class _Problems:
+    """Collects the configuration's problems, each located at the key it concerns."""
 
-    root = root.resolve()
+    source: Path
+    errors: list[PromptBundleError] = field(default_factory=list)
+
+    def add(self, message: str, key: str) -> None:
+        """Record a problem at the line setting `key` in the configuration file."""
+        self.errors.append(
+            ConfigError(message, Location(self.source, _key_line(self.source, key), 1))
+        )
+
+
+def _config_table(root: Path) -> tuple[Path, dict[str, Any]]:
+    """The configuration file and its bundle table: promptbundle.toml, else pyproject.toml."""
     if (root / CONFIG_FILE).is_file():
         source = root / CONFIG_FILE
-        table = _read_toml(source)
-    elif (root / PYPROJECT).is_file() and _has_bundle_table(root / PYPROJECT):
+        return source, _read_toml(source)
+    if (root / PYPROJECT).is_file() and _has_bundle_table(root / PYPROJECT):
         source = root / PYPROJECT
-        table = _read_toml(source)["tool"]["promptbundle"]
-    else:
-        raise ConfigError(f"{root} has no {CONFIG_FILE} and no [tool.promptbundle] in {PYPROJECT}")
+        table: dict[str, Any] = _read_toml(source)["tool"]["promptbundle"]
+        return source, table
+    raise ConfigError(f"{root} has no {CONFIG_FILE} and no [tool.promptbundle] in {PYPROJECT}")
 
-    errors: list[PromptBundleError] = []
 
-    def err(message: str, key: str) -> None:
-        errors.append(ConfigError(message, Location(source, _key_line(source, key), 1)))
-
+def _check_keys(table: dict[str, Any], problems: _Problems) -> None:
+    """Every key of the bundle table is a known one."""
     for key in sorted(set(table) - _BUNDLE_KEYS):
-        err(f"unknown key {key!r} (known: {', '.join(sorted(_BUNDLE_KEYS))})", key)
+        problems.add(f"unknown key {key!r} (known: {', '.join(sorted(_BUNDLE_KEYS))})", key)
+
+
+def _bundle_name(table: dict[str, Any], problems: _Problems) -> str:
+    """The required bundle id (`bundle` stands in when it is missing or invalid)."""
     name = table.get("name")
     if name is None:
-        err("'name' is required: the bundle's id, like 'my-bundle'", "name")
-        name = "bundle"
-    elif not isinstance(name, str) or not ID_PATTERN.match(name):
-        err(
+        problems.add("'name' is required: the bundle's id, like 'my-bundle'", "name")
+        return "bundle"
+    if not isinstance(name, str) or not ID_PATTERN.match(name):
+        problems.add(
             f"'name' must be an id like 'my-bundle' (lowercase, digits, hyphens), got {name!r}",
             "name",
         )
-        name = "bundle"
+        return "bundle"
+    return name
+
+
+def _version(table: dict[str, Any], problems: _Problems) -> str:
+    """The bundle's semantic version (0.0.0 when unset)."""
     version = str(table.get("version", "0.0.0"))
     if not VERSION_PATTERN.match(version):
-        err(f"'version' must be a semantic version like 1.2.3, got {version!r}", "version")
+        problems.add(f"'version' must be a semantic version like 1.2.3, got {version!r}", "version")
+    return version
+
+
+def _check_strings(table: dict[str, Any], problems: _Problems) -> None:
+    """The keys holding text are strings."""
     for key in ("description", "author", "out"):
         if key in table and not isinstance(table[key], str):
-            err(f"'{key}' must be a string", key)
+            problems.add(f"'{key}' must be a string", key)
+
+
+def _out_folder(table: dict[str, Any], problems: _Problems) -> str:
+    """The output folder: inside the bundle, outside every source folder."""
     out = str(table.get("out", "dist"))
-    if Path(out).is_absolute() or ".." in Path(out).parts or out in ("", "."):
-        err(f"'out' must be a folder inside the bundle, got {out!r}", "out")
-    elif Path(out).parts and Path(out).parts[0] in _SOURCE_DIRS:
-        err(
+    parts = Path(out).parts
+    if Path(out).is_absolute() or ".." in parts or out in ("", "."):
+        problems.add(f"'out' must be a folder inside the bundle, got {out!r}", "out")
+    elif parts and parts[0] in _SOURCE_DIRS:
+        problems.add(
             f"'out' must not be inside a source folder ({', '.join(_SOURCE_DIRS)}): "
             f"a build removes the files it does not produce there, got {out!r}",
             "out",
         )
+    return out
+
+
+def _variables(table: dict[str, Any], problems: _Problems) -> dict[str, Any]:
+    """The bundle's `vars` table, whose names templates can use."""
     variables = table.get("vars", {})
     if not isinstance(variables, dict):
-        err("'vars' must be a table", "vars")
+        problems.add("'vars' must be a table", "vars")
         variables = {}
     for problem in var_name_problems(variables):
-        err(problem, "vars")
+        problems.add(problem, "vars")
+    return dict(variables)
+
+
+def _target_names(table: dict[str, Any], formats: KnownFormats, problems: _Problems) -> list[str]:
+    """The names in `targets` (every default format when unset), each listed once."""
     target_names = table.get("targets", sorted(formats.defaults))
     if not isinstance(target_names, list) or not all(isinstance(t, str) for t in target_names):
-        err("'targets' must be a list of target names", "targets")
+        problems.add("'targets' must be a list of target names", "targets")
         target_names = []
     if len(set(target_names)) != len(target_names):
-        err("'targets' lists a target twice", "targets")
+        problems.add("'targets' lists a target twice", "targets")
+    return target_names
 
+
+def _load_targets(
+    root: Path, target_names: list[str], formats: KnownFormats, problems: _Problems
+) -> list[TargetConfig]:
+    """Load every named target whose name is a valid id; collects their problems."""
     targets: list[TargetConfig] = []
     for target_name in target_names:
         if not ID_PATTERN.match(target_name):
-            err(
+            problems.add(
                 f"target name {target_name!r} must be an id (lowercase letters, digits, "
                 "hyphens): it names the output folder and targets/<name>.toml",
                 "targets",
             )
             continue
         try:
-            targets.append(_load_target(root, target_name, source, formats))
+            targets.append(_load_target(root, target_name, problems.source, formats))
         except PromptBundleError as error:
-            errors.append(error)
-    raise_collected(errors)
+            problems.errors.append(error)
+    return targets
+
+
+def load_config(root: Path, *, formats: KnownFormats) -> BundleConfig:
+    """Read and validate the bundle configuration and every target it names."""
+
+    root = root.resolve()
+    source, table = _config_table(root)
+    problems = _Problems(source)
+    # Checked in this order, so that the problems are reported in this order.
+    _check_keys(table, problems)
+    name = _bundle_name(table, problems)
+    version = _version(table, problems)
+    _check_strings(table, problems)
+    out = _out_folder(table, problems)
+    variables = _variables(table, problems)
+    target_names = _target_names(table, formats, problems)
+    targets = _load_targets(root, target_names, formats, problems)
+    raise_collected(problems.errors)
     return BundleConfig(
         root=root,
         source=source,
@@ -172,7 +236,7 @@ def load_config(root: Path, *, formats: KnownFormats) -> BundleConfig:
         description=str(table.get("description", "")),
         author=str(table.get("author", "")),
         out=out,
-        vars=dict(variables),
+        vars=variables,
         targets=tuple(targets),
     )
 

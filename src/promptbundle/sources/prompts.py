@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,22 @@ def _yaml_location(path: Path, err: YamlError, offset: int) -> Location:
     return Location(path, mark.line + offset, mark.column + 1)
 
 
-def load_agent(path: Path, rel: str, known_targets: set[str], formats: KnownFormats) -> Agent:
-    """Parse one agent file; raises every problem in it at once.
+@dataclass
+class _Problems:
+    """Collects an agent file's problems, each located at the frontmatter key it concerns."""
 
-    Per-target blocks are keyed by a target of the bundle or by a built-in format."""
+    path: Path
+    frontmatter: str
+    errors: list[PromptBundleError] = field(default_factory=list)
+
+    def add(self, message: str, key: str, code: str | None = None) -> None:
+        """Record a problem at the line setting `key` (the frontmatter's first line if unset)."""
+        line = key_line(self.frontmatter, key, first_line=2) or 2
+        self.errors.append(SourceError(message, Location(self.path, line, 1), code=code))
+
+
+def _parse_frontmatter(path: Path) -> tuple[str, dict[Any, Any], str, int]:
+    """Read an agent file: (frontmatter text, its mapping, body, body's first line)."""
     text = read_source(path)
     frontmatter, body, body_line = split_frontmatter(text)
     if frontmatter is None:
@@ -60,92 +73,160 @@ def load_agent(path: Path, rel: str, known_targets: set[str], formats: KnownForm
         raise SourceError(f"invalid YAML: {issue}", _yaml_location(path, err, 2)) from err
     if not isinstance(meta, dict):
         raise SourceError("frontmatter must be a mapping of keys to values", Location(path, 2, 1))
+    return frontmatter, meta, body, body_line
 
-    errors: list[PromptBundleError] = []
 
-    def problem(message: str, key: str, code: str | None = None) -> None:
-        line = key_line(frontmatter, key, first_line=2) or 2
-        errors.append(SourceError(message, Location(path, line, 1), code=code))
-
-    block_names = known_targets | formats.names
+def _check_keys(
+    meta: dict[Any, Any], block_names: set[str], known_targets: set[str], problems: _Problems
+) -> None:
+    """Every key is canonical or names a per-target block."""
     for key in meta:
         if key not in CANONICAL_KEYS and key not in block_names:
-            problem(
+            problems.add(
                 f"unknown key {key!r}: canonical keys are {', '.join(CANONICAL_KEYS[:6])}; "
                 f"per-target blocks are keyed by target ({', '.join(sorted(known_targets))})",
                 str(key),
             )
+
+
+def _agent_id(meta: dict[Any, Any], path: Path, problems: _Problems) -> str:
+    """The agent's id: `name`, else the file's stem, which `name` must match."""
     agent_id = meta.get("name")
     if agent_id is None:
         agent_id = path.stem
     if not isinstance(agent_id, str) or not ID_PATTERN.match(agent_id) or len(agent_id) > 64:
-        problem(
+        problems.add(
             f"'name' must be an id of lowercase letters, digits and hyphens (at most 64), "
             f"got {agent_id!r}",
             "name",
         )
-        agent_id = path.stem
-    elif agent_id != path.stem:
-        problem(f"'name' {agent_id!r} does not match the file name {path.name!r}", "name")
+        return path.stem
+    if agent_id != path.stem:
+        problems.add(f"'name' {agent_id!r} does not match the file name {path.name!r}", "name")
+    return agent_id
+
+
+def _description(meta: dict[Any, Any], problems: _Problems) -> str:
+    """The required, non-empty `description`."""
     description = meta.get("description")
     if not isinstance(description, str) or not description.strip():
-        problem("'description' is required and must be a non-empty string", "description")
-        description = ""
+        problems.add("'description' is required and must be a non-empty string", "description")
+        return ""
+    return description
+
+
+def _model(meta: dict[Any, Any], problems: _Problems) -> str | None:
+    """The optional `model`: a tier or a model id."""
     model = meta.get("model")
     if model is not None and (not isinstance(model, str) or not model.strip()):
-        problem(f"'model' must be a tier ({', '.join(TIERS)}) or a model id", "model")
-        model = None
+        problems.add(f"'model' must be a tier ({', '.join(TIERS)}) or a model id", "model")
+        return None
+    return model
+
+
+def _tools(meta: dict[Any, Any], problems: _Problems) -> tuple[str, ...] | None:
+    """The optional `tools`: a list of names, or one comma-separated string."""
     tools = meta.get("tools")
     if isinstance(tools, str):
         tools = [t.strip() for t in tools.split(",") if t.strip()]
-    if tools is not None and (
-        not isinstance(tools, list) or not all(isinstance(t, str) and t for t in tools)
-    ):
-        problem("'tools' must be a list of tool names", "tools")
-        tools = None
+    if tools is None:
+        return None
+    if not isinstance(tools, list) or not all(isinstance(t, str) and t for t in tools):
+        problems.add("'tools' must be a list of tool names", "tools")
+        return None
+    return tuple(tools)
+
+
+def _targets(
+    meta: dict[Any, Any], known_targets: set[str], problems: _Problems
+) -> tuple[str, ...] | None:
+    """The optional `targets`: names of targets of this bundle."""
     targets = meta.get("targets")
-    if targets is not None:
-        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-            problem("'targets' must be a list of target names", "targets")
-            targets = None
-        else:
-            for target in targets:
-                if target not in known_targets:
-                    problem(
-                        f"target {target!r} is not a target of this bundle "
-                        f"({', '.join(sorted(known_targets))})",
-                        "targets",
-                        "PB205",
-                    )
+    if targets is None:
+        return None
+    if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+        problems.add("'targets' must be a list of target names", "targets")
+        return None
+    for target in targets:
+        if target not in known_targets:
+            problems.add(
+                f"target {target!r} is not a target of this bundle "
+                f"({', '.join(sorted(known_targets))})",
+                "targets",
+                "PB205",
+            )
+    return tuple(targets)
+
+
+def _variables(meta: dict[Any, Any], problems: _Problems) -> dict[str, Any]:
+    """The optional `vars` mapping, whose names templates can use."""
     variables = meta.get("vars", {})
     if not isinstance(variables, Mapping):
-        problem("'vars' must be a mapping", "vars")
+        problems.add("'vars' must be a mapping", "vars")
         variables = {}
     for message in var_name_problems(dict(variables)):
-        problem(message, "vars")
+        problems.add(message, "vars")
+    return dict(variables)
+
+
+def _blocks(
+    meta: dict[Any, Any], block_names: set[str], problems: _Problems
+) -> dict[str, dict[str, Any]]:
+    """The per-target blocks: mappings that can be written back as frontmatter."""
     blocks: dict[str, dict[str, Any]] = {}
     for key in sorted(block_names & set(meta)):
         block = meta[key]
         if not isinstance(block, Mapping):
-            problem(f"per-target block {key!r} must be a mapping of frontmatter keys", key)
+            problems.add(f"per-target block {key!r} must be a mapping of frontmatter keys", key)
             continue
         try:
             dump_frontmatter(block)
         except (TypeError, ValueError) as err:
-            problem(f"per-target block {key!r}: {err} (quote a value meant as text)", key)
+            problems.add(f"per-target block {key!r}: {err} (quote a value meant as text)", key)
             continue
         blocks[key] = dict(block)
+    return blocks
+
+
+def _suppress(meta: dict[Any, Any], problems: _Problems) -> frozenset[str]:
+    """The optional `suppress`: check codes like PB112."""
     suppress = meta.get("suppress", [])
     if not isinstance(suppress, list) or not all(
         isinstance(c, str) and CHECK_CODE.match(c) for c in suppress
     ):
-        problem("'suppress' must be a list of check codes like PB112", "suppress")
-        suppress = []
+        problems.add("'suppress' must be a list of check codes like PB112", "suppress")
+        return frozenset()
+    return frozenset(suppress)
+
+
+def _imported(meta: dict[Any, Any], problems: _Problems) -> dict[str, Any]:
+    """The optional `import` record, kept as is."""
     imported = meta.get("import", {})
     if not isinstance(imported, Mapping):
-        problem("'import' must be a mapping", "import")
-        imported = {}
-    raise_collected(errors)
+        problems.add("'import' must be a mapping", "import")
+        return {}
+    return dict(imported)
+
+
+def load_agent(path: Path, rel: str, known_targets: set[str], formats: KnownFormats) -> Agent:
+    """Parse one agent file; raises every problem in it at once.
+
+    Per-target blocks are keyed by a target of the bundle or by a built-in format."""
+    frontmatter, meta, body, body_line = _parse_frontmatter(path)
+    problems = _Problems(path, frontmatter)
+    block_names = known_targets | formats.names
+    _check_keys(meta, block_names, known_targets, problems)
+    # Checked in this order, so that the problems are reported in this order.
+    agent_id = _agent_id(meta, path, problems)
+    description = _description(meta, problems)
+    model = _model(meta, problems)
+    tools = _tools(meta, problems)
+    targets = _targets(meta, known_targets, problems)
+    variables = _variables(meta, problems)
+    blocks = _blocks(meta, block_names, problems)
+    suppress = _suppress(meta, problems)
+    imported = _imported(meta, problems)
+    raise_collected(problems.errors)
     return Agent(
         id=agent_id,
         path=path,
@@ -154,12 +235,12 @@ def load_agent(path: Path, rel: str, known_targets: set[str], formats: KnownForm
         body=body,
         body_line=body_line,
         model=model,
-        tools=tuple(tools) if tools is not None else None,
-        targets=tuple(targets) if targets is not None else None,
-        vars=dict(variables),
+        tools=tools,
+        targets=targets,
+        vars=variables,
         blocks=blocks,
-        imported=dict(imported),
-        suppress=frozenset(suppress),
+        imported=imported,
+        suppress=suppress,
         meta=meta,
     )
 
