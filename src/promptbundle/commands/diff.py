@@ -9,7 +9,7 @@ from pathlib import Path
 from promptbundle.commands.outcome import Outcome
 from promptbundle.core.errors import PromptBundleError, UsageError
 from promptbundle.review.diff import DiffError, diff_revisions
-from promptbundle.review.report import FORMATS, diff_json, format_markdown, format_text
+from promptbundle.review.report import DIFF_FORMATS, diff_json, format_markdown, format_text
 
 __all__ = ["run_diff"]
 
@@ -26,8 +26,8 @@ def run_diff(
 ) -> Outcome:
     """Build both revisions in memory and compare; exit 0 when nothing changed, 1 when
     something did. Every failure raises DiffError (exit code 2)."""
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
+    if fmt not in DIFF_FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (formats: {', '.join(DIFF_FORMATS)})")
     try:
         diff = diff_revisions(root, base, head, targets=targets, agents=agents)
     except PromptBundleError as err:

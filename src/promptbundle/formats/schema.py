@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
-from jsonschema.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["KEYWORD_CODES", "SchemaFailure", "evaluate", "load_schema", "schema_names"]
 
@@ -101,16 +102,24 @@ def load_schema(name: str) -> dict[str, Any] | None:
     return data
 
 
-def _deprecated(
-    validator: Any, value: Any, instance: Any, schema: Mapping[str, Any]
-) -> Iterator[ValidationError]:
-    if value is True:
-        yield ValidationError("deprecated")
+@cache
+def _full_validator_class() -> Any:
+    """jsonschema's 2020-12 validator with `deprecated` as a failing keyword.
 
+    Imported on first use: most builds have no invalid output, and jsonschema adds about
+    10 MB to every render process."""
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
-_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-    jsonschema.Draft202012Validator, {"deprecated": _deprecated}
-)
+    def deprecated(
+        validator: Any, value: Any, instance: Any, schema: Mapping[str, Any]
+    ) -> Iterator[ValidationError]:
+        if value is True:
+            yield ValidationError("deprecated")
+
+    return jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator, {"deprecated": deprecated}
+    )
 
 
 def _strict(schema: Any) -> Any:
@@ -125,27 +134,26 @@ def _strict(schema: Any) -> Any:
 
 
 @cache
-def _compiled(name: str) -> tuple[Any, Any]:
+def _fast(name: str) -> Any:
     schema = load_schema(name)
     assert schema is not None
-    return fastjsonschema.compile(_strict(schema)), _Validator(schema)
+    return fastjsonschema.compile(_strict(schema))
 
 
 def evaluate_named(name: str, value: Any) -> list[SchemaFailure]:
     """Every failure of `value` against the shipped schema `name` ([] when it has none)."""
     if load_schema(name) is None:
         return []
-    fast, full = _compiled(name)
     try:
-        fast(value)
+        _fast(name)(value)
     except fastjsonschema.JsonSchemaException:
-        return _failures(full, value)
+        return evaluate(load_schema(name) or {}, value)
     return []
 
 
 def evaluate(schema: dict[str, Any], value: Any) -> list[SchemaFailure]:
     """Every failure of `value` against `schema`, in a stable order."""
-    return _failures(_Validator(schema), value)
+    return _failures(_full_validator_class()(schema), value)
 
 
 def _failures(validator: Any, value: Any) -> list[SchemaFailure]:

@@ -15,7 +15,7 @@ from promptbundle.importing.convert import convert_file
 from promptbundle.importing.importer import collect_files
 from promptbundle.importing.targets import Narrowing, narrowings
 
-__all__ = ["CheckReport", "FileVerdict", "check_import", "first_difference"]
+__all__ = ["FileVerdict", "RoundTripReport", "check_import", "first_difference"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class FileVerdict:
 
 
 @dataclass
-class CheckReport:
+class RoundTripReport:
     """Every file's verdict, with the summary line and the JSON form."""
 
     files: list[FileVerdict] = field(default_factory=list)
@@ -118,9 +118,9 @@ def first_difference(expected: bytes, actual: bytes) -> int | None:
 _CONFIG = 'name = "import-check"\nversion = "0.0.0"\ntargets = [{targets}]\n'
 
 
-def check_import(paths: Sequence[Path], *, format_name: str | None = None) -> CheckReport:
+def check_import(paths: Sequence[Path], *, format_name: str | None = None) -> RoundTripReport:
     """Round-trip every file through a temporary bundle; nothing is written elsewhere."""
-    report = CheckReport()
+    report = RoundTripReport()
     for path in collect_files(paths):
         report.files.append(_check_file(path, format_name))
     return report

@@ -12,7 +12,7 @@ from promptbundle.review.diff import STATUSES, BundleDiff, ChangeGroup, OutputCh
 __all__ = [
     "COMMENT_LIMIT",
     "COMMENT_MARKER",
-    "FORMATS",
+    "DIFF_FORMATS",
     "DiffFormat",
     "diff_json",
     "format_markdown",
@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 DiffFormat = Literal["text", "markdown", "json"]
-FORMATS: tuple[DiffFormat, ...] = ("text", "markdown", "json")
+DIFF_FORMATS: tuple[DiffFormat, ...] = ("text", "markdown", "json")
 # GitHub refuses issue and pull-request comments longer than this many characters.
 COMMENT_LIMIT = 65_536
 # The hidden first line a workflow uses to find (and update) its earlier comment.
