@@ -11,6 +11,10 @@ from promptbundle.cli import main
 from tests.support import BundleFactory
 
 AGENT = "---\nname: one\ndescription: One\nmodel: opus\n---\nHello {{ agent.name }}.\n"
+LOSSY = (
+    "lossy: agent-skill drops 'model' (agent-skill has no such field): one\n"
+    "lossy: skill-table drops 'model' (skill-table has no such field): one\n"
+)
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -27,18 +31,35 @@ def test_build_writes_dist_and_summarises(make_bundle: BundleFactory) -> None:
     root = make_bundle({"agents/one.md": AGENT})
     code, out, err = run("build", "--root", str(root))
     assert code == 0, err
-    assert out.startswith("built 8 outputs for 1 agent into dist/: 8 written, 0 unchanged")
-    assert "lossy: agent-skill drops 'model' (agent-skill has no such field): one\n" in err
+    assert out == (
+        "built 8 outputs for 1 agent into dist/: 8 written, 0 unchanged, 0 removed;"
+        " 2 field(s) dropped by formats (see 'lossy:' lines)\n"
+    )
+    assert err == LOSSY
     assert (root / "dist/claude-code/agents/one.md").read_text().endswith("Hello one.\n")
 
 
 def test_build_check_exits_one_when_dist_is_stale(make_bundle: BundleFactory) -> None:
     root = make_bundle({"agents/one.md": AGENT})
-    code, out, _ = run("build", "--root", str(root), "--check")
-    assert code == 1 and "out of date" in out
+    code, out, err = run("build", "--root", str(root), "--check")
+    assert code == 1
+    assert out == "dist/ is out of date: 0 stale, 9 missing, 0 orphan (run promptbundle build)\n"
+    assert err == (
+        "missing: README.md\n"
+        "missing: agent-skill/one/SKILL.md\n"
+        "missing: claude-code/agents/one.md\n"
+        "missing: claude-plugin/.claude-plugin/marketplace.json\n"
+        "missing: claude-plugin/plugins/demo/.claude-plugin/plugin.json\n"
+        "missing: claude-plugin/plugins/demo/agents/one.md\n"
+        "missing: manifest.json\n"
+        "missing: opencode/agent/one.md\n"
+        "missing: skill-table/one.md\n" + LOSSY
+    )
     run("build", "--root", str(root))
-    code, out, _ = run("build", "--root", str(root), "--check")
-    assert code == 0 and "up to date" in out
+    code, out, err = run("build", "--root", str(root), "--check")
+    assert code == 0
+    assert out == "dist/ is up to date (8 outputs)\n"
+    assert err == LOSSY
 
 
 def test_user_error_prints_location_and_exits_one_without_traceback(
@@ -55,7 +76,11 @@ def test_user_error_prints_location_and_exits_one_without_traceback(
 def test_unknown_target_is_a_usage_error_with_exit_two(make_bundle: BundleFactory) -> None:
     root = make_bundle({"agents/one.md": AGENT})
     code, _, err = run("build", "--root", str(root), "--target", "vim")
-    assert code == 2 and "unknown target 'vim'" in err
+    assert code == 2
+    assert err == (
+        "error: unknown target 'vim' (targets: agent-skill, claude-code, claude-plugin,"
+        " opencode, skill-table)\n"
+    )
 
 
 def test_build_check_with_agent_is_a_usage_error_with_exit_two(make_bundle: BundleFactory) -> None:
@@ -66,15 +91,16 @@ def test_build_check_with_agent_is_a_usage_error_with_exit_two(make_bundle: Bund
 
 
 def test_bad_option_exits_two() -> None:
-    code, _, _ = run("build", "--no-such-option")
-    assert code == 2
+    code, out, err = run("build", "--no-such-option")
+    assert code == 2 and out == ""
+    assert err.splitlines()[-1] == "Error: No such option '--no-such-option'."
 
 
 def test_strict_fails_on_lossy_fields(make_bundle: BundleFactory) -> None:
     root = make_bundle({"agents/one.md": AGENT})
     code, _, err = run("build", "--root", str(root), "--strict")
     assert code == 1
-    assert "error: build failed: 2 dropped field(s) with --strict; nothing written" in err
+    assert err == LOSSY + "error: build failed: 2 dropped field(s) with --strict; nothing written\n"
 
 
 def _commands(group: click.Group) -> list[tuple[str, click.Command]]:
@@ -95,8 +121,12 @@ def test_cli_runs_from_inside_the_bundle(
 ) -> None:
     root = make_bundle({"agents/one.md": AGENT})
     monkeypatch.chdir(root / "agents")
-    code, _, err = run("build")
+    code, out, err = run("build")
     assert code == 0, err
+    assert out == (
+        "built 8 outputs for 1 agent into dist/: 8 written, 0 unchanged, 0 removed;"
+        " 2 field(s) dropped by formats (see 'lossy:' lines)\n"
+    )
     assert Path(root / "dist/manifest.json").is_file()
 
 
@@ -110,11 +140,11 @@ def test_lossiness_report_groups_agents_per_field_and_quiet_hides_it(
     root = make_bundle(agents)
     code, _, err = run("build", "--root", str(root))
     assert code == 0
-    assert (
-        "lossy: agent-skill drops 'model' (agent-skill has no such field): a0, a1, a2 and 2 more"
-        in err.splitlines()
-    )
-    assert err.count("lossy: ") == 2  # agent-skill and skill-table, each on one line
+    # agent-skill and skill-table, each on one line
+    assert err.splitlines() == [
+        "lossy: agent-skill drops 'model' (agent-skill has no such field): a0, a1, a2 and 2 more",
+        "lossy: skill-table drops 'model' (skill-table has no such field): a0, a1, a2 and 2 more",
+    ]
     code, out, err = run("build", "--root", str(root), "--quiet")
     assert code == 0 and out == "" and err == ""
 
@@ -125,10 +155,16 @@ def test_first_build_reports_the_fragment_index_apart_from_outputs(
     root = make_bundle({"agents/one.md": AGENT, "fragments/x.md": "X\n"})
     code, out, _ = run("build", "--root", str(root))
     assert code == 0
-    assert out.startswith("built 8 outputs for 1 agent into dist/: 8 written, 0 unchanged")
-    assert "; fragments/README.md updated" in out
+    assert out == (
+        "built 8 outputs for 1 agent into dist/: 8 written, 0 unchanged, 0 removed;"
+        " fragments/README.md updated; 2 field(s) dropped by formats (see 'lossy:' lines)\n"
+    )
     code, out, _ = run("build", "--root", str(root))
-    assert "fragments/README.md updated" not in out
+    assert code == 0
+    assert out == (
+        "built 8 outputs for 1 agent into dist/: 0 written, 8 unchanged, 0 removed;"
+        " 2 field(s) dropped by formats (see 'lossy:' lines)\n"
+    )
 
 
 def test_error_paths_are_relative_to_the_current_folder(

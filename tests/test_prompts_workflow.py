@@ -90,7 +90,12 @@ def test_diff_step_fails_when_the_pull_request_does_not_build(
     repo.commit({"fragments/testing.md": "{{ nope }}\n"}, "broken")
     proc = run_diff_step(repo, tmp_path)
     assert proc.returncode == 2
-    assert "HEAD:fragments/testing.md:1:1: error: 'nope' is undefined" in proc.stderr
+    head = repo.git("rev-parse", "HEAD")[:12]
+    assert proc.stderr == (
+        f"error: cannot build HEAD ({head}): the build fails there\n"
+        "HEAD:fragments/testing.md:1:1: error: 'nope' is undefined"
+        " (while rendering agents/alpha.md for target claude-code)\n"
+    )
 
 
 HARNESS = """
@@ -135,7 +140,10 @@ def test_comment_step_creates_one_comment_then_updates_it(tmp_path: Path) -> Non
     body = COMMENT_MARKER + "\n### Prompt changes\n"
     (tmp_path / "prompt-diff.md").write_text(body, encoding="utf-8")
     calls = run_comment_script(tmp_path, [{"id": 1, "user": {"type": "User"}, "body": "hi"}])
-    assert calls[-1] == ["create", {"owner": "o", "repo": "r", "issue_number": 7, "body": body}]
+    assert calls == [
+        ["list", {"owner": "o", "repo": "r", "issue_number": 7, "per_page": 100}],
+        ["create", {"owner": "o", "repo": "r", "issue_number": 7, "body": body}],
+    ]
     earlier = {"id": 42, "user": {"type": "Bot"}, "body": COMMENT_MARKER + "\nold"}
     calls = run_comment_script(tmp_path, [earlier])
     assert calls[-1] == ["update", {"owner": "o", "repo": "r", "comment_id": 42, "body": body}]

@@ -28,6 +28,8 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def test_jobs_is_passed_to_the_build(calls: list[dict[str, Any]]) -> None:
     result = CliRunner().invoke(main, ["build", "--jobs", "3"])
     assert result.exit_code == 0, result.output
+    assert result.stdout == "built\n"
+    assert len(calls) == 1
     assert calls[0]["jobs"] == 3
 
 
@@ -40,5 +42,7 @@ def test_jobs_defaults_to_the_library_choice(calls: list[dict[str, Any]]) -> Non
 def test_jobs_below_one_is_a_usage_error(calls: list[dict[str, Any]]) -> None:
     result = CliRunner().invoke(main, ["build", "--jobs", "0"])
     assert result.exit_code == 2
-    assert "--jobs" in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '-j' / '--jobs': 0 is not in the range x>=1."
+    )
     assert calls == []

@@ -14,11 +14,7 @@ def test_shift_leaves_hashes_in_code_fences_and_inline_code_alone() -> None:
     text = (
         "# Title\n\n```bash\n# comment\n```\n\nUse `# not a heading` here.\n\n    # indented code\n"
     )
-    shifted = shift_headings(text, 2)
-    assert shifted.startswith("## Title\n")
-    assert "\n# comment\n" in shifted
-    assert "`# not a heading`" in shifted
-    assert "    # indented code" in shifted
+    assert shift_headings(text, 2) == "#" + text  # only the title moves
 
 
 def test_shift_up_clamps_at_level_one_and_down_at_six() -> None:

@@ -48,7 +48,18 @@ def test_a_clean_agent_gives_no_diagnostics_in_any_format(make_bundle):
 
 def test_every_shipped_schema_is_valid_json_with_a_title():
     names = schema_names()
-    assert {"claude-code", "claude-plugin", "opencode", "agent-skill", "skill-table"} <= set(names)
+    assert names == [
+        "agent-skill",
+        "claude-code",
+        "claude-plugin",
+        "claude-plugin.marketplace",
+        "claude-plugin.plugin",
+        "copilot-agent",
+        "copilot-prompt",
+        "cursor-rule",
+        "opencode",
+        "skill-table",
+    ]
     for name in names:
         schema = load_schema(name)
         assert schema is not None and schema["title"]
@@ -61,12 +72,12 @@ def test_claude_code_name_with_capitals_is_an_error(make_bundle):
         "claude-code/agents/x.md",
         "---\nname: Bad_Name\ndescription: d\n---\nBody\n",
     )
-    assert ("PB110", "error", 2) in found
+    assert found == [("PB110", "error", 2)]
 
 
 def test_missing_description_is_required_field_error(make_bundle):
     found = _validate(make_bundle, "claude-code", "claude-code/agents/x.md", "---\nname: x\n---\n")
-    assert ("PB101", "error", 2) in found
+    assert found == [("PB101", "error", 2)]
 
 
 def test_unparsable_skill_frontmatter_is_reported_with_its_line(make_bundle):
@@ -104,8 +115,7 @@ def test_opencode_mode_temperature_and_tools_are_checked(make_bundle):
             )
         },
     )
-    assert ("PB104", "error") in codes
-    assert ("PB102", "error") in codes
+    assert codes == {("PB104", "error"), ("PB102", "error")}
 
 
 def test_opencode_tools_must_be_a_map_of_booleans(make_bundle):
@@ -115,26 +125,31 @@ def test_opencode_tools_must_be_a_map_of_booleans(make_bundle):
         "opencode/agent/x.md",
         "---\ndescription: d\ntools:\n  read: yes please\n---\nBody\n",
     )
-    assert ("PB102", "error", 3) in found
+    assert found == [("PB102", "error", 3)]
 
 
 def test_opencode_name_different_from_the_file_is_a_warning(make_bundle):
     found = _validate(
         make_bundle, "opencode", "opencode/agent/x.md", "---\nname: Other\ndescription: d\n---\n"
     )
-    assert ("PB123", "warning", 2) in found
+    assert found == [("PB123", "warning", 2)]
 
 
 def test_model_the_target_cannot_resolve_is_an_error(make_bundle):
-    codes, _ = _codes(make_bundle, {"agents/reviewer.md": AGENT.replace("sonnet", "gpt-4")})
-    assert ("PB111", "error") in codes
+    codes, result = _codes(make_bundle, {"agents/reviewer.md": AGENT.replace("sonnet", "gpt-4")})
+    assert codes == {("PB111", "error")}
+    assert [d.output for d in result.diagnostics] == [
+        "claude-code/agents/reviewer.md",
+        "claude-plugin/plugins/demo/agents/reviewer.md",
+        "opencode/agent/reviewer.md",
+    ]
 
 
 def test_opencode_model_must_be_provider_slash_model(make_bundle):
     found = _validate(
         make_bundle, "opencode", "opencode/agent/x.md", "---\ndescription: d\nmodel: sonnet\n---\n"
     )
-    assert ("PB111", "error", 3) in found
+    assert found == [("PB111", "error", 3)]
 
 
 def test_unknown_claude_code_field_is_a_warning(make_bundle):
@@ -142,7 +157,7 @@ def test_unknown_claude_code_field_is_a_warning(make_bundle):
         make_bundle,
         {"agents/reviewer.md": AGENT.replace("tools:", "claude-code: {foo: 1}\ntools:")},
     )
-    assert ("PB103", "warning") in codes
+    assert codes == {("PB103", "warning")}
 
 
 def test_plugin_agent_capabilities_is_deprecated(make_bundle):
@@ -154,7 +169,7 @@ def test_plugin_agent_capabilities_is_deprecated(make_bundle):
             )
         },
     )
-    assert ("PB112", "warning") in codes
+    assert codes == {("PB112", "warning")}
 
 
 def test_skill_name_must_equal_its_folder(make_bundle):
@@ -164,18 +179,21 @@ def test_skill_name_must_equal_its_folder(make_bundle):
         "agent-skill/other/SKILL.md",
         "---\nname: x\ndescription: d\n---\nBody\n",
     )
-    assert ("PB120", "error", 2) in found
+    assert found == [("PB120", "error", 2)]
 
 
-@pytest.mark.parametrize("name", ["a--b", "-a", "Bad", "a_b", "x" * 65])
-def test_skill_name_rules(make_bundle, name):
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("a--b", "PB110"), ("-a", "PB110"), ("Bad", "PB110"), ("a_b", "PB110"), ("x" * 65, "PB107")],
+)
+def test_skill_name_rules(make_bundle, name, code):
     found = _validate(
         make_bundle,
         "agent-skill",
         f"agent-skill/{name}/SKILL.md",
         f"---\nname: {name}\ndescription: d\n---\n",
     )
-    assert {code for code, _, _ in found} & {"PB110", "PB107"}
+    assert found == [(code, "error", 2)]
 
 
 def test_skill_description_over_1024_characters_is_an_error(make_bundle):
@@ -185,7 +203,7 @@ def test_skill_description_over_1024_characters_is_an_error(make_bundle):
         "agent-skill/x/SKILL.md",
         f"---\nname: x\ndescription: {'d' * 1025}\n---\n",
     )
-    assert ("PB107", "error", 3) in found
+    assert found == [("PB107", "error", 3)]
 
 
 def test_skill_with_an_extra_field_is_an_error(make_bundle):
@@ -195,7 +213,7 @@ def test_skill_with_an_extra_field_is_an_error(make_bundle):
         "agent-skill/x/SKILL.md",
         "---\nname: x\ndescription: d\nmodel: opus\n---\n",
     )
-    assert ("PB103", "error", 4) in found
+    assert found == [("PB103", "error", 4)]
 
 
 def test_body_budget_from_target_options(make_bundle):
@@ -218,7 +236,7 @@ def test_body_budget_option_must_be_a_positive_integer(make_bundle):
         "---\ndescription: d\n---\nBody\n",
         options={"max_body_chars": "lots"},
     )
-    assert ("PB122", "error", 1) in found
+    assert found == [("PB122", "error", 1)]
 
 
 def test_copilot_agent_body_budget_is_30000_characters():
@@ -234,7 +252,7 @@ def test_plugin_manifest_needs_version_description_and_author(make_bundle):
         json.dumps({"name": "demo"}),
         agent=None,
     )
-    assert [c for c, _, _ in found].count("PB101") == 3
+    assert found == [("PB101", "error", 1)] * 3  # version, description, author
 
 
 def test_invalid_json_manifest_is_reported(make_bundle):
@@ -255,7 +273,15 @@ def test_build_fails_on_an_output_error(make_bundle):
     root = make_bundle({"agents/reviewer.md": AGENT.replace("sonnet", "gpt-4")})
     with pytest.raises(PromptBundleError) as info:
         run_build(root)
-    assert any("[PB111]" in line for line in info.value.lines())
+    assert info.value.message == "build failed: 3 error(s); nothing written"
+    assert [line for line in info.value.lines() if line.endswith("]")] == [
+        "dist/claude-code/agents/reviewer.md:5:1: error: 'model' is not a model Claude Code"
+        " resolves (opus, sonnet, haiku, inherit or a claude-* id) [PB111]",
+        "dist/claude-plugin/plugins/demo/agents/reviewer.md:5:1: error: 'model' is not a model"
+        " Claude Code resolves (opus, sonnet, haiku, inherit or a claude-* id) [PB111]",
+        "dist/opencode/agent/reviewer.md:3:1: error: 'model' is not an opencode model id"
+        " (provider/model, e.g. anthropic/claude-sonnet-4-5) [PB111]",
+    ]
 
 
 def test_schema_evaluator_reports_paths_and_any_of():

@@ -27,8 +27,10 @@ def test_importing_the_same_file_twice_is_an_error_naming_the_existing_source(
     before = snapshot(root / "agents")
     with pytest.raises(PromptBundleError) as caught:
         import_command([root / "in/reviewer.md"], root=root)
-    text = "\n".join(caught.value.lines())
-    assert f"{root / 'agents/reviewer.md'}" in text and "--force" in text
+    assert caught.value.lines() == [
+        f"{root / 'in/reviewer.md'}:1:1: error: already imported as {root / 'agents/reviewer.md'}"
+        " (same import source); use --force to replace it"
+    ]
     assert snapshot(root / "agents") == before
 
 
@@ -36,8 +38,12 @@ def test_same_import_source_under_another_id_is_an_error(make_bundle: BundleFact
     root = make_bundle({"in/reviewer.md": CLAUDE})
     import_command([root / "in/reviewer.md"], root=root)
     (root / "in/reviewer.md").write_bytes(CLAUDE.replace(b"name: reviewer", b"name: critic"))
-    with pytest.raises(PromptBundleError, match="same import source"):
+    with pytest.raises(PromptBundleError) as caught:
         import_command([root / "in/reviewer.md"], root=root)
+    assert caught.value.message == (
+        f"already imported as {root / 'agents/reviewer.md'} (same import source);"
+        " use --force to replace it"
+    )
     assert sorted(snapshot(root / "agents")) == ["reviewer.md"]
 
 
@@ -46,8 +52,12 @@ def test_a_file_deriving_the_id_of_a_hand_written_agent_is_an_error(
 ) -> None:
     hand = "---\nname: reviewer\ndescription: Mine\n---\nHand written.\n"
     root = make_bundle({"agents/reviewer.md": hand, "in/reviewer.md": CLAUDE})
-    with pytest.raises(PromptBundleError, match="id 'reviewer' is already used by"):
+    with pytest.raises(PromptBundleError) as caught:
         import_command([root / "in/reviewer.md"], root=root)
+    assert caught.value.lines() == [
+        f"{root / 'in/reviewer.md'}:1:1: error: id 'reviewer' is already used by"
+        f" {root / 'agents/reviewer.md'}; use --force to replace it"
+    ]
     assert (root / "agents/reviewer.md").read_text() == hand
 
 
@@ -55,8 +65,12 @@ def test_one_conflict_writes_nothing_for_the_other_files(make_bundle: BundleFact
     root = make_bundle({"in/reviewer.md": CLAUDE})
     import_command([root / "in/reviewer.md"], root=root)
     write_tree(root, {"in/other.md": CLAUDE.replace(b"name: reviewer", b"name: other")})
-    with pytest.raises(PromptBundleError):
+    with pytest.raises(PromptBundleError) as caught:
         import_command([root / "in"], root=root)
+    assert caught.value.lines() == [
+        f"{root / 'in/reviewer.md'}:1:1: error: already imported as {root / 'agents/reviewer.md'}"
+        " (same import source); use --force to replace it"
+    ]
     assert sorted(snapshot(root / "agents")) == ["reviewer.md"]
 
 
@@ -75,10 +89,12 @@ def test_two_inputs_deriving_one_id_get_a_suffix_and_a_line(tmp_path: Path) -> N
     out = tmp_path / "agents"
     outcome = import_command([files / "a", files / "b"], into=out, root=None)
     assert sorted(p.name for p in out.iterdir()) == ["reviewer-2.md", "reviewer.md"]
-    assert (
+    assert outcome.messages == [
         f"{files / 'b/x.md'}: note: id 'reviewer' is taken by {files / 'a/x.md'} in this "
-        "import; imported as 'reviewer-2'"
-    ) in outcome.messages
+        "import; imported as 'reviewer-2'",
+        f"{files / 'b/x.md'}: lossy: name: 'reviewer' is kept only in the claude-code file"
+        " (id 'reviewer-2')",
+    ]
 
 
 def test_cli_second_import_exits_1_and_force_exits_0(make_bundle: BundleFactory) -> None:
@@ -88,7 +104,11 @@ def test_cli_second_import_exits_1_and_force_exits_0(make_bundle: BundleFactory)
     assert runner.invoke(main, args).exit_code == 0
     again = runner.invoke(main, args)
     assert again.exit_code == 1
-    assert "already imported as" in again.stderr and "Traceback" not in again.output
+    assert again.stdout == ""
+    assert again.stderr == (
+        f"{root / 'in/reviewer.md'}:1:1: error: already imported as {root / 'agents/reviewer.md'}"
+        " (same import source); use --force to replace it\n"
+    )
     forced = runner.invoke(main, [*args, "--force"])
     assert forced.exit_code == 0, forced.output
     assert sorted(snapshot(root / "agents")) == ["reviewer.md"]

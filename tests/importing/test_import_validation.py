@@ -23,6 +23,12 @@ from tests.support import BundleFactory, write_tree
 LONG = "Reviews code." * 80  # 1,040 characters: over the Agent Skills limit of 1,024
 CAPITAL = b"---\nname: Reviewer Bot\ndescription: Reviews code\n---\nBe kind.\n"
 LONG_DESCRIPTION = f"---\nname: reviewer\ndescription: {LONG}\n---\nBe kind.\n".encode()
+AS_IMPORTED = (
+    "as imported: 'name' must be lowercase letters, digits and hyphens"
+    " (Claude Code skips the agent otherwise) (PB110)"
+)
+AS_IMPORTED_LINE = f"dist/claude-code/agents/reviewer-bot.md:2:1: warning: {AS_IMPORTED} [PB124]"
+TOO_LONG = "'description' is 1040 characters, more than 1024"
 
 
 def config(*targets: str) -> str:
@@ -46,8 +52,7 @@ def test_error_in_a_verbatim_native_output_is_a_warning_marked_as_imported(
     assert result.errors == []
     [warning] = result.diagnostics
     assert warning.severity == "warning" and warning.code == "PB124"
-    assert warning.message.startswith("as imported: 'name' must be lowercase")
-    assert warning.message.endswith("(PB110)")
+    assert warning.message == AS_IMPORTED
     [output] = [o for o in result.outputs if o.agent]
     assert output.content == CAPITAL
 
@@ -57,10 +62,11 @@ def test_build_writes_a_verbatim_output_with_errors_and_strict_refuses(
 ) -> None:
     root = imported_bundle(make_bundle, tmp_path, CAPITAL, "claude-code")
     outcome = run_build(root)
-    assert any("warning: as imported:" in line for line in outcome.messages)
+    assert outcome.messages == [AS_IMPORTED_LINE]
     assert (root / "dist/claude-code/agents/reviewer-bot.md").read_bytes() == CAPITAL
-    with pytest.raises(BuildFailedError):
+    with pytest.raises(BuildFailedError) as caught:
         run_build(root, strict=True)
+    assert caught.value.message == "build failed: 1 warning(s) with --strict; nothing written"
 
 
 def test_check_strict_fails_on_an_as_imported_warning(
@@ -80,8 +86,9 @@ def test_error_in_another_target_of_an_imported_agent_still_fails_the_build(
     root = imported_bundle(make_bundle, tmp_path, LONG_DESCRIPTION, "claude-code", "agent-skill")
     result = build_outputs(load(root))
     [error] = result.errors
-    assert error.code == "PB107" and "agent-skill/reviewer/SKILL.md" in str(error.location)
-    assert not error.message.startswith("as imported")
+    assert error.code == "PB107"
+    assert str(error.location) == "dist/agent-skill/reviewer/SKILL.md:3:1"
+    assert error.message == TOO_LONG  # not "as imported"
 
 
 def test_import_narrows_an_agent_to_the_targets_that_validate(
@@ -96,10 +103,15 @@ def test_import_narrows_an_agent_to_the_targets_that_validate(
     outcome = import_command([root / "in/reviewer.md"], root=root)
     source = (root / "agents/reviewer.md").read_text(encoding="utf-8")
     assert "\ntargets:\n  - claude-code\n  - opencode\n" in source
-    [line] = [m for m in outcome.messages if "narrowed" in m]
-    assert line.startswith(f"{root / 'in/reviewer.md'}: narrowed: reviewer builds for ")
-    assert "left out agent-skill" in line
-    assert "'description' is 1040 characters, more than 1024 [PB107]" in line
+    assert outcome.messages == [
+        f"{root / 'in/reviewer.md'}: narrowed: reviewer builds for claude-code, opencode;"
+        " left out agent-skill (first error: dist/agent-skill/reviewer/SKILL.md:3:1: error:"
+        f" {TOO_LONG} [PB107])"
+    ]
+    assert outcome.summary == (
+        "imported 1 file(s), 0 unsupported; 0 lossy note(s);"
+        " 1 agent(s) narrowed (see 'narrowed:' lines)"
+    )
     run_build(root)
     assert (root / "dist/claude-code/agents/reviewer.md").read_bytes() == LONG_DESCRIPTION
     assert not (root / "dist/agent-skill").exists()
@@ -117,7 +129,7 @@ def test_import_keeps_the_native_target_even_when_its_file_breaks_a_rule(
     assert "\ntargets:\n  - claude-code\nimport:" in source
     outcome = run_build(root)
     assert (root / "dist/claude-code/agents/reviewer-bot.md").read_bytes() == data
-    assert any("as imported:" in line for line in outcome.messages)
+    assert outcome.messages == [AS_IMPORTED_LINE]
 
 
 def test_import_leaves_targets_out_of_an_agent_that_builds_everywhere(
@@ -127,7 +139,8 @@ def test_import_leaves_targets_out_of_an_agent_that_builds_everywhere(
     root = make_bundle({"promptbundle.toml": config("claude-code", "agent-skill"), "in/r.md": ok})
     outcome = import_command([root / "in/r.md"], root=root)
     assert "targets:" not in (root / "agents/reviewer.md").read_text(encoding="utf-8")
-    assert not any("narrowed" in m for m in outcome.messages)
+    assert outcome.messages == []
+    assert outcome.summary == "imported 1 file(s), 0 unsupported; 0 lossy note(s)"
 
 
 def test_import_without_a_bundle_judges_the_default_targets(
@@ -138,7 +151,11 @@ def test_import_without_a_bundle_judges_the_default_targets(
     outcome = import_command([Path("in/reviewer.md")], root=None)
     source = (tmp_path / "agents/reviewer.md").read_text(encoding="utf-8")
     assert "  - agent-skill\n" not in source and "  - claude-code\n" in source
-    assert any("left out agent-skill" in m for m in outcome.messages)
+    assert outcome.messages == [
+        "in/reviewer.md: narrowed: reviewer builds for claude-code, claude-plugin, opencode,"
+        " skill-table; left out agent-skill (first error: dist/agent-skill/reviewer/SKILL.md:3:1:"
+        f" error: {TOO_LONG} [PB107])"
+    ]
 
 
 # -- import --check counts narrowed agents ---------------------------------------------------
@@ -147,13 +164,33 @@ def test_import_check_reports_narrowed_agents_in_text_and_json(tmp_path: Path) -
     report = check_import([files / "a"])
     assert report.summary == "exact 2/2 supported, 0 unsupported, 1 narrowed"
     assert report.exit_code == 0
-    [line] = report.lines()
-    assert line.startswith(f"{files / 'a/reviewer.md'}: narrowed: left out agent-skill")
+    reason = f"dist/agent-skill/reviewer/SKILL.md:3:1: error: {TOO_LONG} [PB107]"
+    assert report.lines() == [
+        f"{files / 'a/reviewer.md'}: narrowed: left out agent-skill (first error: {reason})"
+    ]
     data = report.as_json()
     assert data["narrowed"] == 1
-    assert data["narrowed_files"][0]["left_out"] == ["agent-skill"]
+    assert data["narrowed_files"] == [
+        {
+            "path": str(files / "a/reviewer.md"),
+            "kept": [
+                "claude-code",
+                "claude-plugin",
+                "copilot-agent",
+                "copilot-prompt",
+                "cursor-rule",
+                "opencode",
+                "skill-table",
+            ],
+            "left_out": ["agent-skill"],
+            "reason": reason,
+        }
+    ]
     result = CliRunner().invoke(main, ["import", "--check", "--json", str(files / "a")])
-    assert json.loads(result.stdout)["narrowed"] == 1
+    assert result.exit_code == 0
+    cli_data = json.loads(result.stdout)
+    assert cli_data["narrowed"] == 1
+    assert cli_data["narrowed_files"] == data["narrowed_files"]
 
 
 # -- the whole public corpus -----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import io
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from promptbundle import __version__
 from promptbundle.commands.package import run_package as package
 from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.errors import (
@@ -189,8 +191,11 @@ def test_epoch_comes_from_the_environment_then_git_then_a_fixed_date(tmp_path: P
 
 def test_invalid_source_date_epoch_is_a_usage_error(make_bundle: BundleFactory) -> None:
     root = make_bundle({"agents/one.md": agent("one")})
-    with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH must be whole seconds"):
+    with pytest.raises(UsageError) as caught:
         package(root, environ={"SOURCE_DATE_EPOCH": "yesterday"})
+    assert caught.value.message == (
+        "SOURCE_DATE_EPOCH must be whole seconds since 1970, got 'yesterday'"
+    )
 
 
 # -- contents ------------------------------------------------------------------------------
@@ -208,11 +213,21 @@ def test_release_holds_every_output_and_a_manifest_with_digests(
     files = tar_files(Path(report.data["archives"][0]))
     manifest = json.loads(files.pop("demo-1.2.3/manifest.json"))
     assert manifest["bundle"] == "demo" and manifest["version"] == "1.2.3"
-    assert manifest["promptbundle"] and manifest["source_date_epoch"] == 1700000000
+    assert manifest["promptbundle"] == __version__ and manifest["source_date_epoch"] == 1700000000
     assert "commit" in manifest
     listed = {e["path"]: e for e in manifest["outputs"]}
     assert set(listed) == {name.removeprefix("demo-1.2.3/") for name in files}
-    assert "claude-code/agents/one.md" in listed and "README.md" in listed
+    assert sorted(listed) == [
+        "README.md",
+        "agent-skill/one/SKILL.md",
+        "claude-code/agents/one.md",
+        "claude-plugin/.claude-plugin/marketplace.json",
+        "claude-plugin/plugins/demo/.claude-plugin/plugin.json",
+        "claude-plugin/plugins/demo/agents/one.md",
+        "opencode/agent/one.md",
+        "skill-table/one.md",
+    ]
+    assert report.summary == "packaged demo 1.2.3: 9 files"
     entry = listed["opencode/agent/one.md"]
     content = files["demo-1.2.3/opencode/agent/one.md"]
     assert entry["bytes"] == len(content) and entry["target"] == "opencode"
@@ -232,21 +247,27 @@ def test_version_option_overrides_the_config(make_bundle: BundleFactory, tmp_pat
 
 def test_bad_version_is_a_usage_error(make_bundle: BundleFactory) -> None:
     root = make_bundle({"agents/one.md": agent("one")})
-    with pytest.raises(UsageError, match="--version must be a semantic version"):
+    with pytest.raises(UsageError) as caught:
         package(root, version="../evil")
+    assert caught.value.message == "--version must be a semantic version like 1.2.3, got '../evil'"
 
 
 def test_out_folder_that_is_a_file_is_reported(make_bundle: BundleFactory, tmp_path: Path) -> None:
     root = make_bundle({"agents/one.md": agent("one")})
     (tmp_path / "taken").write_text("x")
-    with pytest.raises(BundleError, match="cannot write the release"):
+    with pytest.raises(BundleError) as caught:
         package(root, out=tmp_path / "taken", environ={})
+    assert caught.value.message == (
+        f"cannot write the release: [Errno {errno.EEXIST}] File exists: '{tmp_path / 'taken'}'"
+    )
+    assert caught.value.location == Location(tmp_path / "taken")
 
 
 def test_render_error_stops_packaging(make_bundle: BundleFactory, tmp_path: Path) -> None:
     root = make_bundle({"agents/one.md": agent("one", "{{ missing }}\n")})
-    with pytest.raises(SourceError, match="'missing' is undefined"):
+    with pytest.raises(SourceError) as caught:
         package(root, out=tmp_path / "r", environ={})
+    assert caught.value.lines() == [f"{root / 'agents/one.md'}:6:1: error: 'missing' is undefined"]
     assert not (tmp_path / "r").exists()
 
 
@@ -273,7 +294,12 @@ def test_release_keeps_the_claude_plugin_marketplace_layout(released: Path, tmp_
     marketplace_dir = tmp_path / "x/demo-1.2.3/claude-plugin"
     marketplace = json.loads((marketplace_dir / ".claude-plugin/marketplace.json").read_text())
     [plugin] = marketplace["plugins"]
-    assert plugin["name"] == "demo" and plugin["source"].startswith("./")
+    assert plugin == {
+        "name": "demo",
+        "source": "./plugins/demo",
+        "description": "Demo agents",
+        "version": "1.2.3",
+    }
     plugin_dir = marketplace_dir / plugin["source"]
     assert json.loads((plugin_dir / ".claude-plugin/plugin.json").read_text())["name"] == "demo"
     assert sorted(p.name for p in (plugin_dir / "agents").iterdir()) == ["one.md", "two.md"]
@@ -329,7 +355,8 @@ def test_since_adds_changes_per_agent(tmp_path: Path, no_epoch: None) -> None:
     (root / "agents/three.md").write_text(agent("three"))
     commit_all(root)
     report = package(root, out=tmp_path / "out", since="HEAD~1")
-    assert report.summary.endswith("with CHANGES.md")
+    head = git(root, "rev-parse", "HEAD")[:12]
+    assert report.summary == f"packaged demo 1.2.3 at {head}: 15 files with CHANGES.md"
     notes = tar_files(Path(report.data["archives"][0]))["demo-1.2.3/CHANGES.md"].decode()
     assert notes.startswith(f"# demo 1.2.3: changes since HEAD~1 ({first[:12]})\n")
     one = notes.split("## one\n\n")[1].split("\n\n")[0].splitlines()
@@ -341,9 +368,24 @@ def test_since_adds_changes_per_agent(tmp_path: Path, no_epoch: None) -> None:
         "- changed: `opencode/agent/one.md`",
         "- changed: `skill-table/one.md`",
     ]
-    assert "- removed: `claude-code/agents/two.md`" in notes.split("## two")[1]
-    assert "- added: `claude-code/agents/three.md`" in notes.split("## three")[1]
-    assert "- changed: `README.md`" in notes.split("## Bundle files")[1]
+    three = notes.split("## three\n\n")[1].split("\n\n")[0].splitlines()
+    assert three == [
+        "- added: `agent-skill/three/SKILL.md`",
+        "- added: `claude-code/agents/three.md`",
+        "- added: `claude-plugin/plugins/demo/agents/three.md`",
+        "- added: `opencode/agent/three.md`",
+        "- added: `skill-table/three.md`",
+    ]
+    two = notes.split("## two\n\n")[1].split("\n\n")[0].splitlines()
+    assert two == [
+        "- removed: `agent-skill/two/SKILL.md`",
+        "- removed: `claude-code/agents/two.md`",
+        "- removed: `claude-plugin/plugins/demo/agents/two.md`",
+        "- removed: `opencode/agent/two.md`",
+        "- removed: `skill-table/two.md`",
+    ]
+    bundle = notes.split("## Bundle files\n\n")[1].split("\n\n")[0].splitlines()
+    assert bundle == ["- changed: `README.md`"]
     assert verify_archive(Path(report.data["archives"][0])).ok
 
 
@@ -352,7 +394,9 @@ def test_since_with_nothing_changed_says_so(tmp_path: Path, no_epoch: None) -> N
     root = repo(tmp_path / "r", bundle_files(one=agent("one")))
     report = package(root, out=tmp_path / "out", since="HEAD")
     notes = tar_files(Path(report.data["archives"][0]))["demo-1.2.3/CHANGES.md"].decode()
-    assert "No rendered output changed." in notes
+    head = git(root, "rev-parse", "HEAD")[:12]
+    assert notes == f"# demo 1.2.3: changes since HEAD ({head})\n\nNo rendered output changed.\n"
+    assert report.summary == f"packaged demo 1.2.3 at {head}: 10 files with CHANGES.md"
 
 
 @NEEDS_GIT
@@ -370,8 +414,11 @@ def test_since_builds_a_bundle_in_a_subfolder_of_the_repository(
 @NEEDS_GIT
 def test_since_unknown_revision_is_an_error(tmp_path: Path, no_epoch: None) -> None:
     root = repo(tmp_path / "r", bundle_files(one=agent("one")))
-    with pytest.raises(BundleError, match="--since v9: unknown revision 'v9'"):
+    with pytest.raises(BundleError) as caught:
         package(root, out=tmp_path / "out", since="v9")
+    assert caught.value.message == (
+        "--since v9: unknown revision 'v9': git knows no commit by that name"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -384,8 +431,26 @@ def test_since_a_revision_without_the_bundle_lists_every_output_as_added(
     commit_all(root)
     report = package(root, out=tmp_path / "out", since="HEAD~1")
     notes = tar_files(Path(report.data["archives"][0]))["demo-1.2.3/CHANGES.md"].decode()
-    assert "has no bundle configuration" in notes
-    assert "- added: `claude-code/agents/one.md`" in notes.split("## one")[1]
+    base = git(root, "rev-parse", "HEAD~1")[:12]
+    assert notes == (
+        f"# demo 1.2.3: changes since HEAD~1 ({base})\n"
+        "\n"
+        f"_HEAD~1 ({base}) has no bundle configuration: it counts as no outputs._\n"
+        "\n"
+        "## one\n"
+        "\n"
+        "- added: `agent-skill/one/SKILL.md`\n"
+        "- added: `claude-code/agents/one.md`\n"
+        "- added: `claude-plugin/plugins/demo/agents/one.md`\n"
+        "- added: `opencode/agent/one.md`\n"
+        "- added: `skill-table/one.md`\n"
+        "\n"
+        "## Bundle files\n"
+        "\n"
+        "- added: `README.md`\n"
+        "- added: `claude-plugin/.claude-plugin/marketplace.json`\n"
+        "- added: `claude-plugin/plugins/demo/.claude-plugin/plugin.json`\n"
+    )
 
 
 @NEEDS_GIT
@@ -393,8 +458,14 @@ def test_since_a_revision_that_does_not_build_is_an_error(tmp_path: Path, no_epo
     root = repo(tmp_path / "r", bundle_files(one="---\nname: one\n---\nno description\n"))
     write_tree(root, bundle_files(one=agent("one")))
     commit_all(root)
-    with pytest.raises(BundleError, match=r"--since HEAD~1: cannot build HEAD~1"):
+    base = git(root, "rev-parse", "HEAD~1")[:12]
+    with pytest.raises(BundleError) as caught:
         package(root, out=tmp_path / "out", since="HEAD~1")
+    assert caught.value.message == (
+        f"--since HEAD~1: cannot build HEAD~1 ({base}): the build fails there;"
+        " HEAD~1:agents/one.md:2:1: error: 'description' is required and must be"
+        " a non-empty string"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -402,8 +473,9 @@ def test_since_outside_git_is_an_error(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "plain", bundle_files(one=agent("one")))
     if subprocess.run(["git", "-C", str(root), "rev-parse"], capture_output=True).returncode == 0:
         pytest.skip("tmp_path is inside a git repository")
-    with pytest.raises(BundleError, match="--since needs a git repository"):
+    with pytest.raises(BundleError) as caught:
         package(root, out=tmp_path / "out", since="HEAD", environ={})
+    assert caught.value.message == f"--since needs a git repository; {root} is not in one"
 
 
 # -- verify --------------------------------------------------------------------------------
@@ -438,7 +510,8 @@ def test_verify_names_one_altered_byte(released: Path, tmp_path: Path, name: str
     bad = tamper(released / name, tmp_path / "bad", {"claude-code/agents/one.md": altered})
     report = verify_archive(bad)
     assert report.exit_code == 1
-    assert [p.split(" (")[0] for p in report.problems] == ["altered: claude-code/agents/one.md"]
+    digest = hashlib.sha256(altered).hexdigest()[:12]
+    assert report.problems == [f"altered: claude-code/agents/one.md (sha256 {digest}… differs)"]
 
 
 @pytest.mark.parametrize("name", ["demo-1.2.3.tar.gz", "demo-1.2.3.zip"])
@@ -497,10 +570,13 @@ def test_verify_reports_links_and_unsafe_paths(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "cannot read archive"),
-        (b"just text", "not a release archive"),
-        (b"\x1f\x8b\x08\x00garbage", "corrupt archive"),
-        (b"PK\x03\x04garbage", "corrupt archive"),
+        (None, "cannot read archive: No such file or directory"),
+        (b"just text", "not a release archive: its content is neither a gzipped tar nor a zip"),
+        (
+            b"\x1f\x8b\x08\x00garbage",
+            "corrupt archive: Compressed file ended before the end-of-stream marker was reached",
+        ),
+        (b"PK\x03\x04garbage", "corrupt archive: File is not a zip file"),
     ],
 )
 def test_unreadable_archives_are_errors(
@@ -509,16 +585,20 @@ def test_unreadable_archives_are_errors(
     path = tmp_path / "r.tar.gz"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(BundleError, match=message) as caught:
+    with pytest.raises(BundleError) as caught:
         verify_archive(path)
+    assert caught.value.message == message
     assert caught.value.location is not None and caught.value.location.path == path
 
 
 def test_truncated_tar_gz_is_a_corrupt_archive(released: Path, tmp_path: Path) -> None:
     data = (released / "demo-1.2.3.tar.gz").read_bytes()
     (tmp_path / "cut.tar.gz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(BundleError, match="corrupt archive"):
+    with pytest.raises(BundleError) as caught:
         verify_archive(tmp_path / "cut.tar.gz")
+    assert caught.value.message == (
+        "corrupt archive: Compressed file ended before the end-of-stream marker was reached"
+    )
 
 
 def zip_with(entries: dict[str, bytes], path: Path) -> Path:
@@ -533,19 +613,28 @@ def zip_with(entries: dict[str, bytes], path: Path) -> Path:
 @pytest.mark.parametrize(
     ("entries", "message"),
     [
-        ({"rel/a.md": b"a"}, r"expected one top-level folder with manifest.json \(found: none\)"),
+        ({"rel/a.md": b"a"}, "expected one top-level folder with manifest.json (found: none)"),
         (
             {"a/manifest.json": b"{}", "b/manifest.json": b"{}"},
-            r"\(found: a/manifest.json, b/manifest.json\)",
+            "expected one top-level folder with manifest.json"
+            " (found: a/manifest.json, b/manifest.json)",
         ),
-        ({"rel/manifest.json": b"{nope"}, "manifest.json in the archive is not JSON"),
-        ({"rel/manifest.json": b"[]"}, "has no 'outputs' list"),
+        (
+            {"rel/manifest.json": b"{nope"},
+            "manifest.json in the archive is not JSON: Expecting property name enclosed in"
+            " double quotes: line 1 column 2 (char 1)",
+        ),
+        ({"rel/manifest.json": b"[]"}, "manifest.json in the archive has no 'outputs' list"),
         (
             {"rel/manifest.json": b'{"files": [{"path": "../x", "sha256": "0", "bytes": 1}]}'},
-            "file entry 1 needs a safe 'path'",
+            "manifest.json in the archive: file entry 1 needs a safe 'path', a hex 'sha256'"
+            " and integer 'bytes'",
         ),
     ],
 )
 def test_bad_manifests_are_errors(tmp_path: Path, entries: dict[str, bytes], message: str) -> None:
-    with pytest.raises(BundleError, match=message):
-        verify_archive(zip_with(entries, tmp_path / "r.zip"))
+    path = zip_with(entries, tmp_path / "r.zip")
+    with pytest.raises(BundleError) as caught:
+        verify_archive(path)
+    assert caught.value.message == message
+    assert caught.value.location == Location(path)

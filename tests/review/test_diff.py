@@ -45,6 +45,21 @@ def cli(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+GIT_OUTPUTS = [
+    "README.md",
+    "agent-skill/beta/SKILL.md",
+    "agent-skill/gamma/SKILL.md",
+    "claude-code/agents/beta.md",
+    "claude-code/agents/gamma.md",
+    "claude-plugin/plugins/demo/agents/beta.md",
+    "claude-plugin/plugins/demo/agents/gamma.md",
+    "opencode/agent/beta.md",
+    "opencode/agent/gamma.md",
+    "skill-table/beta.md",
+    "skill-table/gamma.md",
+]  # every output fragments/git.md reaches with the default targets
+
+
 def paths(diff: BundleDiff, status: str | None = None) -> set[str]:
     return {o.path for o in diff.outputs if status is None or o.status == status}
 
@@ -78,9 +93,11 @@ def test_agent_rename_shows_one_removed_and_one_added_output(repo: GitRepo) -> N
     assert paths(diff, "removed") == {"claude-code/agents/gamma.md"}
     assert paths(diff, "added") == {"claude-code/agents/delta.md"}
     assert paths(diff, "modified") == {"README.md"}
-    titles = [g.title() for g in diff.groups]
-    assert "agents/delta.md added → 1 output in 1 agent (1 added)" in titles
-    assert "agents/gamma.md removed → 1 output in 1 agent (1 removed)" in titles
+    assert [g.title() for g in diff.groups] == [
+        "agents/delta.md added → 1 output in 1 agent (1 added)",
+        "agents/delta.md added, agents/gamma.md removed → 1 output",
+        "agents/gamma.md removed → 1 output in 1 agent (1 removed)",
+    ]
     removed = next(o for o in diff.outputs if o.status == "removed")
     assert removed.diff.startswith("--- a/claude-code/agents/gamma.md\n+++ /dev/null\n")
 
@@ -121,7 +138,11 @@ def test_outputs_with_several_changed_sources_group_by_the_whole_set(repo: GitRe
     assert causes["claude-code/agents/alpha.md"] == ["fragments/testing.md"]
     assert causes["claude-code/agents/beta.md"] == ["fragments/git.md", "fragments/testing.md"]
     assert causes["claude-code/agents/gamma.md"] == ["fragments/git.md"]
-    assert len(diff.groups) == 3
+    assert [g.title() for g in diff.groups] == [
+        "fragments/git.md changed → 1 output in 1 agent",
+        "fragments/git.md changed, fragments/testing.md changed → 2 outputs in 1 agent",
+        "fragments/testing.md changed → 1 output in 1 agent",
+    ]
 
 
 def test_revision_whose_build_fails_is_named_with_the_source_location(repo: GitRepo) -> None:
@@ -141,8 +162,12 @@ def test_base_revision_failure_is_reported_against_the_base(repo: GitRepo) -> No
     repo.commit(FILES, "fixed")
     code, out, err = cli("diff", "--root", str(repo.root), "HEAD~1")
     assert code == 2 and out == ""
-    assert err.startswith("error: cannot build HEAD~1 (")
-    assert "HEAD~1:fragments/git.md:1:1: error: template syntax error" in err
+    base = repo.git("rev-parse", "HEAD~1")[:12]
+    assert err.splitlines()[:2] == [
+        f"error: cannot build HEAD~1 ({base}): the build fails there",
+        "HEAD~1:fragments/git.md:1:1: error: template syntax error: Expected an expression,"
+        " got 'end of statement block' (in a fragment included by agents/beta.md)",
+    ]
     assert "Traceback" not in err
 
 
@@ -152,7 +177,7 @@ def test_working_tree_is_the_default_head_and_nothing_is_written(repo: GitRepo) 
     diff = diff_revisions(repo.root, "HEAD")
     assert str(diff.head) == "working tree"
     assert [str(s) for s in diff.sources] == ["fragments/git.md changed"]
-    assert "claude-code/agents/gamma.md" in paths(diff)
+    assert sorted(paths(diff)) == GIT_OUTPUTS
     assert not (repo.root / "dist").exists()
     assert repo.git("status", "--porcelain") == "M fragments/git.md"
     assert repo.git("worktree", "list").count("\n") == 0
@@ -194,24 +219,36 @@ def test_no_default_branch_is_a_usage_error(repo: GitRepo) -> None:
     repo.git("branch", "-m", "main", "trunk")
     code, _, err = cli("diff", "--root", str(repo.root))
     assert code == 2
-    assert "no default branch to compare with" in err and "promptbundle diff BASE" in err
+    assert err == (
+        "error: no default branch to compare with (tried origin/HEAD, main, master,"
+        " origin/main, origin/master); name the base: promptbundle diff BASE\n"
+    )
 
 
 def test_exit_codes_are_zero_unchanged_one_changed_two_on_error(repo: GitRepo) -> None:
     repo.commit(FILES, "first")
     repo.commit({"fragments/git.md": "# Git\n\nChanged.\n"}, "second")
     root = str(repo.root)
+    head = repo.git("rev-parse", "HEAD")[:12]
     code, out, _ = cli("diff", "--root", root, "HEAD", "HEAD")
-    assert code == 0 and "no output changed (18 outputs compared)" in out
+    assert code == 0
+    assert out == (
+        f"promptbundle diff: HEAD ({head}) → HEAD ({head})\n"
+        "no output changed (18 outputs compared)\n"
+    )
     assert cli("diff", "--root", root, "HEAD~1", "HEAD")[0] == 1
     code, _, err = cli("diff", "--root", root, "no-such-ref")
-    assert code == 2 and "unknown revision 'no-such-ref'" in err
+    assert code == 2
+    assert err == "error: unknown revision 'no-such-ref': git knows no commit by that name\n"
 
 
 def test_a_folder_outside_git_exits_two(tmp_path: Path) -> None:
     (tmp_path / "promptbundle.toml").write_text(CONFIG)
     code, _, err = cli("diff", "--root", str(tmp_path), "HEAD")
-    assert code == 2 and "is not inside a git repository" in err
+    assert code == 2
+    # What follows in parentheses is git's own message.
+    assert err.startswith(f"error: {tmp_path} is not inside a git repository (")
+    assert err.count("\n") == 1
 
 
 def test_source_change_that_changes_no_output_is_listed(repo: GitRepo) -> None:
@@ -219,7 +256,13 @@ def test_source_change_that_changes_no_output_is_listed(repo: GitRepo) -> None:
     repo.commit({"fragments/git.md": "# Git\n\nSmall commits.\n{# a comment #}"}, "comment")
     code, out, _ = cli("diff", "--root", str(repo.root), "HEAD~1", "HEAD")
     assert code == 0
-    assert "changed without changing any output: fragments/git.md changed" in out
+    base, head = repo.git("rev-parse", "HEAD~1")[:12], repo.git("rev-parse", "HEAD")[:12]
+    assert out == (
+        f"promptbundle diff: HEAD~1 ({base}) → HEAD ({head})\n"
+        "no output changed (18 outputs compared)\n"
+        "\n"
+        "changed without changing any output: fragments/git.md changed\n"
+    )
 
 
 def test_stat_prints_counts_without_diffs(repo: GitRepo) -> None:
@@ -227,8 +270,24 @@ def test_stat_prints_counts_without_diffs(repo: GitRepo) -> None:
     repo.commit({"fragments/git.md": "# Git\n\nChanged.\n"}, "second")
     code, out, _ = cli("diff", "--root", str(repo.root), "HEAD~1", "HEAD", "--stat")
     assert code == 1
-    assert "  M claude-code/agents/gamma.md  +1 -1\n" in out
-    assert "@@" not in out and "+++" not in out
+    base, head = repo.git("rev-parse", "HEAD~1")[:12], repo.git("rev-parse", "HEAD")[:12]
+    assert out == (
+        f"promptbundle diff: HEAD~1 ({base}) → HEAD ({head})\n"
+        "11 outputs changed in 2 agents (11 modified)\n"
+        "\n"
+        "fragments/git.md changed → 11 outputs in 2 agents\n"
+        "  M README.md  +2 -2\n"
+        "  M agent-skill/beta/SKILL.md  +1 -1\n"
+        "  M agent-skill/gamma/SKILL.md  +1 -1\n"
+        "  M claude-code/agents/beta.md  +1 -1\n"
+        "  M claude-code/agents/gamma.md  +1 -1\n"
+        "  M claude-plugin/plugins/demo/agents/beta.md  +1 -1\n"
+        "  M claude-plugin/plugins/demo/agents/gamma.md  +1 -1\n"
+        "  M opencode/agent/beta.md  +1 -1\n"
+        "  M opencode/agent/gamma.md  +1 -1\n"
+        "  M skill-table/beta.md  +1 -1\n"
+        "  M skill-table/gamma.md  +1 -1\n"
+    )
     code, full, _ = cli("diff", "--root", str(repo.root), "HEAD~1", "HEAD")
     assert full.startswith(out) and "\n=== fragments/git.md changed → " in full
     assert "-Small commits.\n+Changed.\n" in full
@@ -240,14 +299,16 @@ def test_target_and_agent_filters_narrow_the_comparison(repo: GitRepo) -> None:
     diff = diff_revisions(repo.root, "HEAD~1", "HEAD", targets=["opencode"], agents=["beta"])
     assert paths(diff) == {"opencode/agent/beta.md"}
     code, _, err = cli("diff", "--root", str(repo.root), "HEAD~1", "HEAD", "--agent", "zeta")
-    assert code == 2 and "unknown agent 'zeta' in both revisions" in err
+    assert code == 2
+    assert err == "error: unknown agent 'zeta' in both revisions (agents: alpha, beta, gamma)\n"
 
 
 def test_a_revision_without_the_bundle_counts_as_no_outputs(repo: GitRepo) -> None:
     repo.commit({"README.md": "nothing yet\n"}, "first")
     repo.commit(FILES, "bundle")
     diff = diff_revisions(repo.root, "HEAD~1", "HEAD")
-    assert diff.outputs and all(o.status == "added" for o in diff.outputs)
+    assert len(diff.outputs) == 18
+    assert {o.status for o in diff.outputs} == {"added"}
     assert diff.notes == (
         "HEAD~1 (" + repo.git("rev-parse", "HEAD~1")[:12] + ") has no "
         "bundle configuration: it counts as no outputs",
@@ -268,15 +329,46 @@ def test_json_format_lists_sources_groups_and_outputs(repo: GitRepo) -> None:
     data = json.loads(out)
     assert code == 1 and data["changed"] is True
     assert data["head"] == {"label": "HEAD", "commit": repo.git("rev-parse", "HEAD")}
-    assert data["sources"][0]["path"] == "fragments/git.md"
-    assert "claude-code/agents/gamma.md" in data["sources"][0]["outputs"]
-    assert data["groups"][0]["agents"] == ["beta", "gamma"]
+    assert data["compared"] == 18
+    assert data["summary"] == {"modified": 11, "added": 0, "removed": 0}
+    assert data["sources"] == [
+        {"path": "fragments/git.md", "status": "modified", "outputs": GIT_OUTPUTS}
+    ]
+    assert data["groups"] == [
+        {
+            "title": "fragments/git.md changed → 11 outputs in 2 agents",
+            "causes": ["fragments/git.md"],
+            "outputs": GIT_OUTPUTS,
+            "agents": ["beta", "gamma"],
+        }
+    ]
     gamma = next(o for o in data["outputs"] if o["path"] == "claude-code/agents/gamma.md")
-    assert gamma["causes"] == ["fragments/git.md"] and "+Changed." in gamma["diff"]
+    assert gamma["causes"] == ["fragments/git.md"]
+    assert gamma["diff"] == (
+        "--- a/claude-code/agents/gamma.md\n+++ b/claude-code/agents/gamma.md\n"
+        "@@ -5,4 +5,4 @@\n"
+        " ---\n"
+        " # Git\n"
+        " \n"
+        "-Small commits.\n"
+        "+Changed.\n"
+    )
     _, stat, _ = cli(
         "diff", "--root", str(repo.root), "HEAD~1", "HEAD", "--format", "json", "--stat"
     )
-    assert "diff" not in json.loads(stat)["outputs"][0]
+    stat_gamma = next(
+        o for o in json.loads(stat)["outputs"] if o["path"] == "claude-code/agents/gamma.md"
+    )
+    assert stat_gamma == {key: value for key, value in gamma.items() if key != "diff"}
+    assert stat_gamma == {
+        "path": "claude-code/agents/gamma.md",
+        "status": "modified",
+        "target": "claude-code",
+        "agent": "gamma",
+        "causes": ["fragments/git.md"],
+        "added_lines": 1,
+        "removed_lines": 1,
+    }
 
 
 def test_markdown_comment_has_marker_table_and_collapsible_diffs(repo: GitRepo) -> None:
@@ -292,7 +384,7 @@ def test_markdown_comment_has_marker_table_and_collapsible_diffs(repo: GitRepo) 
     changed = paths(diff_revisions(repo.root, "HEAD~1", "HEAD"))
     assert all(f"<code>{path}</code>" in summaries for path in changed)
     # One block per distinct change: beta's edit is the same in every target.
-    assert out.count("<details>") < len(changed)
+    assert out.count("<details>") == 4 < len(changed)
     assert "<code>claude-code/agents/beta.md</code>, <code>claude-plugin/" in summaries
     # The diff holds a ``` fence, so the comment's own fence is longer.
     assert "````diff\n--- a/agent-skill/gamma/SKILL.md" in out
@@ -308,7 +400,7 @@ def test_markdown_comment_stays_under_githubs_limit_with_a_note(repo: GitRepo) -
     assert len(out) <= COMMENT_LIMIT
     assert out.startswith(COMMENT_MARKER)
     assert "**Truncated** to 65,536 characters (GitHub refuses comments over 65,536)" in out
-    assert out.count("<details>") == out.count("</details>") >= 1
+    assert out.count("<details>") == out.count("</details>") == 2
     assert out.count("```diff\n") == out.count("\n```\n")
 
 
@@ -358,7 +450,13 @@ def test_bundle_variable_change_shows_the_bundle_config_as_the_cause(repo: GitRe
     repo.commit({**files, "promptbundle.toml": CONFIG + '[vars]\nteam = "red"\n'}, "first")
     repo.commit({"promptbundle.toml": CONFIG + '[vars]\nteam = "blue"\n'}, "rename team")
     diff = diff_revisions(repo.root, "HEAD~1", "HEAD")
-    gamma = {o.path for o in diff.outputs if o.agent == "gamma"}
-    assert gamma and all(o.agent == "gamma" for o in diff.outputs if o.agent)
+    assert paths(diff) == {
+        "README.md",
+        "agent-skill/gamma/SKILL.md",
+        "claude-code/agents/gamma.md",
+        "claude-plugin/plugins/demo/agents/gamma.md",
+        "opencode/agent/gamma.md",
+        "skill-table/gamma.md",
+    }
     group = next(g for g in diff.groups if g.agents == ["gamma"])
     assert [str(c) for c in group.causes] == ["promptbundle.toml changed"]

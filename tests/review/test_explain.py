@@ -61,7 +61,16 @@ def test_output_of_a_target_without_config_file_says_so(root: Path) -> None:
     )
     code, out, _ = cli("explain", "--root", str(root), "claude-code/agents/alpha.md")
     assert code == 0
-    assert out.endswith("  target config: none (built-in defaults of claude-code)\n")
+    assert out == (
+        "claude-code/agents/alpha.md\n"
+        "  target: claude-code\n"
+        "  agent: alpha\n"
+        "  sources:\n"
+        "    agent          agents/alpha.md\n"
+        "    fragment       fragments/testing.md\n"
+        "    bundle config  promptbundle.toml\n"
+        "  target config: none (built-in defaults of claude-code)\n"
+    )
 
 
 def test_output_path_may_carry_the_dist_prefix_or_be_a_file_in_dist(
@@ -115,7 +124,10 @@ def test_unused_fragment_reaches_no_output(root: Path) -> None:
 def test_unknown_path_is_a_usage_error(root: Path) -> None:
     code, out, err = cli("explain", "--root", str(root), "claude-code/agents/zeta.md")
     assert code == 2 and out == ""
-    assert "'claude-code/agents/zeta.md' is neither an output of this bundle" in err
+    assert err == (
+        "error: 'claude-code/agents/zeta.md' is neither an output of this bundle"
+        " (a path in dist/) nor one of its source files\n"
+    )
 
 
 def test_a_bundle_that_does_not_build_reports_the_location(make_bundle: BundleFactory) -> None:
@@ -129,13 +141,27 @@ def test_json_output_for_both_directions(root: Path) -> None:
     _, out, _ = cli("explain", "--root", str(root), "--json", "opencode/agent/alpha.md")
     data = json.loads(out)
     assert data["kind"] == "output" and data["target_config"] == "targets/opencode.toml"
-    assert {"role": "agent", "path": "agents/alpha.md"} in data["sources"]
+    assert (data["path"], data["target"], data["agent"]) == (
+        "opencode/agent/alpha.md",
+        "opencode",
+        "alpha",
+    )
+    assert data["sources"] == [
+        {"role": "agent", "path": "agents/alpha.md"},
+        {"role": "fragment", "path": "fragments/testing.md"},
+        {"role": "target config", "path": "targets/opencode.toml"},
+        {"role": "bundle config", "path": "promptbundle.toml"},
+    ]
     _, out, _ = cli("explain", "--root", str(root), "--json", "fragments/testing.md")
     data = json.loads(out)
-    assert data["kind"] == "source"
-    assert {"path": "claude-code/agents/beta.md", "target": "claude-code", "agent": "beta"} in (
-        data["outputs"]
-    )
+    assert data["kind"] == "source" and data["path"] == "fragments/testing.md"
+    assert data["outputs"] == [
+        {"path": "README.md", "target": "catalog", "agent": None},
+        {"path": "claude-code/agents/alpha.md", "target": "claude-code", "agent": "alpha"},
+        {"path": "claude-code/agents/beta.md", "target": "claude-code", "agent": "beta"},
+        {"path": "opencode/agent/alpha.md", "target": "opencode", "agent": "alpha"},
+        {"path": "opencode/agent/beta.md", "target": "opencode", "agent": "beta"},
+    ]
 
 
 @pytest.mark.parametrize("outside", ["/etc/passwd", "../outside.md", "agents/../../outside.md"])
@@ -143,17 +169,27 @@ def test_path_outside_the_bundle_is_a_usage_error(root: Path, outside: str) -> N
     (root.parent / "outside.md").write_text("not a source\n", encoding="utf-8")
     code, out, err = cli("explain", "--root", str(root), outside)
     assert code == 2 and out == ""
-    assert f"{outside!r} is outside the bundle" in err
+    assert err == (
+        f"error: {outside!r} is outside the bundle ({root}): give an output (a path in dist/)"
+        " or a source file inside the bundle\n"
+    )
 
 
 def test_absolute_path_of_a_source_inside_the_bundle_is_explained(root: Path) -> None:
     item = explain(root, str(root / "fragments" / "git.md"))
     assert item.kind == "source" and item.path == "fragments/git.md"
     assert item.outputs == explain(root, "fragments/git.md").outputs
-    assert "opencode/agent/beta.md" in {o.path for o in item.outputs}
+    assert {o.path for o in item.outputs} == {
+        "README.md",
+        "claude-code/agents/beta.md",
+        "opencode/agent/beta.md",
+    }
 
 
 def test_source_path_that_does_not_exist_is_a_usage_error(root: Path) -> None:
     code, out, err = cli("explain", "--root", str(root), "fragments/missing.md")
     assert code == 2 and out == ""
-    assert "'fragments/missing.md' is neither an output of this bundle" in err
+    assert err == (
+        "error: 'fragments/missing.md' is neither an output of this bundle"
+        " (a path in dist/) nor one of its source files\n"
+    )

@@ -9,6 +9,11 @@ from promptbundle.core.errors import ConfigError, PromptBundleError
 from promptbundle.sources.config import find_root
 from tests.support import BundleFactory
 
+BUILT_IN = (
+    "agent-skill, claude-code, claude-plugin, copilot-agent, copilot-prompt, cursor-rule,"
+    " opencode, skill-table"
+)
+
 
 def test_root_is_found_by_searching_upward(make_bundle: BundleFactory) -> None:
     root = make_bundle({"agents/x/.keep": ""})
@@ -22,21 +27,34 @@ def test_pyproject_table_is_a_bundle_config(make_bundle: BundleFactory) -> None:
     config = read_config(root)
     assert config.name == "py-bundle"
     assert config.source.name == "pyproject.toml"
-    assert [t.name for t in config.targets] == sorted(t.name for t in config.targets)
+    assert [t.name for t in config.targets] == [
+        "agent-skill",
+        "claude-code",
+        "claude-plugin",
+        "opencode",
+        "skill-table",
+    ]
 
 
 def test_no_bundle_anywhere_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no bundle found"):
+    with pytest.raises(ConfigError) as info:
         find_root(tmp_path)
+    assert info.value.message == (
+        f"no bundle found in {tmp_path.resolve()} or its parents"
+        " (looked for promptbundle.toml or [tool.promptbundle] in pyproject.toml); use --root"
+    )
 
 
 def test_unknown_bundle_keys_are_errors_naming_key_and_file(make_bundle: BundleFactory) -> None:
     root = make_bundle({"promptbundle.toml": 'name = "b"\ntagets = ["opencode"]\nout = "../x"\n'})
     with pytest.raises(PromptBundleError) as info:
         read_config(root)
-    lines = info.value.lines()
-    assert f"{root / 'promptbundle.toml'}:2:1: error: unknown key 'tagets'" in lines[0]
-    assert "'out' must be a folder inside the bundle" in lines[1]
+    assert info.value.lines() == [
+        f"{root / 'promptbundle.toml'}:2:1: error: unknown key 'tagets'"
+        " (known: author, description, name, out, targets, vars, version)",
+        f"{root / 'promptbundle.toml'}:3:1: error: 'out' must be a folder inside the bundle,"
+        " got '../x'",
+    ]
 
 
 def test_a_config_without_name_says_name_is_required(make_bundle: BundleFactory) -> None:
@@ -53,7 +71,10 @@ def test_invalid_toml_points_at_its_line(make_bundle: BundleFactory) -> None:
     root = make_bundle({"promptbundle.toml": 'name = "b"\nversion = \n'})
     with pytest.raises(ConfigError) as info:
         read_config(root)
-    assert info.value.lines()[0].startswith(f"{root / 'promptbundle.toml'}:2:")
+    assert info.value.lines() == [
+        f"{root / 'promptbundle.toml'}:2:11: error: invalid TOML: Invalid value"
+        " (at line 2, column 11)"
+    ]
 
 
 def test_target_config_sets_models_and_tools(make_bundle: BundleFactory) -> None:
@@ -79,10 +100,13 @@ def test_unknown_target_and_bad_target_config_are_errors(make_bundle: BundleFact
     )
     with pytest.raises(PromptBundleError) as info:
         read_config(root)
-    text = "\n".join(info.value.lines())
-    assert "target 'vim' is neither a built-in format" in text
-    assert "odd.toml:1:1: error: unknown format 'nope'" in text
-    assert "odd.toml:2:1: error: unknown key 'colour'" in text
+    assert info.value.lines() == [
+        f"{root / 'promptbundle.toml'}:2:1: error: target 'vim' is neither a built-in format"
+        f" ({BUILT_IN}) nor configured in targets/vim.toml",
+        f"{root / 'targets/odd.toml'}:1:1: error: unknown format 'nope' (built-in: {BUILT_IN})",
+        f"{root / 'targets/odd.toml'}:2:1: error: unknown key 'colour'"
+        " (known: description, format, models, options, tools)",
+    ]
 
 
 @pytest.mark.parametrize("out", ["agents", "fragments", "targets/x", "./agents"])
@@ -93,7 +117,11 @@ def test_out_folder_may_not_hold_or_sit_in_the_sources(
     root = make_bundle({"promptbundle.toml": f'name = "b"\nout = "{out}"\n'})
     with pytest.raises(ConfigError) as info:
         read_config(root)
-    assert f"{root / 'promptbundle.toml'}:2:1: error: 'out'" in info.value.lines()[0]
+    assert info.value.lines() == [
+        f"{root / 'promptbundle.toml'}:2:1: error: 'out' must not be inside a source folder"
+        " (agents, fragments, targets, .git): a build removes the files it does not produce"
+        f" there, got {out!r}"
+    ]
 
 
 def test_target_names_must_be_ids_so_outputs_stay_in_the_out_folder(
@@ -108,7 +136,11 @@ def test_target_names_must_be_ids_so_outputs_stay_in_the_out_folder(
     )
     with pytest.raises(ConfigError) as info:
         read_config(root)
-    assert "target name '../evil' must be an id" in info.value.lines()[0]
+    assert info.value.lines() == [
+        f"{root / 'promptbundle.toml'}:2:1: error: target name '../evil' must be an id"
+        " (lowercase letters, digits, hyphens): it names the output folder and"
+        " targets/<name>.toml"
+    ]
 
 
 @pytest.mark.parametrize("version", ["1.0", "v1.2.3", "1.2.3.4", "01.2.3", "latest"])
