@@ -241,7 +241,7 @@ def report(
         "`bench/generate.py`: N agents, each including the shared `core` fragment and 2 to 4 of",
         "11 others (variables, loops, conditionals; about 150 lines rendered), and the same agents",
         "as rulesync sources with the bodies expanded. Targets: 1 = Claude Code subagents;",
-        "4 = Claude Code subagents, opencode agents, a Claude Code plugin and Agent Skills",
+        "4 = Claude Code subagents, opencode agents, a Claude Code plugin and Prompt Skills",
         f"(rulesync: `{','.join(RULESYNC_TARGETS)}`).",
         "",
         "Each case is the median of the repetitions, the two tools alternating: *cold* has no",

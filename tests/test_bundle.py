@@ -19,7 +19,7 @@ def _outputs(root: Path) -> dict[str, bytes]:
 
 def test_every_seed_agent_is_built_for_every_target() -> None:
     bundle = load(ROOT)
-    ids = sorted(a.id for a in bundle.agents)
+    ids = sorted(a.id for a in bundle.prompts if a.kind == "agent")
     assert ids == [
         "backend-python-expert",
         "dev-python",
@@ -29,8 +29,28 @@ def test_every_seed_agent_is_built_for_every_target() -> None:
     ]
     result = build_outputs(bundle)
     for target in bundle.config.targets:
-        built = {o.agent for o in result.outputs if o.target == target.name and o.agent}
-        assert built == set(ids), target.name
+        built = {o.agent for o in result.outputs if o.target == target.name and o.kind}
+        assert set(ids) <= built, target.name
+
+
+def test_the_bundle_has_a_command_and_a_rule_built_from_the_agents_fragments() -> None:
+    bundle = load(ROOT)
+    assert sorted((p.kind, p.id) for p in bundle.prompts if p.kind != "agent") == [
+        ("command", "review-python"),
+        ("rule", "AGENTS"),
+    ]
+    result = build_outputs(bundle)
+    paths = {o.path: o for o in result.outputs if o.kind in ("command", "rule")}
+    assert sorted(paths) == [
+        "claude-code/commands/review-python.md",
+        "claude-code/rules/AGENTS.md",
+        "claude-plugin/plugins/python-agents/commands/review-python.md",
+        "opencode/@project/AGENTS.md",
+        "opencode/command/review-python.md",
+    ]
+    for output in paths.values():
+        assert "fragments/code-quality.md" in output.sources, output.path
+        assert "fragments/testing.md" in output.sources, output.path
 
 
 def test_each_required_fragment_is_used_by_at_least_three_agents() -> None:
@@ -59,7 +79,7 @@ def test_outputs_are_clean_markdown() -> None:
 def test_editing_one_line_of_a_fragment_changes_exactly_the_outputs_that_include_it(
     tmp_path: Path,
 ) -> None:
-    for name in ("agents", "fragments", "targets"):
+    for name in ("agents", "commands", "rules", "fragments", "targets"):
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
@@ -82,6 +102,6 @@ def test_editing_one_line_of_a_fragment_changes_exactly_the_outputs_that_include
 def test_every_agent_variable_is_documented_in_the_agents_readme() -> None:
     readme = (ROOT / "agents/README.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([\w-]+)` \|", readme, re.MULTILINE))
-    used = {name for agent in load(ROOT).agents for name in agent.vars}
+    used = {name for prompt in load(ROOT).prompts for name in prompt.vars}
     assert used <= documented, used - documented
-    assert {a.id for a in load(ROOT).agents} <= documented
+    assert {p.id for p in load(ROOT).prompts if p.kind == "agent"} <= documented

@@ -203,6 +203,38 @@ def opencode_agent(path: Path) -> Result:
     return Result("opencode", str(path), not problems, "\n".join(problems))
 
 
+def opencode_command(path: Path, name: str) -> Result:
+    """`opencode debug config` with one command file: it must be loaded under its name, with
+    the file's body as its template."""
+    path = path.resolve()
+    with tempfile.TemporaryDirectory(prefix="pb-oc-") as tmp:
+        config = Path(tmp) / "config"
+        target = config / "command" / f"{name}.md"
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(path, target)
+        cwd = Path(tmp) / "cwd"
+        cwd.mkdir()
+        done = _run(
+            [str(opencode_bin()), "debug", "config"],
+            {**OPENCODE_ENV, "OPENCODE_CONFIG_DIR": str(config)},
+            cwd,
+        )
+    output = _ANSI.sub("", done.stderr + done.stdout)
+    if done.returncode != 0:
+        return Result("opencode", str(path), False, output)
+    try:
+        loaded = json.loads(done.stdout).get("command", {}).get(name)
+    except (json.JSONDecodeError, AttributeError):
+        return Result("opencode", str(path), False, "debug config did not print JSON\n" + output)
+    if not isinstance(loaded, dict):
+        return Result("opencode", str(path), False, f"command {name!r} was not loaded")
+    text = path.read_text(encoding="utf-8")
+    body = text.split("\n---\n", 1)[1] if text.startswith("---\n") else text
+    if str(loaded.get("template", "")).strip() != body.strip():
+        return Result("opencode", str(path), False, "the loaded template is not the file's body")
+    return Result("opencode", str(path), True, "")
+
+
 def claude_validate(folder: Path) -> Result:
     """`claude plugin validate --strict` on a plugin, a marketplace or a .claude folder."""
     folder = folder.resolve()
@@ -254,14 +286,18 @@ def check_dist(dist: Path) -> Iterator[Result]:
         return formats.get(target, target)
 
     paths = sorted(str(e["path"]) for e in entries)
+    kinds = {str(e["path"]): e.get("kind", "agent") for e in entries}
     targets = {str(e["target"]) for e in entries}
     for target in sorted(targets):
         kind = fmt(target)
         mine = [p for p in paths if p.startswith(f"{target}/")]
         if kind == "opencode":
             for rel in mine:
-                if rel.endswith(".md"):
+                if kinds[rel] == "agent":
                     yield opencode_agent(dist / rel)
+                elif kinds[rel] == "command":
+                    name = rel.removeprefix(f"{target}/command/").removesuffix(".md")
+                    yield opencode_command(dist / rel, name)
         elif kind == "agent-skill":
             for rel in mine:
                 if rel.endswith("/SKILL.md"):
@@ -273,7 +309,7 @@ def check_dist(dist: Path) -> Iterator[Result]:
             for manifest in sorted(root.glob("plugins/*/.claude-plugin/plugin.json")):
                 yield claude_validate(manifest.parent.parent)
         elif kind == "claude-code":
-            agents = [dist / p for p in mine if p.endswith(".md") and "/agents/" in f"/{p}"]
+            agents = [dist / p for p in mine if kinds[p] == "agent"]
             if agents:
                 yield _claude_agents(agents)
 

@@ -135,7 +135,7 @@ def build(
     "--into",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for the agent sources (default: the bundle's agents/).",
+    help="The bundle folder the sources go into (default: the bundle's root).",
 )
 @click.option(
     "--format",
@@ -226,7 +226,7 @@ def verify(archive: Path, as_json: bool) -> None:
 
 @main.command()
 @_root_option
-@click.argument("target")
+@click.argument("targets", nargs=-1, metavar="[TARGET]...")
 @click.option(
     "--into",
     type=click.Path(file_okay=False, path_type=Path),
@@ -245,25 +245,26 @@ def verify(archive: Path, as_json: bool) -> None:
 @_json_option
 def install(
     root: Path | None,
-    target: str,
+    targets: tuple[str, ...],
     into: Path,
     from_archive: Path | None,
     dry_run: bool,
     force: bool,
     as_json: bool,
 ) -> None:
-    """Copy one target's outputs where its tool reads them.
+    """Copy targets' outputs where each tool reads them (default: every target).
 
-    claude-code goes to INTO/.claude/agents/, opencode to INTO/.opencode/agent/, agent-skill
-    to INTO/.claude/skills/. What is written is recorded in INTO/.promptbundle-install.json;
-    the next install removes only recorded files no longer produced. Files it did not write,
-    or that changed since, are never overwritten or removed without --force.
+    claude-code goes to INTO/.claude/, opencode to INTO/.opencode/ (AGENTS.md to INTO/),
+    agent-skill to INTO/.claude/skills/, claude-plugin is a marketplace rooted at INTO, and
+    the bundle's own files/ go to INTO/. What is written is recorded in
+    INTO/.promptbundle-install.json; the next install removes only recorded files no longer
+    produced. Files it did not write, or that changed since, are never overwritten or
+    removed without --force.
     """
-
     with _handle_errors("install", as_json=as_json):
         outcome = run_install(
             root,
-            target=target,
+            targets=targets,
             into=into,
             dry_run=dry_run,
             force=force,

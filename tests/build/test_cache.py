@@ -35,6 +35,8 @@ FILES = {
     "fragments/testing.md": "# Testing\n\nRun pytest.\n",
     "targets/opencode.toml": 'format = "opencode"\n',
 }
+# Alpha with a key opencode drops: a build with a lossy line to report (or fail with --strict).
+LOSSY = AGENT.replace("model: sonnet", "model: sonnet\nopencode: {bogus: 1}")
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ def _write(path: Path, text: str) -> None:
 def test_second_build_with_nothing_changed_does_not_render(
     make_bundle: BundleFactory, renders: list[int]
 ) -> None:
-    root = make_bundle(FILES)
+    root = make_bundle({**FILES, "agents/alpha.md": LOSSY})
     first = run_build(root)
     _age(root)
     renders.clear()
@@ -89,8 +91,8 @@ def test_second_build_with_nothing_changed_does_not_render(
     assert len(renders) == 1  # the second build renders (the tree was aged), the third does not
     assert third.summary == second.summary
     assert third.summary == (
-        "built 13 outputs for 2 agents into dist/: 0 written, 13 unchanged, 0 removed;"
-        " 6 field(s) dropped by formats (see 'lossy:' lines)"
+        "built 9 outputs for 2 prompts into dist/: 0 written, 9 unchanged, 0 removed;"
+        " 1 field(s) dropped by formats (see 'lossy:' lines)"
     )
     assert third.messages == first.messages == []
 
@@ -98,7 +100,8 @@ def test_second_build_with_nothing_changed_does_not_render(
 def test_no_op_build_reports_what_a_real_no_op_build_reports(
     make_bundle: BundleFactory, renders: list[int]
 ) -> None:
-    root = _built(make_bundle({**FILES, "agents/gamma.md": AGENT.replace("alpha", "gamma")}))
+    gamma = AGENT.replace("alpha", "gamma")
+    root = _built(make_bundle({**FILES, "agents/alpha.md": LOSSY, "agents/gamma.md": gamma}))
     renders.clear()
     fast = run_build(root)
     assert renders == []
@@ -228,12 +231,11 @@ def test_an_output_written_in_the_recording_tick_is_checked_by_content(
 def test_strict_and_plain_builds_do_not_share_a_record(
     make_bundle: BundleFactory, renders: list[int]
 ) -> None:
-    lossy = AGENT.replace("model: sonnet", "model: sonnet\nagent-skill: {bogus: 1}")
-    root = _built(make_bundle({**FILES, "agents/alpha.md": lossy}))
+    root = _built(make_bundle({**FILES, "agents/alpha.md": LOSSY}))
     renders.clear()
     with pytest.raises(promptbundle.core.errors.PromptBundleError) as info:
         run_build(root, strict=True)
-    assert info.value.message == "build failed: 7 dropped field(s) with --strict; nothing written"
+    assert info.value.message == "build failed: 1 dropped field(s) with --strict; nothing written"
     assert renders == [1]
 
 
@@ -257,7 +259,7 @@ def test_a_failed_build_is_not_skipped_next_time(
         with pytest.raises(promptbundle.core.errors.PromptBundleError) as info:
             run_build(root)
         assert info.value.message == (
-            "'undefined_name' is undefined (while rendering agents/alpha.md for target agent-skill)"
+            "'undefined_name' is undefined (while rendering agents/alpha.md for target claude-code)"
         )
     assert renders == [1, 1]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -47,8 +48,20 @@ Run `pytest` for {{ stack }}.
 """
 
 
+# agent-skill and skill-table carry skills; these target files make them build agents too.
+CONVERT_AGENTS = {
+    "targets/agent-skill.toml": 'convert = ["agent"]\n',
+    "targets/skill-table.toml": 'convert = ["agent"]\n',
+}
+
+
 def files(**extra: str) -> dict[str, str]:
     return {"agents/alpha.md": AGENT, "fragments/testing.md": TESTING, **extra}
+
+
+def converting(**extra: str) -> dict[str, str]:
+    """files() in a bundle whose agent-skill and skill-table targets convert agents."""
+    return files(**CONVERT_AGENTS, **extra)
 
 
 def outputs_of(root: Path) -> dict[str, str]:
@@ -62,8 +75,24 @@ def split(text: str) -> tuple[dict[str, object], str]:
     return load_yaml(head), body
 
 
-def test_bundle_builds_into_all_five_formats(make_bundle: BundleFactory) -> None:
+def test_an_agent_builds_only_for_the_default_formats_that_read_agents(
+    make_bundle: BundleFactory,
+) -> None:
     out = outputs_of(make_bundle(files()))
+    assert sorted(out) == [
+        "README.md",
+        "claude-code/agents/alpha.md",
+        "claude-plugin/.claude-plugin/marketplace.json",
+        "claude-plugin/plugins/demo/.claude-plugin/plugin.json",
+        "claude-plugin/plugins/demo/agents/alpha.md",
+        "opencode/agent/alpha.md",
+    ]
+
+
+def test_bundle_converting_agents_builds_into_all_five_formats(
+    make_bundle: BundleFactory,
+) -> None:
+    out = outputs_of(make_bundle(converting()))
     assert sorted(out) == [
         "README.md",
         "agent-skill/alpha/SKILL.md",
@@ -109,9 +138,16 @@ def test_opencode_gets_a_tool_map_a_model_id_and_loses_unknown_keys(
 def test_agent_skill_uses_space_separated_allowed_tools_and_drops_model(
     make_bundle: BundleFactory,
 ) -> None:
-    root = make_bundle(files())
+    root = make_bundle(converting())
     result = build_outputs(load(root))
     text = next(o for o in result.outputs if o.path == "agent-skill/alpha/SKILL.md")
+    assert (text.kind, text.agent) == ("skill", "alpha")
+    assert text.sources == (
+        "agents/alpha.md",
+        "fragments/testing.md",
+        "promptbundle.toml",
+        "targets/agent-skill.toml",
+    )
     meta, _ = split(text.content.decode())
     assert meta == {
         "name": "alpha",
@@ -124,7 +160,7 @@ def test_agent_skill_uses_space_separated_allowed_tools_and_drops_model(
 
 
 def test_skill_table_writes_key_value_rows_then_the_body(make_bundle: BundleFactory) -> None:
-    text = outputs_of(make_bundle(files()))["skill-table/alpha.md"]
+    text = outputs_of(make_bundle(converting()))["skill-table/alpha.md"]
     assert text.startswith(
         "| name | alpha |\n| description | Alpha: reviews Python code |\n# Alpha\n"
     )
@@ -147,7 +183,7 @@ def test_claude_plugin_writes_plugin_and_marketplace_manifests(make_bundle: Bund
 
 
 def test_lossiness_report_names_every_dropped_field(make_bundle: BundleFactory) -> None:
-    result = build_outputs(load(make_bundle(files())))
+    result = build_outputs(load(make_bundle(converting())))
     report = sorted(str(x) for x in result.lossy)
     assert report == [
         "alpha: agent-skill drops 'model' (agent-skill has no such field)",
@@ -166,7 +202,7 @@ def test_strict_build_turns_lossiness_into_an_error_and_writes_nothing(
     with pytest.raises(PromptBundleError) as info:
         run_build(root, strict=True)
     assert info.value.message == (
-        "build failed: 6 dropped field(s) with --strict, 1 warning(s) with --strict;"
+        "build failed: 3 dropped field(s) with --strict, 1 warning(s) with --strict;"
         " nothing written"
     )
     assert not (root / "dist").exists()
@@ -264,7 +300,7 @@ def test_jinja_error_in_a_fragment_names_the_fragment_line_and_the_agent(
         build_outputs(load(root))
     assert info.value.lines() == [
         f"{root / 'fragments/broken.md'}:4:1: error: 'nope' is undefined"
-        " (while rendering agents/beta.md for target agent-skill)"
+        " (while rendering agents/beta.md for target claude-code)"
     ]
 
 
@@ -303,7 +339,7 @@ def test_every_bad_agent_is_reported_before_aborting(make_bundle: BundleFactory)
 def test_agent_name_must_be_an_id_matching_the_file(make_bundle: BundleFactory) -> None:
     root = make_bundle(
         {
-            "agents/one.md": "---\nname: One Agent\ndescription: x\n---\n",
+            "agents/one.md": "---\nname: One Prompt\ndescription: x\n---\n",
             "agents/two.md": "---\nname: other\ndescription: x\n---\n",
         }
     )
@@ -311,7 +347,7 @@ def test_agent_name_must_be_an_id_matching_the_file(make_bundle: BundleFactory) 
         load(root)
     assert info.value.lines() == [
         f"{root / 'agents/one.md'}:2:1: error: 'name' must be an id of lowercase letters,"
-        " digits and hyphens (at most 64), got 'One Agent'",
+        " digits and hyphens (at most 64), got 'One Prompt'",
         f"{root / 'agents/two.md'}:2:1: error: 'name' 'other' does not match"
         " the file name 'two.md'",
     ]
@@ -355,12 +391,11 @@ def test_manifest_lists_every_output_with_digest_and_sources(make_bundle: Bundle
     manifest = json.loads((root / "dist/manifest.json").read_text())
     entry = next(e for e in manifest["outputs"] if e["path"] == "claude-code/agents/alpha.md")
     content = (root / "dist/claude-code/agents/alpha.md").read_bytes()
-    import hashlib
-
     assert entry == {
         "path": "claude-code/agents/alpha.md",
         "target": "claude-code",
-        "agent": "alpha",
+        "kind": "agent",
+        "prompt": "alpha",
         "sha256": hashlib.sha256(content).hexdigest(),
         "bytes": len(content),
         "sources": ["agents/alpha.md", "fragments/testing.md", "promptbundle.toml"],
@@ -375,18 +410,19 @@ def test_rebuild_writes_only_changed_files_and_removes_dropped_outputs(
     root = make_bundle(files(**{"agents/zeta.md": "---\nname: zeta\ndescription: Z\n---\nZ\n"}))
     first = run_build(root)
     assert first.summary == (
-        "built 13 outputs for 2 agents into dist/: 13 written, 0 unchanged, 0 removed;"
-        " fragments/README.md updated; 6 field(s) dropped by formats (see 'lossy:' lines)"
+        "built 9 outputs for 2 prompts into dist/: 9 written, 0 unchanged, 0 removed;"
+        " fragments/README.md updated; 3 field(s) dropped by formats (see 'lossy:' lines)"
     )
     (root / "agents/zeta.md").unlink()
     (root / "fragments/testing.md").write_text("# Testing\n\nChanged.\n")
     second = run_build(root)
     assert second.summary == (
-        "built 8 outputs for 1 agent into dist/: 6 written, 2 unchanged, 5 removed;"
-        " 6 field(s) dropped by formats (see 'lossy:' lines)"
+        "built 6 outputs for 1 prompt into dist/: 4 written, 2 unchanged, 3 removed;"
+        " 3 field(s) dropped by formats (see 'lossy:' lines)"
     )
     assert not (root / "dist/claude-code/agents/zeta.md").exists()
-    assert not (root / "dist/agent-skill/zeta").exists()
+    assert not (root / "dist/claude-plugin/plugins/demo/agents/zeta.md").exists()
+    assert not (root / "dist/opencode/agent/zeta.md").exists()
     assert "Changed." in (root / "dist/claude-code/agents/alpha.md").read_text()
 
 
@@ -429,20 +465,18 @@ def test_partial_build_keeps_other_outputs(make_bundle: BundleFactory) -> None:
     outcome = run_build(root, targets=["opencode"])
     assert outcome.exit_code == 0
     assert outcome.summary == (
-        "built 1 output for 1 agent into dist/: 0 written, 1 unchanged, 0 removed;"
+        "built 1 output for 1 prompt into dist/: 0 written, 1 unchanged, 0 removed;"
         " 2 field(s) dropped by formats (see 'lossy:' lines)"
     )
     assert (root / "dist/claude-code/agents/alpha.md").exists()
     manifest = json.loads((root / "dist/manifest.json").read_text())
     assert [e["path"] for e in manifest["outputs"]] == [
         "README.md",
-        "agent-skill/alpha/SKILL.md",
         "claude-code/agents/alpha.md",
         "claude-plugin/.claude-plugin/marketplace.json",
         "claude-plugin/plugins/demo/.claude-plugin/plugin.json",
         "claude-plugin/plugins/demo/agents/alpha.md",
         "opencode/agent/alpha.md",
-        "skill-table/alpha.md",
     ]
 
 
@@ -469,6 +503,16 @@ def test_release_folder_in_dist_is_left_alone(make_bundle: BundleFactory) -> Non
 
 def test_catalog_lists_each_agent_with_targets_and_size(make_bundle: BundleFactory) -> None:
     text = outputs_of(make_bundle(files()))["README.md"]
+    assert "| prompt | description | targets | lines | characters |" in text.splitlines()
+    row = next(line for line in text.splitlines() if line.startswith("| alpha |"))
+    # The longest body is claude-plugin's ("Built for claude-plugin with flask.").
+    assert row == (
+        "| alpha | Alpha: reviews Python code | claude-code, claude-plugin, opencode | 12 | 133 |"
+    )
+
+
+def test_catalog_lists_converting_targets_for_an_agent(make_bundle: BundleFactory) -> None:
+    text = outputs_of(make_bundle(converting()))["README.md"]
     row = next(line for line in text.splitlines() if line.startswith("| alpha |"))
     assert row == (
         "| alpha | Alpha: reviews Python code"
@@ -593,13 +637,13 @@ def test_a_file_in_the_way_of_an_output_folder_is_reported(make_bundle: BundleFa
     run_build(root)
     import shutil
 
-    shutil.rmtree(root / "dist/skill-table")
-    (root / "dist/skill-table").write_text("a file\n")
+    shutil.rmtree(root / "dist/opencode")
+    (root / "dist/opencode").write_text("a file\n")
     with pytest.raises(PromptBundleError) as info:
         run_build(root)
     assert info.value.message == (
         "cannot write 1 output(s); nothing was changed:"
-        " skill-table/alpha.md (the file skill-table is in the way)"
+        " opencode/agent/alpha.md (the file opencode is in the way)"
     )
 
 
@@ -637,3 +681,269 @@ def test_bundle_variable_named_like_the_context_is_an_error(make_bundle: BundleF
     with pytest.raises(PromptBundleError) as info:
         load(root)
     assert info.value.message == "variable name 'agent' is reserved for the render context"
+
+
+# -- kinds of prompt, carried files and plugins ----------------------------------------------
+
+
+def test_a_nested_agent_keeps_its_folder_in_its_id_and_its_paths(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle({"agents/sub/x.md": "---\ndescription: Reviews APIs\n---\nCheck the API.\n"})
+    bundle = load(root)
+    assert [(p.kind, p.id, p.label, p.rel) for p in bundle.prompts] == [
+        ("agent", "sub/x", "sub/x", "agents/sub/x.md")
+    ]
+    made = {o.path: o for o in build_outputs(bundle).outputs if o.agent is not None}
+    assert sorted(made) == [
+        "claude-code/agents/sub/x.md",
+        "claude-plugin/plugins/demo/agents/sub/x.md",
+        "opencode/agent/sub/x.md",
+    ]
+    assert {(o.agent, o.kind) for o in made.values()} == {("sub/x", "agent")}
+    assert made["claude-code/agents/sub/x.md"].content == (
+        b"---\nname: x\ndescription: Reviews APIs\n---\nCheck the API.\n"
+    )
+    run_build(root)
+    assert (root / "dist/claude-code/agents/sub/x.md").read_bytes() == (
+        made["claude-code/agents/sub/x.md"].content
+    )
+    manifest = json.loads((root / "dist/manifest.json").read_text())
+    entry = next(e for e in manifest["outputs"] if e["path"] == "claude-code/agents/sub/x.md")
+    assert (entry["kind"], entry["prompt"], entry["sources"]) == (
+        "agent",
+        "sub/x",
+        ["agents/sub/x.md", "promptbundle.toml"],
+    )
+
+
+SCRIPT = b"#!/bin/sh\r\nprintf '\\000'\r\n\xff\xfe {{ not a template }}\n"
+
+
+def test_a_command_and_a_skill_with_a_resource_build_for_claude_code(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(
+        {
+            "commands/commit.md": "Commit the staged changes.\n",
+            "commands/git/push.md": "---\ndescription: Push\ntools: [Bash]\n---\nPush it.\n",
+            "skills/pdf/SKILL.md": "---\nname: pdf\ndescription: Reads PDF files\n---\n"
+            "Run scripts/extract.sh for {{ skill.name }}.\n",
+            "skills/pdf/scripts/extract.sh": SCRIPT,
+        }
+    )
+    result = build_outputs(load(root))
+    assert result.diagnostics == []
+    # opencode commands cannot limit tools.
+    assert [str(x) for x in result.lossy] == [
+        "command:git/push: opencode drops 'tools' (opencode has no such field)",
+        "skill:pdf: skill-table drops 'resources' (skill-table writes a skill as one file)",
+    ]
+    claude = {o.path: o for o in result.outputs if o.target == "claude-code"}
+    assert sorted(claude) == [
+        "claude-code/commands/commit.md",
+        "claude-code/commands/git/push.md",
+        "claude-code/skills/pdf/SKILL.md",
+        "claude-code/skills/pdf/scripts/extract.sh",
+    ]
+    # A command without frontmatter stays plain Markdown.
+    assert claude["claude-code/commands/commit.md"].content == b"Commit the staged changes.\n"
+    assert claude["claude-code/commands/git/push.md"].content == (
+        b"---\ndescription: Push\nallowed-tools: Bash\n---\nPush it.\n"
+    )
+    assert claude["claude-code/skills/pdf/SKILL.md"].content == (
+        b"---\nname: pdf\ndescription: Reads PDF files\n---\nRun scripts/extract.sh for pdf.\n"
+    )
+    resource = claude["claude-code/skills/pdf/scripts/extract.sh"]
+    assert resource.content == SCRIPT
+    assert (resource.agent, resource.kind, resource.carried, resource.sources) == (
+        "skill:pdf",
+        "skill",
+        True,
+        ("skills/pdf/scripts/extract.sh",),
+    )
+    assert [(o.agent, o.kind) for o in claude.values()] == [
+        ("command:commit", "command"),
+        ("command:git/push", "command"),
+        ("skill:pdf", "skill"),
+        ("skill:pdf", "skill"),
+    ]
+    run_build(root)
+    assert (root / "dist/claude-code/skills/pdf/scripts/extract.sh").read_bytes() == SCRIPT
+
+
+def test_the_rule_agents_is_the_project_agents_md_for_opencode(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(
+        {"rules/AGENTS.md": "# Project\n\nUse uv.\n", "rules/style.md": "Short lines.\n"}
+    )
+    result = build_outputs(load(root))
+    made = {o.path: (o.content, o.agent, o.kind) for o in result.outputs if o.agent is not None}
+    assert made == {
+        # opencode reads one rule, AGENTS.md at the project's root; claude-code reads them all.
+        "opencode/@project/AGENTS.md": (b"# Project\n\nUse uv.\n", "rule:AGENTS", "rule"),
+        "claude-code/rules/AGENTS.md": (b"# Project\n\nUse uv.\n", "rule:AGENTS", "rule"),
+        "claude-code/rules/style.md": (b"Short lines.\n", "rule:style", "rule"),
+    }
+    run_build(root)
+    assert (root / "dist/opencode/@project/AGENTS.md").read_text() == "# Project\n\nUse uv.\n"
+
+
+def test_a_carried_file_is_built_byte_for_byte_under_files(make_bundle: BundleFactory) -> None:
+    data = b"line\r\n\x00\xff{{ not a template }}\n"
+    root = make_bundle({"files/x.txt": data})
+    result = build_outputs(load(root))
+    assert [o.path for o in result.outputs] == ["README.md", "files/x.txt"]
+    carried = result.outputs[1]
+    assert (carried.content, carried.target, carried.agent, carried.kind) == (
+        data,
+        "files",
+        None,
+        None,
+    )
+    assert (carried.carried, carried.sources) == (True, ("files/x.txt",))
+    assert run_build(root).summary == (
+        "built 2 outputs for 0 prompts into dist/: 2 written, 0 unchanged, 0 removed"
+    )
+    assert (root / "dist/files/x.txt").read_bytes() == data
+    manifest = json.loads((root / "dist/manifest.json").read_text())
+    entry = next(e for e in manifest["outputs"] if e["path"] == "files/x.txt")
+    assert entry == {
+        "path": "files/x.txt",
+        "target": "files",
+        "kind": None,
+        "prompt": None,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+        "sources": ["files/x.txt"],
+    }
+
+
+TOOLS_PLUGIN = (
+    'name = "tools"\nversion = "0.1.0"\ndescription = "Tool agents"\nauthor = "Tool Team"\n'
+)
+
+
+def test_a_plugins_agent_lands_in_its_plugin_and_the_marketplace_lists_it(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(
+        {
+            "agents/alpha.md": "---\ndescription: Alpha\n---\nA\n",
+            "plugins/tools/plugin.toml": TOOLS_PLUGIN,
+            "plugins/tools/agents/helper.md": "---\ndescription: Helps\n---\nHelp.\n",
+        }
+    )
+    bundle = load(root)
+    assert [(p.label, p.plugin, p.rel) for p in bundle.prompts] == [
+        ("alpha", "", "agents/alpha.md"),
+        ("tools/agent:helper", "tools", "plugins/tools/agents/helper.md"),
+    ]
+    result = build_outputs(bundle)
+    assert result.diagnostics == []
+    out = {o.path: o for o in result.outputs}
+    # Only claude-plugin writes plugins: the plugin's agent is nowhere else.
+    assert sorted(p for p in out if "helper" in p) == [
+        "claude-plugin/plugins/tools/agents/helper.md"
+    ]
+    helper = out["claude-plugin/plugins/tools/agents/helper.md"]
+    assert (helper.agent, helper.kind, helper.content) == (
+        "tools/agent:helper",
+        "agent",
+        b"---\nname: helper\ndescription: Helps\n---\nHelp.\n",
+    )
+    plugin = json.loads(out["claude-plugin/plugins/tools/.claude-plugin/plugin.json"].content)
+    assert plugin == {
+        "name": "tools",
+        "version": "0.1.0",
+        "description": "Tool agents",
+        "author": {"name": "Tool Team"},
+    }
+    assert out["claude-plugin/plugins/tools/.claude-plugin/plugin.json"].sources == (
+        "plugins/tools/plugin.toml",
+        "promptbundle.toml",
+    )
+    market = json.loads(out["claude-plugin/.claude-plugin/marketplace.json"].content)
+    assert market["plugins"] == [
+        {
+            "name": "demo",
+            "source": "./plugins/demo",
+            "description": "Demo agents",
+            "version": "1.2.3",
+        },
+        {
+            "name": "tools",
+            "source": "./plugins/tools",
+            "description": "Tool agents",
+            "version": "0.1.0",
+        },
+    ]
+
+
+def test_a_plugin_toml_holding_only_its_name_builds(make_bundle: BundleFactory) -> None:
+    """plugin.toml keys other than `name` are optional, so a plugin of just its name (what
+    `import` writes for a plugin) must build; its plugin.json names it."""
+    root = make_bundle(
+        {
+            "plugins/tools/plugin.toml": 'name = "tools"\n',
+            "plugins/tools/agents/helper.md": "---\ndescription: Helps\n---\nHelp.\n",
+        }
+    )
+    result = build_outputs(load(root))
+    assert [d.line() for d in result.diagnostics] == []
+    out = {o.path: o for o in result.outputs}
+    assert "claude-plugin/plugins/tools/agents/helper.md" in out
+    plugin = json.loads(out["claude-plugin/plugins/tools/.claude-plugin/plugin.json"].content)
+    assert plugin["name"] == "tools"
+    market = json.loads(out["claude-plugin/.claude-plugin/marketplace.json"].content)
+    assert [(p["name"], p["source"]) for p in market["plugins"]] == [("tools", "./plugins/tools")]
+
+
+def test_the_same_id_in_two_kinds_is_allowed(make_bundle: BundleFactory) -> None:
+    root = make_bundle(
+        {
+            "agents/review.md": "---\ndescription: Reviews code\n---\nAgent.\n",
+            "commands/review.md": "Command.\n",
+            "skills/review/SKILL.md": "---\nname: review\ndescription: Review skill\n---\nSkill.\n",
+        }
+    )
+    bundle = load(root)
+    assert [(p.kind, p.id, p.label) for p in bundle.prompts] == [
+        ("agent", "review", "review"),
+        ("command", "review", "command:review"),
+        ("skill", "review", "skill:review"),
+    ]
+    result = build_outputs(bundle)
+    assert result.diagnostics == []
+    claude = {o.path: o.agent for o in result.outputs if o.target == "claude-code"}
+    assert claude == {
+        "claude-code/agents/review.md": "review",
+        "claude-code/commands/review.md": "command:review",
+        "claude-code/skills/review/SKILL.md": "skill:review",
+    }
+    rows = [r for r in outputs_of(root)["README.md"].splitlines() if "review" in r]
+    assert rows == [
+        "| review | Reviews code | claude-code, claude-plugin, opencode | 1 | 7 |",
+        "| command:review |  | claude-code, claude-plugin, opencode | 1 | 9 |",
+        "| skill:review | Review skill | agent-skill, claude-code, claude-plugin, opencode,"
+        " skill-table | 1 | 7 |",
+    ]
+
+
+def test_two_skills_with_a_resource_of_the_same_name_build(make_bundle: BundleFactory) -> None:
+    """Each skill's resources stay its own in every format, skill-table included."""
+    skill = "---\nname: {0}\ndescription: Skill {0}\n---\nRun scripts/run.sh.\n"
+    root = make_bundle(
+        {
+            "skills/a/SKILL.md": skill.format("a"),
+            "skills/a/scripts/run.sh": "echo a\n",
+            "skills/b/SKILL.md": skill.format("b"),
+            "skills/b/scripts/run.sh": "echo b\n",
+        }
+    )
+    run_build(root)
+    assert (root / "dist/claude-code/skills/a/scripts/run.sh").read_text() == "echo a\n"
+    assert (root / "dist/claude-code/skills/b/scripts/run.sh").read_text() == "echo b\n"
+    assert (root / "dist/agent-skill/a/scripts/run.sh").read_text() == "echo a\n"
+    assert (root / "dist/agent-skill/b/scripts/run.sh").read_text() == "echo b\n"

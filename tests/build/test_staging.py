@@ -23,7 +23,7 @@ from tests.support import BundleFactory
 
 def _agent(name: str, extra: str = "") -> str:
     return (
-        f"---\nname: {name}\ndescription: Agent {name}\nmodel: sonnet\n"
+        f"---\nname: {name}\ndescription: Prompt {name}\nmodel: sonnet\n"
         f"tools: [Read, NotebookEdit]\n{extra}---\n"
         f'# {name}\n\n{{{{ fragment("shared", level=2) }}}}\n'
     )
@@ -83,7 +83,7 @@ def test_staged_outputs_match_the_in_memory_build(
     assert [d.code for d in staged.suppressed] == ["PB112"]
     assert staged.suppressed == expected.suppressed
     assert staged.lossy == expected.lossy
-    assert len(staged.lossy) == 36  # four fields for each of the nine agents with model and tools
+    assert len(staged.lossy) == 9  # opencode drops NotebookEdit of the nine agents with tools
     assert not folder.exists()
 
 
@@ -101,7 +101,7 @@ def test_written_folder_is_what_the_in_memory_build_expects_with_any_jobs(
         (root / "dist" / "manifest.json").unlink()
         for path in sorted((root / "dist").rglob("*"), reverse=True):
             path.rmdir() if path.is_dir() else path.unlink()
-    assert len(trees[0][0]) == 54  # 53 outputs and the manifest
+    assert len(trees[0][0]) == 34  # 33 outputs and the manifest
     assert trees[0] == trees[1]
 
 
@@ -140,7 +140,7 @@ def test_a_render_error_leaves_no_staging_folder(make_bundle: BundleFactory) -> 
     with pytest.raises(PromptBundleError) as info:
         run_build(root)
     assert info.value.message == (
-        "'missing' is undefined (while rendering agents/a0.md for target agent-skill)"
+        "'missing' is undefined (while rendering agents/a0.md for target claude-code)"
     )
     assert _dist(root) == before
     assert _staging_folders(root) == []
@@ -191,9 +191,9 @@ def test_an_output_folder_on_another_filesystem_is_written_by_copy(
 
     monkeypatch.setattr(staging.os, "replace", cross_device)
     outcome = run_build(root)
-    assert len(renames) == 28
+    assert len(renames) == 18
     assert outcome.summary == (
-        "built 28 outputs for 5 agents into dist/: 28 written, 0 unchanged, 0 removed;"
-        " 16 field(s) dropped by formats (see 'lossy:' lines)"
+        "built 18 outputs for 5 prompts into dist/: 18 written, 0 unchanged, 0 removed;"
+        " 4 field(s) dropped by formats (see 'lossy:' lines)"
     )
     assert _dist(root) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def test_install_passes_its_options_to_the_library(monkeypatch: pytest.MonkeyPat
         (
             None,
             {
-                "target": "opencode",
+                "targets": ("opencode",),
                 "into": Path("p"),
                 "dry_run": True,
                 "force": True,
@@ -68,6 +69,19 @@ def test_install_passes_its_options_to_the_library(monkeypatch: pytest.MonkeyPat
     assert (
         out == "add: x\nwould install opencode into p: 1 added, 0 updated, 0 removed, 0 unchanged\n"
     )
+
+
+def test_install_takes_several_targets_or_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def fake(root: Any, **kwargs: Any) -> Outcome:
+        calls.append(kwargs)
+        return Outcome("install", "installed")
+
+    monkeypatch.setattr(cli, "run_install", fake)
+    assert run("install", "opencode", "claude-code", "--into", "p")[0] == 0
+    assert run("install", "--into", "p")[0] == 0
+    assert [call["targets"] for call in calls] == [("opencode", "claude-code"), ()]
 
 
 def test_install_requires_into() -> None:
@@ -86,10 +100,10 @@ def test_package_then_verify_end_to_end(make_bundle: BundleFactory, tmp_path: Pa
     rel = tmp_path / "rel"
     assert out == (
         f"{rel / 'demo-1.2.3.tar.gz'}\n{rel / 'demo-1.2.3.zip'}\n{rel / 'SHA256SUMS'}\n"
-        "packaged demo 1.2.3: 9 files\n"
+        "packaged demo 1.2.3: 7 files\n"
     )
     code, out, err = run("verify", str(tmp_path / "rel/demo-1.2.3.zip"))
-    assert (code, out, err) == (0, "demo-1.2.3.zip: OK (8 files match manifest.json)\n", "")
+    assert (code, out, err) == (0, "demo-1.2.3.zip: OK (6 files match manifest.json)\n", "")
 
 
 def test_verify_exits_one_and_names_each_problem(
@@ -151,3 +165,77 @@ def test_install_prints_what_it_wrote(make_bundle: BundleFactory, tmp_path: Path
         "add: .claude/agents/one.md\n"
         f"installed claude-code into {into}: 1 added, 0 updated, 0 removed, 0 unchanged\n"
     )
+
+
+def test_install_without_a_target_prints_every_target(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    root = make_bundle({"agents/one.md": AGENT, "files/docs/guide.md": "Read me.\n"})
+    into = tmp_path / "p"
+    code, out, err = run("install", "--root", str(root), "--into", str(into))
+    assert code == 0, err
+    assert out == (
+        "add: .claude/agents/one.md\n"
+        "add: .claude-plugin/marketplace.json\n"
+        "add: plugins/demo/.claude-plugin/plugin.json\n"
+        "add: plugins/demo/agents/one.md\n"
+        "add: .opencode/agent/one.md\n"
+        "add: docs/guide.md\n"
+        f"installed agent-skill into {into}: 0 added, 0 updated, 0 removed, 0 unchanged; "
+        f"installed claude-code into {into}: 1 added, 0 updated, 0 removed, 0 unchanged; "
+        f"installed claude-plugin into {into}: 3 added, 0 updated, 0 removed, 0 unchanged; "
+        f"installed opencode into {into}: 1 added, 0 updated, 0 removed, 0 unchanged; "
+        f"installed files into {into}: 1 added, 0 updated, 0 removed, 0 unchanged\n"
+    )
+
+
+def test_install_json_lists_each_target(make_bundle: BundleFactory, tmp_path: Path) -> None:
+    root = make_bundle({"agents/one.md": AGENT})
+    into = tmp_path / "p"
+    code, out, err = run(
+        "install", "opencode", "claude-code", "--root", str(root), "--into", str(into), "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out) == {
+        "command": "install",
+        "exit_code": 0,
+        "message": (
+            f"installed opencode into {into}: 1 added, 0 updated, 0 removed, 0 unchanged; "
+            f"installed claude-code into {into}: 1 added, 0 updated, 0 removed, 0 unchanged"
+        ),
+        "diagnostics": [],
+        "into": str(into),
+        "dry_run": False,
+        "targets": [
+            {
+                "target": "opencode",
+                "added": [".opencode/agent/one.md"],
+                "updated": [],
+                "removed": [],
+                "unchanged": [],
+                "forced": [],
+            },
+            {
+                "target": "claude-code",
+                "added": [".claude/agents/one.md"],
+                "updated": [],
+                "removed": [],
+                "unchanged": [],
+                "forced": [],
+            },
+        ],
+    }
+
+
+def test_install_of_targets_that_write_one_file_differently_exits_two(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    # The carried files/CLAUDE.md and the rule CLAUDE (claude-code) both go to CLAUDE.md.
+    root = make_bundle({"files/CLAUDE.md": "Carried.\n", "rules/CLAUDE.md": "Be brief.\n"})
+    code, out, err = run("install", "--root", str(root), "--into", str(tmp_path / "p"))
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: targets write 1 file(s) differently; install them one at a time"
+        " (promptbundle install TARGET --into DIR): CLAUDE.md (claude-code and files differ)\n"
+    )
+    assert not (tmp_path / "p").exists()

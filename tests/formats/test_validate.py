@@ -31,34 +31,51 @@ def _codes(make_bundle, files):
     return {(d.code, d.severity) for d in result.diagnostics}, result
 
 
-def _validate(make_bundle, fmt_name, path, text, agent="x", options=None):
+def _validate(make_bundle, fmt_name, path, text, agent="x", options=None, kind="agent"):
     root = make_bundle({"agents/x.md": AGENT.replace("reviewer", "x")})
     config = read_config(root)
     target = TargetConfig(name=fmt_name, format=fmt_name, options=options or {})
     fmt = FORMATS[fmt_name](target, config)
-    output = OutputFile(path, text.encode(), fmt_name, agent, ())
+    output = OutputFile(path, text.encode(), fmt_name, agent, (), kind=kind)
     return [(d.code, d.severity, d.location.line) for d in fmt.validate(output)]
 
 
 def test_a_clean_agent_gives_no_diagnostics_in_any_format(make_bundle):
     codes, result = _codes(make_bundle, {"agents/reviewer.md": AGENT})
     assert codes == set()
-    assert len(result.outputs) == 8
+    # agent-skill and skill-table carry skills only: an agent reaches them only by `convert`.
+    assert [o.path for o in result.outputs] == [
+        "README.md",
+        "claude-code/agents/reviewer.md",
+        "claude-plugin/.claude-plugin/marketplace.json",
+        "claude-plugin/plugins/demo/.claude-plugin/plugin.json",
+        "claude-plugin/plugins/demo/agents/reviewer.md",
+        "opencode/agent/reviewer.md",
+    ]
 
 
 def test_every_shipped_schema_is_valid_json_with_a_title():
     names = schema_names()
     assert names == [
-        "agent-skill",
+        "agent-skill.skill",
         "claude-code",
+        "claude-code.command",
+        "claude-code.rule",
+        "claude-code.skill",
         "claude-plugin",
+        "claude-plugin.command",
         "claude-plugin.marketplace",
         "claude-plugin.plugin",
+        "claude-plugin.skill",
         "copilot-agent",
-        "copilot-prompt",
-        "cursor-rule",
+        "copilot-instructions.rule",
+        "copilot-prompt.command",
+        "cursor-rule.rule",
         "opencode",
-        "skill-table",
+        "opencode.command",
+        "opencode.rule",
+        "opencode.skill",
+        "skill-table.skill",
     ]
     for name in names:
         schema = load_schema(name)
@@ -86,6 +103,7 @@ def test_unparsable_skill_frontmatter_is_reported_with_its_line(make_bundle):
         "agent-skill",
         "agent-skill/x/SKILL.md",
         "---\nname: x\ndescription: Use when: asked\n---\nBody\n",
+        kind="skill",
     )
     assert found == [("PB100", "error", 3)]
 
@@ -178,6 +196,7 @@ def test_skill_name_must_equal_its_folder(make_bundle):
         "agent-skill",
         "agent-skill/other/SKILL.md",
         "---\nname: x\ndescription: d\n---\nBody\n",
+        kind="skill",
     )
     assert found == [("PB120", "error", 2)]
 
@@ -192,6 +211,7 @@ def test_skill_name_rules(make_bundle, name, code):
         "agent-skill",
         f"agent-skill/{name}/SKILL.md",
         f"---\nname: {name}\ndescription: d\n---\n",
+        kind="skill",
     )
     assert found == [(code, "error", 2)]
 
@@ -202,6 +222,7 @@ def test_skill_description_over_1024_characters_is_an_error(make_bundle):
         "agent-skill",
         "agent-skill/x/SKILL.md",
         f"---\nname: x\ndescription: {'d' * 1025}\n---\n",
+        kind="skill",
     )
     assert found == [("PB107", "error", 3)]
 
@@ -212,6 +233,7 @@ def test_skill_with_an_extra_field_is_an_error(make_bundle):
         "agent-skill",
         "agent-skill/x/SKILL.md",
         "---\nname: x\ndescription: d\nmodel: opus\n---\n",
+        kind="skill",
     )
     assert found == [("PB103", "error", 4)]
 
@@ -220,7 +242,7 @@ def test_body_budget_from_target_options(make_bundle):
     root = make_bundle(
         {
             "agents/reviewer.md": AGENT,
-            "targets/skill-table.toml": "options = {max_body_chars = 10}\n",
+            "targets/skill-table.toml": ('convert = ["agent"]\noptions = {max_body_chars = 10}\n'),
         }
     )
     result = build_outputs(load(root))
@@ -251,6 +273,7 @@ def test_plugin_manifest_needs_version_description_and_author(make_bundle):
         "claude-plugin/plugins/demo/.claude-plugin/plugin.json",
         json.dumps({"name": "demo"}),
         agent=None,
+        kind=None,
     )
     assert found == [("PB101", "error", 1)] * 3  # version, description, author
 
@@ -262,6 +285,7 @@ def test_invalid_json_manifest_is_reported(make_bundle):
         "claude-plugin/.claude-plugin/marketplace.json",
         '{"name": ',
         agent=None,
+        kind=None,
     )
     assert found == [("PB100", "error", 1)]
 
@@ -300,11 +324,13 @@ def test_schema_evaluator_reports_paths_and_any_of():
     ]
 
 
-def test_every_format_has_a_schema_that_is_valid_json_schema():
-    for name in FORMATS:
-        schema = load_schema(name)
-        assert schema is not None, f"{name} has no schemas/{name}.json"
-        Draft202012Validator.check_schema(schema)
+def test_every_kind_of_every_format_has_a_schema_that_is_valid_json_schema():
+    for name, cls in FORMATS.items():
+        for kind in cls.kinds:
+            schema_name = name if kind == "agent" else f"{name}.{kind}"
+            schema = load_schema(schema_name)
+            assert schema is not None, f"{name} has no schemas/{schema_name}.json"
+            Draft202012Validator.check_schema(schema)
 
 
 def test_cursor_rule_and_copilot_prompt_outputs_are_checked_against_their_schemas(make_bundle):
@@ -313,6 +339,7 @@ def test_cursor_rule_and_copilot_prompt_outputs_are_checked_against_their_schema
         "cursor-rule",
         "cursor-rule/rules/x.mdc",
         "---\nalwaysApply: sometimes\n---\nBody\n",
+        kind="rule",
     )
     assert found == [("PB102", "error", 2)]
     found = _validate(
@@ -320,5 +347,6 @@ def test_cursor_rule_and_copilot_prompt_outputs_are_checked_against_their_schema
         "copilot-prompt",
         "copilot-prompt/prompts/x.prompt.md",
         "---\ndescription: x\ntools: Read\ncolour: red\n---\nBody\n",
+        kind="command",
     )
     assert found == [("PB102", "error", 3), ("PB103", "warning", 4)]

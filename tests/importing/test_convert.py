@@ -22,27 +22,31 @@ from tests.support import BundleFactory, write_tree
 
 ALL_TARGETS = (
     'name = "demo"\nversion = "1.0.0"\ntargets = ["claude-code", "claude-plugin", "opencode", '
-    '"skill-table", "agent-skill", "copilot-agent", "copilot-prompt", "cursor-rule"]\n'
+    '"skill-table", "agent-skill", "copilot-agent", "copilot-prompt", "cursor-rule", '
+    '"copilot-instructions"]\n'
 )
+# Skill, command and rule formats take agents only when their target file says so.
+CONVERT_AGENTS = 'convert = ["agent"]\n'
 
 UNKNOWN_NOPE = (
     "unknown format 'nope' (formats: agent-skill, claude-code, claude-plugin, copilot-agent,"
-    " copilot-prompt, cursor-rule, opencode, skill-table)"
+    " copilot-instructions, copilot-prompt, cursor-rule, opencode, skill-table)"
 )
 
 CLAUDE = b"---\nname: reviewer\ndescription: Reviews code\ntools: Read, Grep\nmodel: sonnet\n---\n"
 
 
 def roundtrip(tmp_path: Path, name: str, data: bytes, fmt: str | None = None) -> tuple[str, bytes]:
-    """Import one file into a fresh bundle, build it, return (agent source, native output)."""
+    """Import one file into a fresh bundle (its source in its kind's folder), build it,
+    return (prompt source, native output)."""
     original = write_tree(tmp_path / "in", {name: data}) / name
     agent = convert_file(original, data, format_name=fmt)
     root = write_tree(
         tmp_path / "bundle",
-        {"promptbundle.toml": ALL_TARGETS, f"agents/{agent.id}.md": agent.text.encode()},
+        {"promptbundle.toml": ALL_TARGETS, agent.source_rel: agent.text.encode()},
     )
     result = build_outputs(load(root))
-    [output] = [o for o in result.outputs if o.target == agent.format and o.agent == agent.id]
+    [output] = [o for o in result.outputs if o.target == agent.format and o.agent == agent.label]
     return agent.text, output.content
 
 
@@ -176,11 +180,18 @@ def test_import_derives_id_from_file_name_and_keeps_native_name(
     assert result.errors == []
 
 
-def test_import_gives_duplicate_ids_a_suffix(tmp_path: Path) -> None:
+def test_import_gives_duplicate_ids_a_suffix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no bundle config above: the default targets judge
     files = write_tree(tmp_path, {"a/x.md": CLAUDE, "b/x.md": CLAUDE})
-    out = tmp_path / "agents"
-    import_command([files / "a", files / "b"], into=out, root=None)
-    assert sorted(p.name for p in out.iterdir()) == ["reviewer-2.md", "reviewer.md"]
+    out = tmp_path / "bundle"
+    import_command([files / "a/x.md", files / "b/x.md"], into=out, root=None)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "agents",
+        "agents/reviewer-2.md",
+        "agents/reviewer.md",
+    ]
 
 
 def test_import_maps_claude_tools_and_tier_to_canonical_fields(tmp_path: Path) -> None:
@@ -231,7 +242,7 @@ def test_import_generates_a_description_when_missing(tmp_path: Path) -> None:
         ("a.agent.md", b"---\ndescription: d\n---\n", "copilot-agent"),
         ("a.chatmode.md", b"---\ndescription: d\n---\n", "copilot-agent"),
         ("a.prompt.md", b"---\ndescription: d\n---\n", "copilot-prompt"),
-        ("a.instructions.md", b"---\napplyTo: '**'\n---\n", "copilot-prompt"),
+        ("a.instructions.md", b"---\napplyTo: '**'\n---\n", "copilot-instructions"),
         (".cursor/rules/a.mdc", b"---\nglobs: **/*\n---\n", "cursor-rule"),
         (".cursor/rules/a.md", b"---\nauthor: x\n---\n", "cursor-rule"),
         ("a.txt", b"| name | a |\n| description | d |\nbody\n", "skill-table"),
@@ -309,7 +320,8 @@ def test_agents_without_import_build_as_before(make_bundle: BundleFactory) -> No
     root = make_bundle({"agents/a.md": "---\nname: a\ndescription: d\n---\nBody\n"})
     result = build_outputs(load(root))
     targets = sorted({o.target for o in result.outputs if o.agent})
-    assert targets == ["agent-skill", "claude-code", "claude-plugin", "opencode", "skill-table"]
+    # The default skill targets (agent-skill, skill-table) carry skills only.
+    assert targets == ["claude-code", "claude-plugin", "opencode"]
     [claude] = [o for o in result.outputs if o.target == "claude-code"]
     assert claude.content == b"---\nname: a\ndescription: d\n---\nBody\n"
 
@@ -318,6 +330,8 @@ def test_new_formats_write_their_own_paths_and_fields(make_bundle: BundleFactory
     root = make_bundle(
         {
             "promptbundle.toml": ALL_TARGETS,
+            "targets/copilot-prompt.toml": CONVERT_AGENTS,
+            "targets/cursor-rule.toml": CONVERT_AGENTS,
             "agents/a.md": "---\nname: a\ndescription: d\ntools: [Read]\n"
             "cursor-rule: {globs: '*.py'}\n---\nBody\n",
         }
@@ -419,13 +433,25 @@ def test_cli_import_check_prints_summary_and_json(tmp_path: Path) -> None:
 def test_cli_import_writes_agents_into_the_bundle(make_bundle: BundleFactory) -> None:
     root = make_bundle({"in/reviewer.md": CLAUDE + b"x\n"})
     runner = CliRunner()
-    result = runner.invoke(main, ["import", "--root", str(root), str(root / "in")])
+    result = runner.invoke(main, ["import", "--root", str(root), str(root / "in/reviewer.md")])
     assert result.exit_code == 0, result.output
     assert result.stdout == "imported 1 file(s), 0 unsupported; 0 lossy note(s)\n"
     assert (root / "agents" / "reviewer.md").is_file()
     build = runner.invoke(main, ["build", "--root", str(root)])
     assert build.exit_code == 0, build.output
     assert (root / "dist/claude-code/agents/reviewer.md").read_bytes() == CLAUDE + b"x\n"
+
+
+@pytest.mark.parametrize("with_bundle", [True, False], ids=["bundle", "no-bundle"])
+def test_import_without_into_writes_into_the_bundle_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_bundle: bool
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path, {"in/reviewer.md": CLAUDE + b"x\n"})
+    if with_bundle:
+        write_tree(tmp_path, {"promptbundle.toml": ALL_TARGETS})
+    import_command([Path("in/reviewer.md")], root=tmp_path if with_bundle else None)
+    assert sorted(p.as_posix() for p in Path("agents").rglob("*")) == ["agents/reviewer.md"]
 
 
 @pytest.mark.parametrize(

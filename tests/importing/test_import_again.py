@@ -66,7 +66,7 @@ def test_one_conflict_writes_nothing_for_the_other_files(make_bundle: BundleFact
     import_command([root / "in/reviewer.md"], root=root)
     write_tree(root, {"in/other.md": CLAUDE.replace(b"name: reviewer", b"name: other")})
     with pytest.raises(PromptBundleError) as caught:
-        import_command([root / "in"], root=root)
+        import_command([root / "in/other.md", root / "in/reviewer.md"], root=root)
     assert caught.value.lines() == [
         f"{root / 'in/reviewer.md'}:1:1: error: already imported as {root / 'agents/reviewer.md'}"
         " (same import source); use --force to replace it"
@@ -84,11 +84,15 @@ def test_force_replaces_the_existing_source_in_place(make_bundle: BundleFactory)
     assert "More." in (root / "agents/reviewer.md").read_text()
 
 
-def test_two_inputs_deriving_one_id_get_a_suffix_and_a_line(tmp_path: Path) -> None:
+def test_two_inputs_deriving_one_id_get_a_suffix_and_a_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no bundle config above: the default targets judge
     files = write_tree(tmp_path, {"a/x.md": CLAUDE, "b/x.md": CLAUDE})
-    out = tmp_path / "agents"
-    outcome = import_command([files / "a", files / "b"], into=out, root=None)
-    assert sorted(p.name for p in out.iterdir()) == ["reviewer-2.md", "reviewer.md"]
+    out = tmp_path / "bundle"
+    outcome = import_command([files / "a/x.md", files / "b/x.md"], into=out, root=None)
+    assert sorted(snapshot(out / "agents")) == ["reviewer-2.md", "reviewer.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["agents"]
     assert outcome.messages == [
         f"{files / 'b/x.md'}: note: id 'reviewer' is taken by {files / 'a/x.md'} in this "
         "import; imported as 'reviewer-2'",

@@ -4,6 +4,7 @@ agent whose other outputs would fail validation is narrowed to the targets that 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -23,12 +24,15 @@ from tests.support import BundleFactory, write_tree
 LONG = "Reviews code." * 80  # 1,040 characters: over the Agent Skills limit of 1,024
 CAPITAL = b"---\nname: Reviewer Bot\ndescription: Reviews code\n---\nBe kind.\n"
 LONG_DESCRIPTION = f"---\nname: reviewer\ndescription: {LONG}\n---\nBe kind.\n".encode()
+LONG_SKILL = LONG_DESCRIPTION  # as skills/reviewer/SKILL.md: an Agent Skill
 AS_IMPORTED = (
     "as imported: 'name' must be lowercase letters, digits and hyphens"
     " (Claude Code skips the agent otherwise) (PB110)"
 )
 AS_IMPORTED_LINE = f"dist/claude-code/agents/reviewer-bot.md:2:1: warning: {AS_IMPORTED} [PB124]"
 TOO_LONG = "'description' is 1040 characters, more than 1024"
+# agent-skill carries skills only; this target file makes it ship each agent as a skill too.
+AGENTS_AS_SKILLS = {"targets/agent-skill.toml": 'convert = ["agent"]\n'}
 
 
 def config(*targets: str) -> str:
@@ -37,10 +41,12 @@ def config(*targets: str) -> str:
 
 
 def imported_bundle(make_bundle: BundleFactory, tmp_path: Path, data: bytes, *targets: str) -> Path:
-    """A bundle holding the file's agent source exactly as convert_file writes it."""
+    """A bundle holding the file's agent source exactly as convert_file writes it (agents
+    converted into skills when agent-skill is a target)."""
     original = write_tree(tmp_path / "in", {"reviewer-bot.md": data}) / "reviewer-bot.md"
     agent = convert_file(original, data)
-    return make_bundle({"promptbundle.toml": config(*targets), f"agents/{agent.id}.md": agent.text})
+    files = {"promptbundle.toml": config(*targets), agent.source_rel: agent.text}
+    return make_bundle({**files, **(AGENTS_AS_SKILLS if "agent-skill" in targets else {})})
 
 
 # -- policy (a): a verbatim native output reproduces the user's file -----------------------
@@ -97,6 +103,7 @@ def test_import_narrows_an_agent_to_the_targets_that_validate(
     root = make_bundle(
         {
             "promptbundle.toml": config("claude-code", "opencode", "agent-skill"),
+            **AGENTS_AS_SKILLS,
             "in/reviewer.md": LONG_DESCRIPTION,
         }
     )
@@ -122,7 +129,11 @@ def test_import_keeps_the_native_target_even_when_its_file_breaks_a_rule(
 ) -> None:
     data = CAPITAL.replace(b"Reviews code", LONG.encode())
     root = make_bundle(
-        {"promptbundle.toml": config("claude-code", "agent-skill"), "in/reviewer-bot.md": data}
+        {
+            "promptbundle.toml": config("claude-code", "agent-skill"),
+            **AGENTS_AS_SKILLS,
+            "in/reviewer-bot.md": data,
+        }
     )
     import_command([root / "in/reviewer-bot.md"], root=root)
     source = (root / "agents/reviewer-bot.md").read_text(encoding="utf-8")
@@ -146,43 +157,65 @@ def test_import_leaves_targets_out_of_an_agent_that_builds_everywhere(
 def test_import_without_a_bundle_judges_the_default_targets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The default targets that take agents (claude-code, claude-plugin, opencode) set no
+    # limit on an agent's description: nothing is narrowed.
     monkeypatch.chdir(tmp_path)
     write_tree(tmp_path, {"in/reviewer.md": LONG_DESCRIPTION})
     outcome = import_command([Path("in/reviewer.md")], root=None)
     source = (tmp_path / "agents/reviewer.md").read_text(encoding="utf-8")
-    assert "  - agent-skill\n" not in source and "  - claude-code\n" in source
+    assert "targets:" not in source
+    assert outcome.messages == []
+    assert outcome.summary == "imported 1 file(s), 0 unsupported; 0 lossy note(s)"
+
+
+def test_import_without_a_bundle_narrows_a_skill_to_the_default_targets_that_validate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A skill goes to every default target; those following the Agent Skills limit on the
+    # description (all but skill-table and the verbatim native agent-skill) are left out.
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path, {"in/skills/reviewer/SKILL.md": LONG_SKILL})
+    outcome = import_command([Path("in/skills/reviewer/SKILL.md")], root=None)
+    source = (tmp_path / "skills/reviewer/SKILL.md").read_text(encoding="utf-8")
+    assert "\ntargets:\n  - agent-skill\n  - skill-table\nimport:\n" in source
     assert outcome.messages == [
-        "in/reviewer.md: narrowed: reviewer builds for claude-code, claude-plugin, opencode,"
-        " skill-table; left out agent-skill (first error: dist/agent-skill/reviewer/SKILL.md:3:1:"
-        f" error: {TOO_LONG} [PB107])"
+        "in/skills/reviewer/SKILL.md: narrowed: skill:reviewer builds for agent-skill,"
+        " skill-table; left out claude-code, claude-plugin, opencode (first error:"
+        f" dist/claude-code/skills/reviewer/SKILL.md:3:1: error: {TOO_LONG} [PB107])"
     ]
+    assert outcome.summary == (
+        "imported 1 file(s), 0 unsupported; 0 lossy note(s);"
+        " 1 agent(s) narrowed (see 'narrowed:' lines)"
+    )
 
 
-# -- import --check counts narrowed agents ---------------------------------------------------
+# -- import --check counts narrowed prompts --------------------------------------------------
 def test_import_check_reports_narrowed_agents_in_text_and_json(tmp_path: Path) -> None:
-    files = write_tree(tmp_path, {"a/reviewer.md": LONG_DESCRIPTION, "a/ok.md": CAPITAL})
+    # check builds each file with every format but no target file: agents are not converted
+    # into skills, so the long agent description is not narrowed; the long skill's is.
+    files = write_tree(
+        tmp_path,
+        {
+            "a/reviewer.md": LONG_DESCRIPTION,
+            "a/ok.md": CAPITAL,
+            "a/skills/reviewer/SKILL.md": LONG_SKILL,
+        },
+    )
     report = check_import([files / "a"])
-    assert report.summary == "exact 2/2 supported, 0 unsupported, 1 narrowed"
+    assert report.summary == "exact 3/3 supported, 0 unsupported, 1 narrowed"
     assert report.exit_code == 0
-    reason = f"dist/agent-skill/reviewer/SKILL.md:3:1: error: {TOO_LONG} [PB107]"
+    reason = f"dist/claude-code/skills/reviewer/SKILL.md:3:1: error: {TOO_LONG} [PB107]"
+    skill = files / "a/skills/reviewer/SKILL.md"
     assert report.lines() == [
-        f"{files / 'a/reviewer.md'}: narrowed: left out agent-skill (first error: {reason})"
+        f"{skill}: narrowed: left out claude-code, claude-plugin, opencode (first error: {reason})"
     ]
     data = report.as_json()
     assert data["narrowed"] == 1
     assert data["narrowed_files"] == [
         {
-            "path": str(files / "a/reviewer.md"),
-            "kept": [
-                "claude-code",
-                "claude-plugin",
-                "copilot-agent",
-                "copilot-prompt",
-                "cursor-rule",
-                "opencode",
-                "skill-table",
-            ],
-            "left_out": ["agent-skill"],
+            "path": str(skill),
+            "kept": ["agent-skill", "skill-table"],
+            "left_out": ["claude-code", "claude-plugin", "opencode"],
             "reason": reason,
         }
     ]
@@ -196,26 +229,29 @@ def test_import_check_reports_narrowed_agents_in_text_and_json(tmp_path: Path) -
 # -- the whole public corpus -----------------------------------------------------------------
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 CORPUS = SHARED / "corpus" / "public"
+# The corpus files import supports, by the kind of prompt each becomes.
+KINDS_IMPORTED = Counter({"agent": 48, "skill": 12, "command": 3, "rule": 23})
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/public is absent")
 def test_public_corpus_imports_builds_and_writes_every_file_back_byte_for_byte(
     make_bundle: BundleFactory,
 ) -> None:
+    # The corpus is a heap of unrelated files, not a project: its files are imported one by
+    # one (a folder would be imported as a whole project, see test_tree.py).
     root = make_bundle({"promptbundle.toml": config(*sorted(FORMATS))})
-    import_command([CORPUS], root=root)
+    files = sorted(p for p in CORPUS.rglob("*") if p.is_file())
+    outcome = import_command(files, root=root)
+    assert outcome.summary.startswith(f"imported {KINDS_IMPORTED.total()} file(s), ")
     run_build(root)  # raises on any validation error
     bundle = load(root)
-    assert len(bundle.agents) >= 80
-    for agent in bundle.agents:
-        native = agent.imported["format"]
-        original = Path(agent.imported["source"])
-        [output] = [
-            p for p in (root / "dist" / native).rglob("*") if p.is_file() and _is_of(p, agent.id)
+    assert Counter(p.kind for p in bundle.prompts) == KINDS_IMPORTED
+    manifest = json.loads((root / "dist/manifest.json").read_text(encoding="utf-8"))
+    for prompt in bundle.prompts:
+        native = prompt.imported["format"]
+        original = Path(prompt.imported["source"])
+        [entry] = [
+            e for e in manifest["outputs"] if e["target"] == native and e["prompt"] == prompt.label
         ]
+        output = root / "dist" / entry["path"]
         assert output.read_bytes() == original.read_bytes(), original
-
-
-def _is_of(path: Path, agent_id: str) -> bool:
-    name = path.name.split(".")[0]
-    return name == agent_id or (name == "SKILL" and path.parent.name == agent_id)

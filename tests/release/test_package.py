@@ -217,21 +217,28 @@ def test_release_holds_every_output_and_a_manifest_with_digests(
     assert "commit" in manifest
     listed = {e["path"]: e for e in manifest["outputs"]}
     assert set(listed) == {name.removeprefix("demo-1.2.3/") for name in files}
+    # agent-skill and skill-table carry skills only: the bundle has none.
     assert sorted(listed) == [
         "README.md",
-        "agent-skill/one/SKILL.md",
         "claude-code/agents/one.md",
         "claude-plugin/.claude-plugin/marketplace.json",
         "claude-plugin/plugins/demo/.claude-plugin/plugin.json",
         "claude-plugin/plugins/demo/agents/one.md",
         "opencode/agent/one.md",
-        "skill-table/one.md",
     ]
-    assert report.summary == "packaged demo 1.2.3: 9 files"
+    assert report.summary == "packaged demo 1.2.3: 7 files"
     entry = listed["opencode/agent/one.md"]
     content = files["demo-1.2.3/opencode/agent/one.md"]
-    assert entry["bytes"] == len(content) and entry["target"] == "opencode"
-    assert entry["sha256"] == hashlib.sha256(content).hexdigest()
+    assert entry == {
+        "path": "opencode/agent/one.md",
+        "target": "opencode",
+        "kind": "agent",
+        "prompt": "one",
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "bytes": len(content),
+        "sources": ["agents/one.md", "promptbundle.toml"],
+    }
+    assert (listed["README.md"]["kind"], listed["README.md"]["prompt"]) == (None, None)
     assert not (root / "dist/manifest.json").exists(), "package must not need or write dist/"
 
 
@@ -356,33 +363,27 @@ def test_since_adds_changes_per_agent(tmp_path: Path, no_epoch: None) -> None:
     commit_all(root)
     report = package(root, out=tmp_path / "out", since="HEAD~1")
     head = git(root, "rev-parse", "HEAD")[:12]
-    assert report.summary == f"packaged demo 1.2.3 at {head}: 15 files with CHANGES.md"
+    assert report.summary == f"packaged demo 1.2.3 at {head}: 11 files with CHANGES.md"
     notes = tar_files(Path(report.data["archives"][0]))["demo-1.2.3/CHANGES.md"].decode()
     assert notes.startswith(f"# demo 1.2.3: changes since HEAD~1 ({first[:12]})\n")
     one = notes.split("## one\n\n")[1].split("\n\n")[0].splitlines()
     assert "+Changed." in notes.split("## one")[1].split("## three")[0]
     assert one == [
-        "- changed: `agent-skill/one/SKILL.md`",
         "- changed: `claude-code/agents/one.md`",
         "- changed: `claude-plugin/plugins/demo/agents/one.md`",
         "- changed: `opencode/agent/one.md`",
-        "- changed: `skill-table/one.md`",
     ]
     three = notes.split("## three\n\n")[1].split("\n\n")[0].splitlines()
     assert three == [
-        "- added: `agent-skill/three/SKILL.md`",
         "- added: `claude-code/agents/three.md`",
         "- added: `claude-plugin/plugins/demo/agents/three.md`",
         "- added: `opencode/agent/three.md`",
-        "- added: `skill-table/three.md`",
     ]
     two = notes.split("## two\n\n")[1].split("\n\n")[0].splitlines()
     assert two == [
-        "- removed: `agent-skill/two/SKILL.md`",
         "- removed: `claude-code/agents/two.md`",
         "- removed: `claude-plugin/plugins/demo/agents/two.md`",
         "- removed: `opencode/agent/two.md`",
-        "- removed: `skill-table/two.md`",
     ]
     bundle = notes.split("## Bundle files\n\n")[1].split("\n\n")[0].splitlines()
     assert bundle == ["- changed: `README.md`"]
@@ -396,7 +397,7 @@ def test_since_with_nothing_changed_says_so(tmp_path: Path, no_epoch: None) -> N
     notes = tar_files(Path(report.data["archives"][0]))["demo-1.2.3/CHANGES.md"].decode()
     head = git(root, "rev-parse", "HEAD")[:12]
     assert notes == f"# demo 1.2.3: changes since HEAD ({head})\n\nNo rendered output changed.\n"
-    assert report.summary == f"packaged demo 1.2.3 at {head}: 10 files with CHANGES.md"
+    assert report.summary == f"packaged demo 1.2.3 at {head}: 8 files with CHANGES.md"
 
 
 @NEEDS_GIT
@@ -439,11 +440,9 @@ def test_since_a_revision_without_the_bundle_lists_every_output_as_added(
         "\n"
         "## one\n"
         "\n"
-        "- added: `agent-skill/one/SKILL.md`\n"
         "- added: `claude-code/agents/one.md`\n"
         "- added: `claude-plugin/plugins/demo/agents/one.md`\n"
         "- added: `opencode/agent/one.md`\n"
-        "- added: `skill-table/one.md`\n"
         "\n"
         "## Bundle files\n"
         "\n"
@@ -500,7 +499,7 @@ def tamper(archive: Path, dest: Path, change: dict[str, bytes | None]) -> Path:
 def test_intact_archives_verify(released: Path) -> None:
     for name in ("demo-1.2.3.tar.gz", "demo-1.2.3.zip"):
         report = verify_archive(released / name)
-        assert report.ok and report.exit_code == 0 and report.checked == 13
+        assert report.ok and report.exit_code == 0 and report.checked == 9
 
 
 @pytest.mark.parametrize("name", ["demo-1.2.3.tar.gz", "demo-1.2.3.zip"])

@@ -40,7 +40,9 @@ def test_clean_bundle_has_no_diagnostics(make_bundle):
     report = run_check(root)
     assert report.diagnostics == []
     assert report.exit_code(strict=True) == 0
-    assert report.outputs == 8
+    # claude-code, opencode, and claude-plugin's agent, plugin.json and marketplace.json,
+    # plus the catalog: agent-skill and skill-table carry skills, and the bundle has none.
+    assert report.outputs == 6
 
 
 def test_undefined_variable_is_found_statically_with_its_line(make_bundle):
@@ -138,7 +140,7 @@ def test_heading_jump_after_composition_points_at_the_output(make_bundle):
     )
     jumps = [d for d in run_check(root).diagnostics if d.code == "PB207"]
     assert len(jumps) == 1  # once per agent, not once per target
-    assert str(jumps[0].location) == "dist/agent-skill/a/SKILL.md:7:1"
+    assert str(jumps[0].location) == "dist/claude-code/agents/a.md:7:1"
     assert jumps[0].message == (
         "heading level jumps from 1 to 3 after composition;"
         " use fragment(..., level=N) to place included headings"
@@ -170,10 +172,9 @@ def test_agent_listing_an_undefined_target(make_bundle):
     )
 
 
-def test_duplicate_agent_ids(make_bundle):
+def test_an_agent_id_is_its_path_so_a_name_naming_another_file_is_an_error(make_bundle):
     root = make_bundle({"agents/a.md": agent("a"), "agents/b.md": agent("a")})
     assert [(str(d.location), d.code, d.message) for d in run_check(root).diagnostics] == [
-        ("agents/b.md:1:1", "PB206", "agent id 'a' is also used by a.md"),
         ("agents/b.md:2:1", "PB001", "'name' 'a' does not match the file name 'b.md'"),
     ]
 
@@ -243,14 +244,21 @@ def test_cli_text_output_and_exit_codes(make_bundle):
     assert result.stdout == (
         "fragments/old.md:1:1: warning: fragment is not used by any agent [PB204]\n"
     )
-    assert result.stderr == "checked 8 outputs: 0 error(s), 1 warning(s), 0 dropped field(s)\n"
+    assert result.stderr == "checked 6 outputs: 0 error(s), 1 warning(s), 0 dropped field(s)\n"
     strict = runner.invoke(main, ["check", "--root", str(root), "--strict"])
     assert strict.exit_code == 1
     assert (strict.stdout, strict.stderr) == (result.stdout, result.stderr)
 
 
 def test_cli_json_output(make_bundle):
-    root = make_bundle({"agents/a.md": agent("a", extra="model: gpt-4\n")})
+    # agent-skill and skill-table take the agent only because their targets convert it.
+    root = make_bundle(
+        {
+            "agents/a.md": agent("a", extra="model: gpt-4\n"),
+            "targets/agent-skill.toml": 'convert = ["agent"]\n',
+            "targets/skill-table.toml": 'convert = ["agent"]\n',
+        }
+    )
     result = CliRunner().invoke(main, ["check", "--root", str(root), "--format", "json"])
     assert result.exit_code == 1
     data = json.loads(result.stdout)

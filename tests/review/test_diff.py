@@ -47,17 +47,17 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 GIT_OUTPUTS = [
     "README.md",
-    "agent-skill/beta/SKILL.md",
-    "agent-skill/gamma/SKILL.md",
     "claude-code/agents/beta.md",
     "claude-code/agents/gamma.md",
     "claude-plugin/plugins/demo/agents/beta.md",
     "claude-plugin/plugins/demo/agents/gamma.md",
     "opencode/agent/beta.md",
     "opencode/agent/gamma.md",
-    "skill-table/beta.md",
-    "skill-table/gamma.md",
-]  # every output fragments/git.md reaches with the default targets
+]  # every output fragments/git.md reaches with the default targets (agent-skill and
+# skill-table carry skills only, and these are agents)
+# Every output of FILES: 3 agents x (claude-code, claude-plugin, opencode), the plugin's
+# plugin.json, the marketplace.json and the catalog README.md.
+ALL_OUTPUTS = 12
 
 
 def paths(diff: BundleDiff, status: str | None = None) -> set[str]:
@@ -77,7 +77,7 @@ def test_fragment_edit_reports_exactly_the_outputs_that_include_it(repo: GitRepo
     assert {o.agent for o in diff.outputs} == {"alpha", "beta", None}
     assert [str(s) for s in diff.sources] == ["fragments/testing.md changed"]
     [group] = diff.groups
-    assert group.title() == "fragments/testing.md changed → 11 outputs in 2 agents"
+    assert group.title() == "fragments/testing.md changed → 7 outputs in 2 agents"
     beta = next(o for o in diff.outputs if o.path == "claude-code/agents/beta.md")
     assert "-Run pytest.\n+Run pytest -q, always.\n" in beta.diff
     assert beta.diff.startswith(
@@ -234,7 +234,7 @@ def test_exit_codes_are_zero_unchanged_one_changed_two_on_error(repo: GitRepo) -
     assert code == 0
     assert out == (
         f"promptbundle diff: HEAD ({head}) → HEAD ({head})\n"
-        "no output changed (18 outputs compared)\n"
+        f"no output changed ({ALL_OUTPUTS} outputs compared)\n"
     )
     assert cli("diff", "--root", root, "HEAD~1", "HEAD")[0] == 1
     code, _, err = cli("diff", "--root", root, "no-such-ref")
@@ -259,7 +259,7 @@ def test_source_change_that_changes_no_output_is_listed(repo: GitRepo) -> None:
     base, head = repo.git("rev-parse", "HEAD~1")[:12], repo.git("rev-parse", "HEAD")[:12]
     assert out == (
         f"promptbundle diff: HEAD~1 ({base}) → HEAD ({head})\n"
-        "no output changed (18 outputs compared)\n"
+        f"no output changed ({ALL_OUTPUTS} outputs compared)\n"
         "\n"
         "changed without changing any output: fragments/git.md changed\n"
     )
@@ -273,20 +273,16 @@ def test_stat_prints_counts_without_diffs(repo: GitRepo) -> None:
     base, head = repo.git("rev-parse", "HEAD~1")[:12], repo.git("rev-parse", "HEAD")[:12]
     assert out == (
         f"promptbundle diff: HEAD~1 ({base}) → HEAD ({head})\n"
-        "11 outputs changed in 2 agents (11 modified)\n"
+        "7 outputs changed in 2 agents (7 modified)\n"
         "\n"
-        "fragments/git.md changed → 11 outputs in 2 agents\n"
+        "fragments/git.md changed → 7 outputs in 2 agents\n"
         "  M README.md  +2 -2\n"
-        "  M agent-skill/beta/SKILL.md  +1 -1\n"
-        "  M agent-skill/gamma/SKILL.md  +1 -1\n"
         "  M claude-code/agents/beta.md  +1 -1\n"
         "  M claude-code/agents/gamma.md  +1 -1\n"
         "  M claude-plugin/plugins/demo/agents/beta.md  +1 -1\n"
         "  M claude-plugin/plugins/demo/agents/gamma.md  +1 -1\n"
         "  M opencode/agent/beta.md  +1 -1\n"
         "  M opencode/agent/gamma.md  +1 -1\n"
-        "  M skill-table/beta.md  +1 -1\n"
-        "  M skill-table/gamma.md  +1 -1\n"
     )
     code, full, _ = cli("diff", "--root", str(repo.root), "HEAD~1", "HEAD")
     assert full.startswith(out) and "\n=== fragments/git.md changed → " in full
@@ -307,7 +303,7 @@ def test_a_revision_without_the_bundle_counts_as_no_outputs(repo: GitRepo) -> No
     repo.commit({"README.md": "nothing yet\n"}, "first")
     repo.commit(FILES, "bundle")
     diff = diff_revisions(repo.root, "HEAD~1", "HEAD")
-    assert len(diff.outputs) == 18
+    assert len(diff.outputs) == ALL_OUTPUTS
     assert {o.status for o in diff.outputs} == {"added"}
     assert diff.notes == (
         "HEAD~1 (" + repo.git("rev-parse", "HEAD~1")[:12] + ") has no "
@@ -329,14 +325,14 @@ def test_json_format_lists_sources_groups_and_outputs(repo: GitRepo) -> None:
     data = json.loads(out)
     assert code == 1 and data["changed"] is True
     assert data["head"] == {"label": "HEAD", "commit": repo.git("rev-parse", "HEAD")}
-    assert data["compared"] == 18
-    assert data["summary"] == {"modified": 11, "added": 0, "removed": 0}
+    assert data["compared"] == ALL_OUTPUTS
+    assert data["summary"] == {"modified": 7, "added": 0, "removed": 0}
     assert data["sources"] == [
         {"path": "fragments/git.md", "status": "modified", "outputs": GIT_OUTPUTS}
     ]
     assert data["groups"] == [
         {
-            "title": "fragments/git.md changed → 11 outputs in 2 agents",
+            "title": "fragments/git.md changed → 7 outputs in 2 agents",
             "causes": ["fragments/git.md"],
             "outputs": GIT_OUTPUTS,
             "agents": ["beta", "gamma"],
@@ -376,18 +372,23 @@ def test_markdown_comment_has_marker_table_and_collapsible_diffs(repo: GitRepo) 
     repo.commit({"fragments/git.md": "# Git\n\n```sh\ngit commit\n```\n"}, "fence")
     code, out, _ = cli("diff", "--root", str(repo.root), "HEAD~1", "HEAD", "--format", "markdown")
     assert code == 1
-    assert out.startswith(COMMENT_MARKER + "\n### Prompt changes: 11 outputs changed in 2 agents")
-    assert "| `fragments/git.md` modified | 11 | 2 | +" in out
-    assert "#### fragments/git.md changed → 11 outputs in 2 agents" in out
+    assert out.startswith(COMMENT_MARKER + "\n### Prompt changes: 7 outputs changed in 2 agents")
+    assert "| `fragments/git.md` modified | 7 | 2 | +" in out
+    assert "#### fragments/git.md changed → 7 outputs in 2 agents" in out
     assert out.count("<details>") == out.count("</details>")
     summaries = "".join(line for line in out.splitlines() if line.startswith("<details>"))
     changed = paths(diff_revisions(repo.root, "HEAD~1", "HEAD"))
     assert all(f"<code>{path}</code>" in summaries for path in changed)
-    # One block per distinct change: beta's edit is the same in every target.
-    assert out.count("<details>") == 4 < len(changed)
-    assert "<code>claude-code/agents/beta.md</code>, <code>claude-plugin/" in summaries
+    # One block per distinct change: README.md's, and beta's and gamma's edits, each the
+    # same in every target.
+    assert out.count("<details>") == 3 < len(changed)
+    assert (
+        "<code>claude-code/agents/beta.md</code> · modified · +3 -1 · the same change in"
+        " <code>claude-plugin/plugins/demo/agents/beta.md</code>,"
+        " <code>opencode/agent/beta.md</code>"
+    ) in summaries
     # The diff holds a ``` fence, so the comment's own fence is longer.
-    assert "````diff\n--- a/agent-skill/gamma/SKILL.md" in out
+    assert "````diff\n--- a/claude-code/agents/gamma.md" in out
     assert "+```sh\n+git commit\n+```\n````\n" in out
 
 
@@ -441,7 +442,7 @@ def test_working_tree_that_does_not_build_is_named(repo: GitRepo) -> None:
     assert err.splitlines() == [
         "error: cannot build working tree: the build fails there",
         f"{repo.root.resolve() / 'fragments/git.md'}:1:1: error: 'nope' is undefined "
-        "(while rendering agents/beta.md for target agent-skill)",
+        "(while rendering agents/beta.md for target claude-code)",
     ]
 
 
@@ -452,11 +453,9 @@ def test_bundle_variable_change_shows_the_bundle_config_as_the_cause(repo: GitRe
     diff = diff_revisions(repo.root, "HEAD~1", "HEAD")
     assert paths(diff) == {
         "README.md",
-        "agent-skill/gamma/SKILL.md",
         "claude-code/agents/gamma.md",
         "claude-plugin/plugins/demo/agents/gamma.md",
         "opencode/agent/gamma.md",
-        "skill-table/gamma.md",
     }
     group = next(g for g in diff.groups if g.agents == ["gamma"])
     assert [str(c) for c in group.causes] == ["promptbundle.toml changed"]

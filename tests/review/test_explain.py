@@ -42,7 +42,7 @@ def test_output_lists_agent_fragments_and_target_config(root: Path) -> None:
     assert out == (
         "opencode/agent/beta.md\n"
         "  target: opencode\n"
-        "  agent: beta\n"
+        "  prompt: beta\n"
         "  sources:\n"
         "    agent          agents/beta.md\n"
         "    fragment       fragments/git.md\n"
@@ -64,7 +64,7 @@ def test_output_of_a_target_without_config_file_says_so(root: Path) -> None:
     assert out == (
         "claude-code/agents/alpha.md\n"
         "  target: claude-code\n"
-        "  agent: alpha\n"
+        "  prompt: alpha\n"
         "  sources:\n"
         "    agent          agents/alpha.md\n"
         "    fragment       fragments/testing.md\n"
@@ -86,7 +86,7 @@ def test_fragment_lists_every_output_it_reaches(root: Path) -> None:
     code, out, _ = cli("explain", "--root", str(root), "fragments/git.md")
     assert code == 0
     assert out == (
-        "fragments/git.md reaches 3 outputs in 1 agent across 3 targets\n"
+        "fragments/git.md reaches 3 outputs in 1 prompt across 3 targets\n"
         "  catalog (1)\n"
         "    README.md\n"
         "  claude-code (1)\n"
@@ -141,7 +141,7 @@ def test_json_output_for_both_directions(root: Path) -> None:
     _, out, _ = cli("explain", "--root", str(root), "--json", "opencode/agent/alpha.md")
     data = json.loads(out)
     assert data["kind"] == "output" and data["target_config"] == "targets/opencode.toml"
-    assert (data["path"], data["target"], data["agent"]) == (
+    assert (data["path"], data["target"], data["prompt"]) == (
         "opencode/agent/alpha.md",
         "opencode",
         "alpha",
@@ -156,11 +156,11 @@ def test_json_output_for_both_directions(root: Path) -> None:
     data = json.loads(out)
     assert data["kind"] == "source" and data["path"] == "fragments/testing.md"
     assert data["outputs"] == [
-        {"path": "README.md", "target": "catalog", "agent": None},
-        {"path": "claude-code/agents/alpha.md", "target": "claude-code", "agent": "alpha"},
-        {"path": "claude-code/agents/beta.md", "target": "claude-code", "agent": "beta"},
-        {"path": "opencode/agent/alpha.md", "target": "opencode", "agent": "alpha"},
-        {"path": "opencode/agent/beta.md", "target": "opencode", "agent": "beta"},
+        {"path": "README.md", "target": "catalog", "prompt": None},
+        {"path": "claude-code/agents/alpha.md", "target": "claude-code", "prompt": "alpha"},
+        {"path": "claude-code/agents/beta.md", "target": "claude-code", "prompt": "beta"},
+        {"path": "opencode/agent/alpha.md", "target": "opencode", "prompt": "alpha"},
+        {"path": "opencode/agent/beta.md", "target": "opencode", "prompt": "beta"},
     ]
 
 

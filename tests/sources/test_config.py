@@ -10,8 +10,8 @@ from promptbundle.sources.config import find_root
 from tests.support import BundleFactory
 
 BUILT_IN = (
-    "agent-skill, claude-code, claude-plugin, copilot-agent, copilot-prompt, cursor-rule,"
-    " opencode, skill-table"
+    "agent-skill, claude-code, claude-plugin, copilot-agent, copilot-instructions,"
+    " copilot-prompt, cursor-rule, opencode, skill-table"
 )
 
 
@@ -105,7 +105,7 @@ def test_unknown_target_and_bad_target_config_are_errors(make_bundle: BundleFact
         f" ({BUILT_IN}) nor configured in targets/vim.toml",
         f"{root / 'targets/odd.toml'}:1:1: error: unknown format 'nope' (built-in: {BUILT_IN})",
         f"{root / 'targets/odd.toml'}:2:1: error: unknown key 'colour'"
-        " (known: description, format, models, options, tools)",
+        " (known: convert, description, format, models, options, tools)",
     ]
 
 
@@ -119,7 +119,8 @@ def test_out_folder_may_not_hold_or_sit_in_the_sources(
         read_config(root)
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:2:1: error: 'out' must not be inside a source folder"
-        " (agents, fragments, targets, .git): a build removes the files it does not produce"
+        " (agents, commands, skills, rules, plugins, files, fragments, targets, .git):"
+        " a build removes the files it does not produce"
         f" there, got {out!r}"
     ]
 
@@ -160,3 +161,54 @@ def test_version_must_be_semver_and_the_error_points_at_the_config(
 def test_semantic_versions_are_accepted(make_bundle: BundleFactory, version: str) -> None:
     root = make_bundle({"promptbundle.toml": f'name = "b"\nversion = "{version}"\n'})
     assert read_config(root).version == version
+
+
+def test_a_target_may_convert_the_kinds_its_format_converts(make_bundle: BundleFactory) -> None:
+    root = make_bundle(
+        {
+            "promptbundle.toml": 'name = "b"\ntargets = ["agent-skill", "claude-code"]\n',
+            "targets/agent-skill.toml": 'convert = ["agent"]\n',
+        }
+    )
+    assert [(t.name, t.convert) for t in read_config(root).targets] == [
+        ("agent-skill", ("agent",)),
+        ("claude-code", ()),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "convert", "problem"),
+    [
+        ("opencode", '["agent"]', "opencode can convert into its own (none), got ['agent']"),
+        (
+            "cursor-rule",
+            '["command"]',
+            "cursor-rule can convert into its own (agent), got ['command']",
+        ),
+        ("agent-skill", '"agent"', "agent-skill can convert into its own (agent), got 'agent'"),
+    ],
+)
+def test_convert_of_a_kind_the_format_cannot_take_is_an_error(
+    make_bundle: BundleFactory, target: str, convert: str, problem: str
+) -> None:
+    root = make_bundle(
+        {
+            "promptbundle.toml": f'name = "b"\ntargets = ["{target}"]\n',
+            f"targets/{target}.toml": f'format = "{target}"\nconvert = {convert}\n',
+        }
+    )
+    with pytest.raises(ConfigError) as info:
+        read_config(root)
+    assert info.value.lines() == [
+        f"{root / 'targets' / target}.toml:2:1: error: 'convert' must list kinds {problem}"
+    ]
+
+
+def test_files_is_not_a_target_name(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"promptbundle.toml": 'name = "b"\ntargets = ["files"]\n'})
+    with pytest.raises(ConfigError) as info:
+        read_config(root)
+    assert info.value.lines() == [
+        f"{root / 'promptbundle.toml'}:2:1: error: target name 'files' is reserved"
+        " (the output folder's files/ holds the bundle's own files)"
+    ]

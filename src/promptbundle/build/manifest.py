@@ -33,6 +33,8 @@ class Built(Protocol):
     @property
     def agent(self) -> str | None: ...
     @property
+    def kind(self) -> str | None: ...
+    @property
     def sources(self) -> tuple[str, ...]: ...
     @property
     def sha256(self) -> str: ...
@@ -45,11 +47,13 @@ class Built(Protocol):
 
 
 def manifest_entry(output: Built) -> dict[str, Any]:
-    """An output's path, target, agent, digest, size and the sources it was rendered from."""
+    """An output's path, target, the kind and label of its prompt, digest, size and the
+    sources it was rendered from."""
     return {
         "path": output.path,
         "target": output.target,
-        "agent": output.agent,
+        "kind": output.kind,
+        "prompt": output.agent,
         "sha256": output.sha256,
         "bytes": output.size,
         "sources": list(output.sources),

@@ -18,11 +18,12 @@ from promptbundle.core.errors import PromptBundleError, SourceError, UsageError,
 from promptbundle.core.model import Bundle, BundleConfig, OutputFile
 from promptbundle.formats.base import Format
 from promptbundle.formats.registry import FORMATS, KNOWN_FORMATS
-from promptbundle.render.environment import RenderedAgent
+from promptbundle.render.environment import RenderedPrompt
+from promptbundle.sources.bundle import load_bundle
 from promptbundle.sources.config import find_root, load_config
-from promptbundle.sources.prompts import load_bundle
 
 __all__ = [
+    "CARRIED_TARGET",
     "BuildResult",
     "apply_suppressions",
     "build_outputs",
@@ -35,6 +36,8 @@ __all__ = [
 
 
 T = TypeVar("T", bound=Built)
+# The output folder's `files/`: the bundle's own files, as `install` puts them in a project.
+CARRIED_TARGET = "files"
 
 
 @dataclass
@@ -66,7 +69,7 @@ def load(root: Path | None = None) -> Bundle:
 
 def _check_selection(bundle: Bundle, targets: Iterable[str], agents: Iterable[str]) -> None:
     known_targets = {t.name for t in bundle.config.targets}
-    known_agents = {a.id for a in bundle.agents}
+    known_agents = {a.label for a in bundle.prompts}
     for name in targets:
         if name not in known_targets:
             raise UsageError(
@@ -146,6 +149,7 @@ def _build(
     for name, fmt in formats.items():
         result.outputs += sink(fmt, fmt.bundle_outputs(rendered_by_target[name]))
     if not result.partial:
+        result.outputs += [sink.keep(output) for output in carried_outputs(bundle)]
         result.outputs.append(sink.keep(catalog_output(bundle, rendered_by_target)))
     check_paths(result.outputs)
     result.diagnostics, result.suppressed = apply_suppressions(
@@ -162,7 +166,9 @@ def select_formats(
     """The format of every selected target, by name (after checking the selection's names)."""
     _check_selection(bundle, targets, agents)
     return {
-        target.name: FORMATS[target.format](target, bundle.config)
+        target.name: FORMATS[target.format](
+            target, bundle.config, plugins=bundle.plugins, files=bundle.files
+        )
         for target in bundle.config.targets
         if not targets or target.name in targets
     }
@@ -176,18 +182,18 @@ def render_selected(
     sink: Sink[T],
     cache_dir: Path | None,
     jobs: int,
-) -> tuple[list[RenderedSlice[T]], dict[str, list[RenderedAgent]]]:
+) -> tuple[list[RenderedSlice[T]], dict[str, list[RenderedPrompt]]]:
     """Render the slices and every agent by target name; raise every render error at once."""
     parts = render_slices(
         bundle, tuple(formats.values()), agents, sink=sink, cache_dir=cache_dir, jobs=jobs
     )
     errors: list[tuple[int, int, PromptBundleError]] = []
-    rendered_by_target: dict[str, list[RenderedAgent]] = {name: [] for name in formats}
+    rendered_by_target: dict[str, list[RenderedPrompt]] = {name: [] for name in formats}
     for part in parts:
         errors += part.errors
         for name, items in part.rendered.items():
             rendered_by_target[name] += [
-                RenderedAgent(bundle.agents[i], name, body, sources) for i, body, sources in items
+                RenderedPrompt(bundle.prompts[i], name, body, sources) for i, body, sources in items
             ]
     raise_collected(_unique([err for _, _, err in sorted(errors, key=lambda e: e[:2])]))
     return parts, rendered_by_target
@@ -197,7 +203,7 @@ def apply_suppressions(
     bundle: Bundle, found: Iterable[tuple[str | None, Iterable[Diagnostic]]]
 ) -> tuple[list[Diagnostic], list[Diagnostic]]:
     """Split (agent, diagnostics) pairs into the diagnostics that stand and the suppressed."""
-    suppressed = {a.id: a.suppress for a in bundle.agents if a.suppress}
+    suppressed = {a.label: a.suppress for a in bundle.prompts if a.suppress}
     kept: list[Diagnostic] = []
     dropped: list[Diagnostic] = []
     for agent, diagnostics in found:
@@ -220,6 +226,24 @@ def _unique(errors: list[PromptBundleError]) -> list[PromptBundleError]:
             seen.add(key)
             unique.append(err)
     return unique
+
+
+def carried_outputs(bundle: Bundle) -> list[OutputFile]:
+    """The bundle's own files (`files/**`), byte for byte, in the output folder's `files/`;
+    installed, each goes at its path in the project."""
+    return [
+        OutputFile(
+            f"{CARRIED_TARGET}/{item.path}",
+            item.source.read_bytes(),
+            CARRIED_TARGET,
+            None,
+            (item.rel,),
+            verbatim=True,
+            carried=True,
+        )
+        for item in bundle.files
+        if not item.plugin
+    ]
 
 
 def check_paths(outputs: Sequence[Built]) -> None:

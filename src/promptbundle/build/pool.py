@@ -27,9 +27,9 @@ from promptbundle.core.model import Bundle, OutputFile
 from promptbundle.formats.base import Format
 from promptbundle.render.environment import (
     BundleEnvironment,
-    RenderedAgent,
+    RenderedPrompt,
     make_env,
-    render_agent,
+    render_prompt,
     uses_target,
 )
 
@@ -79,7 +79,7 @@ def _render_slice(
     sink: Sink[T],
 ) -> RenderedSlice[T]:
     part: RenderedSlice[T] = RenderedSlice()
-    target_free: dict[int, RenderedAgent] = {}
+    target_free: dict[int, RenderedPrompt] = {}
     for position, fmt in enumerate(formats):
         target = fmt.target
         context = {"name": target.name, "format": target.format, "options": dict(target.options)}
@@ -87,24 +87,26 @@ def _render_slice(
         outputs = part.outputs.setdefault(target.name, [])
         lossy = part.lossy.setdefault(target.name, [])
         for index in range(start, stop):
-            agent = bundle.agents[index]
+            agent = bundle.prompts[index]
+            if not fmt.carries(agent):
+                continue
             if agent.targets is not None and target.name not in agent.targets:
                 continue
             if index in target_free:
                 shared = target_free[index]
-                rendered = RenderedAgent(agent, target.name, shared.body, shared.sources)
+                rendered = RenderedPrompt(agent, target.name, shared.body, shared.sources)
             else:
                 try:
-                    rendered = render_agent(env, bundle, agent, context)
+                    rendered = render_prompt(env, bundle, agent, context)
                 except PromptBundleError as err:
                     part.errors.append((position, index, err))
                     continue
                 if not uses_target(env, rendered):
                     target_free[index] = rendered
             rendered_list.append((index, rendered.body, rendered.sources))
-            if selected and agent.id not in selected:
+            if selected and agent.label not in selected:
                 continue
-            files, dropped = fmt.agent_outputs(rendered)
+            files, dropped = fmt.prompt_outputs(rendered)
             outputs += sink(fmt, files)
             lossy += dropped
     return part
@@ -229,7 +231,7 @@ def _render(
     memo: HeadingMemo | None,
     sink: Sink[T],
 ) -> list[RenderedSlice[T]]:
-    count = len(bundle.agents)
+    count = len(bundle.prompts)
     jobs = max(1, min(jobs, count // MIN_AGENTS_PER_JOB))
     env = make_env(bundle, cache_dir=_templates(cache_dir))
     if jobs == 1:

@@ -63,8 +63,9 @@ class StagedOutput:
     sha256: str
     size: int
     verbatim: bool = False
-    # What validating it found (before an agent's suppressions are applied).
+    # What validating it found (before a prompt's suppressions are applied).
     diagnostics: tuple[Diagnostic, ...] = ()
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Stager:
             len(output.content),
             output.verbatim,
             diagnostics,
+            output.kind,
         )
 
 

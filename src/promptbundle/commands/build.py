@@ -167,9 +167,9 @@ def _compare(result: BuildResult[Any]) -> Outcome:
 def _written(
     result: BuildResult[Any], report: EmitReport, *, index_written: bool = False
 ) -> Outcome:
-    agents_built = len({o.agent for o in result.outputs if o.agent})
+    prompts_built = len({o.agent for o in result.outputs if o.agent})
     text = (
-        f"built {_count(len(result.outputs), 'output')} for {_count(agents_built, 'agent')} "
+        f"built {_count(len(result.outputs), 'output')} for {_count(prompts_built, 'prompt')} "
         f"into {_out(result)}/: {len(report.written)} written, {len(report.unchanged)} "
         f"unchanged, {len(report.removed)} removed"
     )

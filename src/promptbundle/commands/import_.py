@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from promptbundle.build.pipeline import read_config
 from promptbundle.commands.outcome import Outcome
@@ -11,6 +12,7 @@ from promptbundle.core.errors import ConfigError, UsageError
 from promptbundle.formats.registry import FORMATS
 from promptbundle.importing.check import check_import
 from promptbundle.importing.importer import run_import
+from promptbundle.importing.tree import TreeCheck, check_tree, import_tree
 
 __all__ = ["run_import_command"]
 
@@ -30,14 +32,10 @@ def run_import_command(
     if format_name is not None and format_name not in FORMATS:
         raise UsageError(f"unknown format {format_name!r} (formats: {', '.join(sorted(FORMATS))})")
     if check:
-        report = check_import(paths, format_name=format_name)
-        return Outcome(
-            "import",
-            report.summary,
-            messages=report.lines(),
-            data=report.as_json(),
-            exit_code=report.exit_code,
-        )
+        return _check(paths, format_name)
+    folders = [path for path in paths if path.is_dir()]
+    if folders and format_name is None:
+        return _import_projects(folders, [p for p in paths if not p.is_dir()], root, into, force)
     targets: list[str] | None = None
     try:
         config = read_config(root)
@@ -47,10 +45,10 @@ def run_import_command(
         config = None
     if config is not None:
         targets = [t.format for t in config.targets]
-        into = into if into is not None else config.root / "agents"
+        into = into if into is not None else config.root
     result = run_import(
         paths,
-        into=into if into is not None else Path("agents"),
+        into=into if into is not None else Path.cwd(),
         format_name=format_name,
         targets=targets,
         force=force,
@@ -67,4 +65,64 @@ def run_import_command(
             ],
             "narrowed": result.narrowed,
         },
+    )
+
+
+def _check(paths: Sequence[Path], format_name: str | None) -> Outcome:
+    """Round-trip every file; for a folder, also rebuild the whole project from an import
+    and count the files written back at their paths with their bytes."""
+    report = check_import(paths, format_name=format_name)
+    data = report.as_json()
+    summary = report.summary
+    exit_code = report.exit_code
+    messages = report.lines()
+    trees = [check_tree(path) for path in paths if path.is_dir()]
+    if trees:
+        data["tree"] = _tree_totals(trees)
+        data["tree"]["not_reproduced"] = [
+            {"path": path, "reason": reason} for tree in trees for path, reason in tree.missing
+        ]
+        totals = data["tree"]
+        summary += (
+            f"; tree: {totals['reproduced']}/{totals['files']} files written back at their "
+            f"paths ({totals['carried']} carried), {totals['modelled']}/{totals['prompts']} "
+            f"prompt files modelled"
+        )
+        messages += [
+            f"{item['path']}: not reproduced: {item['reason']}" for item in totals["not_reproduced"]
+        ]
+    return Outcome("import", summary, messages=messages, data=data, exit_code=exit_code)
+
+
+def _tree_totals(trees: Sequence[TreeCheck]) -> dict[str, Any]:
+    keys = ("files", "reproduced", "carried", "unsupported", "prompts", "modelled")
+    return {key: sum(int(getattr(tree, key)) for tree in trees) for key in keys}
+
+
+def _import_projects(
+    folders: Sequence[Path],
+    files: Sequence[Path],
+    root: Path | None,
+    into: Path | None,
+    force: bool,
+) -> Outcome:
+    """Import whole project folders (and any single files) into one bundle folder."""
+    bundle = into if into is not None else (root if root is not None else Path.cwd())
+    messages: list[str] = []
+    summaries = []
+    written = 0
+    for folder in folders:
+        result = import_tree(folder, bundle, force=force)
+        messages += result.messages
+        summaries.append(f"{folder}: {result.summary}")
+        written += len(result.written)
+    if files:
+        outcome = run_import_command(list(files), root=bundle, force=force)
+        messages += outcome.messages
+        summaries.append(outcome.summary)
+    return Outcome(
+        "import",
+        "; ".join(summaries),
+        messages=messages,
+        data={"bundle": str(bundle), "written": written},
     )

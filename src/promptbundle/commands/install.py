@@ -1,11 +1,11 @@
-"""`promptbundle install`: copy one target's outputs where its tool reads them."""
+"""`promptbundle install`: copy targets' outputs where each tool reads them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from promptbundle.build.pipeline import build_outputs, load
+from promptbundle.build.pipeline import CARRIED_TARGET, build_outputs, load
 from promptbundle.commands.outcome import Outcome
 from promptbundle.core.errors import BuildFailedError, BundleError, Location, UsageError
 from promptbundle.formats.registry import FORMATS
@@ -18,39 +18,72 @@ __all__ = ["run_install"]
 def run_install(
     root: Path | None,
     *,
-    target: str,
+    targets: Sequence[str] = (),
     into: Path,
     dry_run: bool = False,
     force: bool = False,
     from_archive: Path | None = None,
 ) -> Outcome:
-    """Copy one target's outputs into `into`, from a fresh build or a verified release."""
+    """Copy targets' outputs into `into`, from a fresh build or a verified release: the named
+    targets, or every installable target (and the bundle's own files) when none is named."""
     if into.exists() and not into.is_dir():
         raise UsageError(f"--into {into} is not a folder")
-    payload = (
-        payload_from_archive(from_archive, target)
+    payloads = (
+        payloads_from_archive(from_archive, targets)
         if from_archive is not None
-        else payload_from_build(root, target)
+        else payloads_from_build(root, targets)
     )
-    report = install_payload(payload, into=into, dry_run=dry_run, force=force)
+    _check_overlaps(payloads)
+    # Every target is planned (and its conflicts found) before any target is written.
+    reports = [install_payload(p, into=into, dry_run=True, force=force) for p in payloads]
+    if not dry_run:
+        reports = [install_payload(p, into=into, force=force) for p in payloads]
+    lines = [line for report in reports for line in report.lines()]
+    summary = "; ".join(report.summary for report in reports)
     return Outcome(
         "install",
-        report.summary,
-        lines=report.lines(),
+        summary,
+        lines=lines,
         data={
             "into": str(into),
-            "target": target,
             "dry_run": dry_run,
-            "added": report.added,
-            "updated": report.updated,
-            "removed": report.removed,
-            "unchanged": report.unchanged,
-            "forced": report.forced,
+            "targets": [
+                {
+                    "target": report.target,
+                    "added": report.added,
+                    "updated": report.updated,
+                    "removed": report.removed,
+                    "unchanged": report.unchanged,
+                    "forced": report.forced,
+                }
+                for report in reports
+            ],
         },
     )
 
 
+def _check_overlaps(payloads: Sequence[Payload]) -> None:
+    """Two targets may write the same file only with the same bytes (the first one does)."""
+    seen: dict[str, tuple[str, bytes]] = {}
+    clashes = []
+    for payload in payloads:
+        for rel, content in list(payload.files.items()):
+            if rel not in seen:
+                seen[rel] = (payload.target, content)
+            elif seen[rel][1] == content:
+                del payload.files[rel]
+            else:
+                clashes.append(f"{rel} ({seen[rel][0]} and {payload.target} differ)")
+    if clashes:
+        raise UsageError(
+            f"targets write {len(clashes)} file(s) differently; install them one at a time "
+            f"(promptbundle install TARGET --into DIR): {'; '.join(clashes[:5])}"
+        )
+
+
 def _prefix_for(target: str, fmt: str, known: Mapping[str, str]) -> str:
+    if target == CARRIED_TARGET:
+        return ""
     cls = FORMATS.get(fmt)
     if cls is None or cls.install_prefix is None:
         installable = sorted(t for t, f in known.items() if _installable(f))
@@ -66,31 +99,45 @@ def _installable(fmt: str) -> bool:
     return cls is not None and cls.install_prefix is not None
 
 
-def _check_target(target: str, known: Mapping[str, str]) -> str:
-    if target not in known:
-        raise UsageError(f"unknown target {target!r} (targets: {', '.join(sorted(known))})")
-    return _prefix_for(target, known[target], known)
+def _selected(targets: Sequence[str], known: Mapping[str, str], carried: bool) -> list[str]:
+    """The targets to install: those named (checked), else every installable one."""
+    names = dict(known)
+    if carried:
+        names[CARRIED_TARGET] = CARRIED_TARGET
+    for target in targets:
+        if target not in names:
+            raise UsageError(f"unknown target {target!r} (targets: {', '.join(sorted(names))})")
+        _prefix_for(target, names[target], known)
+    if targets:
+        return list(dict.fromkeys(targets))
+    chosen = [t for t, fmt in known.items() if _installable(fmt)]
+    return [*chosen, CARRIED_TARGET] if carried else chosen
 
 
-def payload_from_build(root: Path | None, target: str) -> Payload:
-    """A fresh in-memory build of one target."""
-
+def payloads_from_build(root: Path | None, targets: Sequence[str]) -> list[Payload]:
+    """A fresh in-memory build, one payload per target to install."""
     bundle = load(root)
     config = bundle.config
-    prefix = _check_target(target, {t.name: t.format for t in config.targets})
-    result = build_outputs(bundle, targets=[target])
+    known = {t.name: t.format for t in config.targets}
+    wanted = _selected(targets, known, carried=bool(bundle.files))
+    result = build_outputs(bundle)
     if result.errors:
         raise BuildFailedError(
             [d.line() for d in result.errors],
             f"build failed: {len(result.errors)} error(s); nothing installed",
         )
-    files = {o.path: o.content for o in result.outputs if o.target == target}
-    return Payload(config.name, config.version, target, relocate(prefix, target, files))
+    payloads = []
+    for target in wanted:
+        files = {o.path: o.content for o in result.outputs if o.target == target}
+        prefix = _prefix_for(target, known.get(target, CARRIED_TARGET), known)
+        payloads.append(
+            Payload(config.name, config.version, target, relocate(prefix, target, files))
+        )
+    return payloads
 
 
-def payload_from_archive(archive: Path, target: str) -> Payload:
-    """One target of a release archive, after verifying the whole archive."""
-
+def payloads_from_archive(archive: Path, targets: Sequence[str]) -> list[Payload]:
+    """Targets of a release archive, after verifying the whole archive."""
     report = verify_archive(archive)
     if not report.ok:
         raise BundleError(
@@ -104,12 +151,19 @@ def payload_from_archive(archive: Path, target: str) -> Payload:
         for t in manifest.get("targets", [])
         if isinstance(t, dict)
     }
-    prefix = _check_target(target, known)
-    wanted = {e["path"] for e in manifest_entries(manifest) if e.get("target") == target}
-    files = {path: contents.files[path] for path in wanted}
-    return Payload(
-        str(manifest.get("bundle", "")),
-        str(manifest.get("version", "")),
-        target,
-        relocate(prefix, target, files),
-    )
+    entries = manifest_entries(manifest)
+    carried = any(e.get("target") == CARRIED_TARGET for e in entries)
+    payloads = []
+    for target in _selected(targets, known, carried):
+        prefix = _prefix_for(target, known.get(target, CARRIED_TARGET), known)
+        wanted = {e["path"] for e in entries if e.get("target") == target}
+        files = {path: contents.files[path] for path in wanted}
+        payloads.append(
+            Payload(
+                str(manifest.get("bundle", "")),
+                str(manifest.get("version", "")),
+                target,
+                relocate(prefix, target, files),
+            )
+        )
+    return payloads

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,18 +14,29 @@ from promptbundle.core.diagnostics import Diagnostic
 
 __all__ = [
     "ID_PATTERN",
+    "KINDS",
+    "KIND_FOLDERS",
+    "PROJECT_FOLDER",
     "TIERS",
     "VERSION_PATTERN",
-    "Agent",
     "Bundle",
     "BundleConfig",
+    "CarriedFile",
     "KnownFormats",
     "OutputFile",
+    "Plugin",
+    "Prompt",
     "TargetConfig",
 ]
 
 # Model tiers a prompt may name; each target maps a tier onto its own model id.
 TIERS = ("opus", "sonnet", "haiku", "inherit")
+# The kinds of prompt, and the folder each lives in (inside the bundle or a plugin).
+KINDS = ("agent", "command", "skill", "rule")
+KIND_FOLDERS = {"agent": "agents", "command": "commands", "skill": "skills", "rule": "rules"}
+# Inside a target's output folder: files that go at the project's root, outside the tool's
+# own folder (`opencode/@project/AGENTS.md` is installed as `AGENTS.md`).
+PROJECT_FOLDER = "@project"
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # Semantic versions: plugin.json and marketplace.json carry the version, and Claude Code
 # requires semver there.
@@ -41,6 +53,8 @@ class KnownFormats:
     names: frozenset[str]
     # What a bundle that lists no targets builds.
     defaults: tuple[str, ...]
+    # Per format, the kinds a target may convert into the format's own (`convert`).
+    convertible: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,8 @@ class TargetConfig:
     tools: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    # Kinds this target converts into the kind its format carries (`convert = ["agent"]`).
+    convert: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,8 +97,9 @@ class BundleConfig:
 
 
 @dataclass(frozen=True)
-class Agent:
-    """One agent source: canonical metadata plus the Jinja body."""
+class Prompt:
+    """One prompt source (an agent, command, skill or rule): canonical metadata plus the
+    Jinja body."""
 
     id: str
     path: Path
@@ -98,12 +115,27 @@ class Agent:
     imported: dict[str, Any] = field(default_factory=dict)
     suppress: frozenset[str] = frozenset()
     meta: dict[str, Any] = field(default_factory=dict)
+    kind: str = "agent"
+    # The plugin it belongs to ("" for the bundle's root).
+    plugin: str = ""
+    # A skill's other files, relative to its folder (copied byte for byte beside SKILL.md).
+    resources: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How messages and the manifest name it: the id of a root agent, else the kind and
+        id (`command:git/commit`), after the plugin's name when it has one."""
+        if self.kind == "agent" and not self.plugin:
+            return self.id
+        return f"{self.plugin + '/' if self.plugin else ''}{self.kind}:{self.id}"
 
     def context(self) -> dict[str, Any]:
-        """The `agent` variable templates see."""
+        """The variable templates see as `prompt` (and as `agent`, `command`, ...)."""
         return {
             "id": self.id,
-            "name": self.id,
+            "kind": self.kind,
+            "plugin": self.plugin,
+            "name": self.meta.get("name", self.id) if self.kind != "agent" else self.id,
             "description": self.description,
             "model": self.model,
             "tools": list(self.tools or ()),
@@ -113,12 +145,37 @@ class Agent:
 
 
 @dataclass(frozen=True)
+class Plugin:
+    """A plugin: `plugins/<name>/` with plugin.toml, its own prompts and carried files."""
+
+    name: str
+    # The plugin's folder inside a marketplace (default `plugins/<name>`; `.` for the root).
+    path: str
+    manifest: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class CarriedFile:
+    """A file carried byte for byte: `files/<path>` of the bundle, or a plugin's own file."""
+
+    # Where it goes, relative to the folder an install writes into (or to the plugin's folder).
+    path: str
+    source: Path
+    rel: str
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
 class Bundle:
-    """Everything the build reads: configuration, agents and fragment files."""
+    """Everything the build reads: configuration, prompts of every kind, fragment files,
+    plugins and the files carried byte for byte."""
 
     config: BundleConfig
-    agents: tuple[Agent, ...]
+    prompts: tuple[Prompt, ...]
     fragments: tuple[str, ...]
+    plugins: tuple[Plugin, ...] = ()
+    files: tuple[CarriedFile, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -132,12 +189,18 @@ class OutputFile:
     path: str
     content: bytes
     target: str
+    # The label of the prompt it was rendered from (see Prompt.label); None for bundle files.
     agent: str | None
     sources: tuple[str, ...]
     # Written back verbatim from an imported file (see roundtrip.py): the user's own bytes.
     verbatim: bool = False
-    # What validating it found (before an agent's suppressions are applied).
+    # What validating it found (before a prompt's suppressions are applied).
     diagnostics: tuple[Diagnostic, ...] = ()
+    # The prompt's kind (None for bundle files such as manifests and carried files).
+    kind: str | None = None
+    # Copied byte for byte (a skill's resource, a plugin's or the bundle's own file): not
+    # a prompt file, so not validated.
+    carried: bool = False
 
     @cached_property
     def sha256(self) -> str:

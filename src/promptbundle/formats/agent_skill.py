@@ -1,10 +1,10 @@
-"""Agent Skills (agentskills.io): `<id>/SKILL.md` with a small, strict frontmatter."""
+"""Prompt Skills (agentskills.io): `<id>/SKILL.md` with a small, strict frontmatter."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.model import OutputFile
@@ -13,21 +13,30 @@ from promptbundle.formats.base import Format
 
 class AgentSkillFormat(Format):
     name = "agent-skill"
-    description = "Agent Skill folder (<id>/SKILL.md, agentskills.io)"
+    description = "Prompt Skill folder (<id>/SKILL.md, agentskills.io)"
     fields = ("name", "description", "license", "compatibility", "metadata", "allowed-tools")
     keep_unknown = False
     tools_field = "allowed-tools"
-    install_prefix = ".claude/skills"
+    kinds = frozenset({"skill"})
+    convertible = frozenset({"agent"})
+    kind_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "skill": ("name", "description", "license", "compatibility", "metadata", "allowed-tools")
+    }
+    # Where every Agent Skills reader looks (Codex, Gemini CLI, Copilot); Claude Code's own
+    # .claude/skills/ is the claude-code target's.
+    install_prefix = ".agents/skills"
     strict_yaml = True
     detect_order = 20
 
-    def agent_path(self, agent_id: str) -> str:
-        return f"{agent_id}/SKILL.md"
+    def skill_path(self, skill_id: str) -> str:
+        return f"{skill_id}/SKILL.md"
 
     def map_tools(self, tools: Sequence[str]) -> Any:
         return " ".join(self.target.tools.get(t, t) for t in tools)
 
     def checks(self, output: OutputFile, fields: Mapping[str, Any]) -> list[Diagnostic]:
+        if output.kind != "skill":
+            return []
         folder = PurePosixPath(output.path).parent.name
         if fields.get("name") == folder:
             return []

@@ -15,17 +15,26 @@ from typing import Any, ClassVar
 from promptbundle.core.diagnostics import Diagnostic, LossyField
 from promptbundle.core.errors import Location
 from promptbundle.core.frontmatter import key_line
-from promptbundle.core.model import BundleConfig, OutputFile, TargetConfig
+from promptbundle.core.model import (
+    PROJECT_FOLDER,
+    BundleConfig,
+    CarriedFile,
+    OutputFile,
+    Plugin,
+    Prompt,
+    TargetConfig,
+)
 from promptbundle.core.roundtrip import restore_native
 from promptbundle.formats.layouts import FRONTMATTER, JSON, Layout, Unparsable
 from promptbundle.formats.schema import evaluate_named, load_schema
-from promptbundle.render.environment import RenderedAgent
+from promptbundle.render.environment import RenderedPrompt
 
 __all__ = [
     "AS_IMPORTED",
     "AS_IMPORTED_CODE",
     "BODY_BUDGET_OPTION",
     "CLAUDE_MODELS",
+    "PROJECT_FOLDER",
     "Format",
     "Mapped",
 ]
@@ -52,13 +61,20 @@ class Format:
 
     name: ClassVar[str]
     description: ClassVar[str]
-    # Fields in output order; canonical `name`/`description`/`model`/`tools` map onto these.
+    # The kinds of prompt the tool reads (a target may take others by conversion, `convert`).
+    kinds: ClassVar[frozenset[str]] = frozenset({"agent"})
+    # Kinds a target of this format may be told to convert into its own (see built_kind).
+    convertible: ClassVar[frozenset[str]] = frozenset()
+    # Agent fields in output order; canonical `name`/`description`/`model`/`tools` map onto
+    # these (`kind_fields` gives the fields of the other kinds).
     fields: ClassVar[tuple[str, ...]] = ()
+    kind_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     # Whether per-target keys not in `fields` are kept (True) or dropped as lossy (False).
     keep_unknown: ClassVar[bool] = True
     default_models: ClassVar[Mapping[str, str]] = CLAUDE_MODELS
-    # The field the canonical tool list maps onto.
+    # The field the canonical tool list maps onto (per kind where it differs).
     tools_field: ClassVar[str] = "tools"
+    kind_tools_fields: ClassVar[Mapping[str, str]] = {}
     # Where a target's folder goes when installed into a project (None: not installable).
     install_prefix: ClassVar[str | None] = None
     # How a file carries its fields: YAML frontmatter, a `| key | value |` table, JSON.
@@ -69,12 +85,26 @@ class Format:
     body_limit: ClassVar[int | None] = None
     # Whether a bundle that lists no targets builds this format.
     default_target: ClassVar[bool] = True
+    # Whether a skill's resource files go beside its SKILL.md (a single-file layout cannot).
+    carries_resources: ClassVar[bool] = True
+    # Whether the format writes plugins (and so builds the prompts of `plugins/<name>/`).
+    writes_plugins: ClassVar[bool] = False
     # Import tries formats in this order (lower first) and takes the first that claims a file.
     detect_order: ClassVar[int] = 50
 
-    def __init__(self, target: TargetConfig, bundle: BundleConfig) -> None:
+    def __init__(
+        self,
+        target: TargetConfig,
+        bundle: BundleConfig,
+        *,
+        plugins: Sequence[Plugin] = (),
+        files: Sequence[CarriedFile] = (),
+    ) -> None:
         self.target = target
         self.bundle = bundle
+        # The bundle's plugins and carried files, for formats that write plugins.
+        self.plugins = {plugin.name: plugin for plugin in plugins}
+        self.files = tuple(files)
 
     # -- mapping -------------------------------------------------------------------------
     def model_id(self, model: str) -> str | None:
@@ -89,72 +119,174 @@ class Format:
         mapped = [self.target.tools.get(tool, tool) for tool in tools]
         return ", ".join(t for t in mapped if t)
 
-    def map_fields(self, rendered: RenderedAgent) -> Mapped:
-        """Canonical metadata plus the per-target block, in the format's field order."""
-        agent = rendered.agent
-        out = Mapped()
-        values: dict[str, Any] = {"name": agent.id, "description": agent.description}
-        if agent.model is not None:
-            model = self.model_id(agent.model)
+    def fields_of(self, kind: str) -> tuple[str, ...]:
+        """The fields, in output order, of a file of `kind`."""
+        return self.fields if kind == "agent" else self.kind_fields.get(kind, ())
+
+    def canonical_values(self, rendered: RenderedPrompt, kind: str) -> dict[str, Any]:
+        """The canonical fields as this format spells them, before the per-target block.
+
+        An agent or a skill always has a name and a description; a command or a rule
+        carries them only when its source sets them."""
+        prompt = rendered.prompt
+        values: dict[str, Any] = {}
+        if kind in ("agent", "skill") or "name" in prompt.meta:
+            values["name"] = prompt.id.rsplit("/", 1)[-1]
+        if kind in ("agent", "skill") or prompt.description:
+            values["description"] = prompt.description
+        if prompt.model is not None:
+            model = self.model_id(prompt.model)
             if model is not None:
                 values["model"] = model
-        if agent.tools is not None:
-            values[self.tools_field] = self.map_tools(agent.tools)
+        if prompt.tools is not None:
+            values[self.kind_tools_fields.get(kind, self.tools_field)] = self.map_tools(
+                prompt.tools
+            )
+        return values
+
+    def map_fields(self, rendered: RenderedPrompt) -> Mapped:
+        """Canonical metadata plus the per-target block, in the format's field order."""
+        prompt = rendered.prompt
+        kind = self.built_kind(prompt)
+        fields = self.fields_of(kind)
+        out = Mapped()
+        values = self.canonical_values(rendered, kind)
         block: dict[str, Any] = {}
         for key in (self.target.format, self.target.name):
-            block.update(agent.blocks.get(key, {}))
+            block.update(prompt.blocks.get(key, {}))
         for key, value in block.items():
             if value is None:
                 values.pop(key, None)
             else:
                 values[key] = value
-        ordered = [k for k in self.fields if k in values] + [
-            k for k in values if k not in self.fields
-        ]
+        ordered = [k for k in fields if k in values] + [k for k in values if k not in fields]
         for key in ordered:
-            if key in self.fields or self.keep_unknown:
+            if key in fields or self.keep_unknown:
                 out.fields[key] = values[key]
             else:
-                out.lossy.append(self.lossy(agent.id, key, f"{self.name} has no such field"))
+                out.lossy.append(self.lossy(prompt.label, key, f"{self.name} has no such field"))
         return out
 
-    def lossy(self, agent_id: str, field_name: str, reason: str) -> LossyField:
-        return LossyField(agent_id, self.target.name, field_name, reason)
+    def lossy(self, label: str, field_name: str, reason: str) -> LossyField:
+        return LossyField(label, self.target.name, field_name, reason)
+
+    # -- kinds -----------------------------------------------------------------------------
+    def carries(self, prompt: Prompt) -> bool:
+        """Whether this target builds `prompt`: a kind its tool reads, or one the target
+        converts (`convert = ["agent"]` in its target file). A plugin's prompts are built
+        only by formats that write plugins."""
+        if prompt.plugin and not self.writes_plugins:
+            return False
+        return prompt.kind in self.kinds or prompt.kind in self.target.convert
+
+    def built_kind(self, prompt: Prompt) -> str:
+        """The kind of file `prompt` becomes here (a converted prompt becomes the kind the
+        format converts into: its only kind)."""
+        if prompt.kind in self.kinds:
+            return prompt.kind
+        return min(self.kinds)
 
     # -- files ---------------------------------------------------------------------------
     def agent_path(self, agent_id: str) -> str:
         """Path of an agent's file inside this target's folder."""
         raise NotImplementedError
 
+    def command_path(self, command_id: str) -> str:
+        raise NotImplementedError
+
+    def skill_path(self, skill_id: str) -> str:
+        """Path of a skill's SKILL.md; its resources go beside it."""
+        raise NotImplementedError
+
+    def rule_path(self, rule_id: str) -> str:
+        raise NotImplementedError
+
+    def path_of(self, kind: str, prompt_id: str) -> str:
+        """Where a prompt of `kind` goes inside this target's folder (`@project/...` for a
+        file that goes at the project's root, outside the tool's folder)."""
+        method = {
+            "agent": self.agent_path,
+            "command": self.command_path,
+            "skill": self.skill_path,
+            "rule": self.rule_path,
+        }[kind]
+        return method(prompt_id)
+
+    def prompt_path(self, prompt: Prompt, kind: str) -> str:
+        """Where `prompt`, built as `kind`, goes inside this target's folder."""
+        return self.path_of(kind, prompt.id)
+
+    def placed(self, recorded: str) -> str:
+        """Where a file imported from `recorded` (a path in the imported project) goes inside
+        this target's folder: under the install prefix, or at the project's root."""
+        prefix = (self.install_prefix or "").strip("/")
+        if not prefix:
+            return recorded
+        if recorded.startswith(prefix + "/"):
+            return recorded[len(prefix) + 1 :]
+        return f"{PROJECT_FOLDER}/{recorded}"
+
     def render_file(self, fields: Mapping[str, Any], body: str) -> str:
         """The text of an agent file, in the format's layout."""
         return self.layout.write(fields, body)
 
-    def agent_outputs(self, rendered: RenderedAgent) -> tuple[list[OutputFile], list[LossyField]]:
-        """Every file this format writes for one agent.
+    def prompt_outputs(self, rendered: RenderedPrompt) -> tuple[list[OutputFile], list[LossyField]]:
+        """Every file this format writes for one prompt (a skill's resources included).
 
-        An agent imported from this format is written back verbatim (see roundtrip.py)."""
-        imported = rendered.agent.imported
+        A prompt imported from this format is written back verbatim (see roundtrip.py), at
+        the path it was imported from when the import recorded one."""
+        prompt = rendered.prompt
+        kind = self.built_kind(prompt)
+        imported = prompt.imported
         verbatim = imported.get("format") == self.name
+        recorded = imported.get("path") if verbatim else None
         if verbatim:
             mapped = Mapped()
             text = restore_native(imported, rendered.body)
         else:
             mapped = self.map_fields(rendered)
-            text = self.render_file(mapped.fields, rendered.body)
-        path = f"{self.target.name}/{self.agent_path(rendered.agent.id)}"
+            if mapped.fields or kind not in ("command", "rule"):
+                text = self.render_file(mapped.fields, rendered.body)
+            else:  # a command or rule without fields is plain Markdown
+                text = rendered.body
+        rel = self.placed(recorded) if isinstance(recorded, str) else self.prompt_path(prompt, kind)
         sources = tuple(sorted({*rendered.sources, *self.config_sources()}))
         output = OutputFile(
-            path,
+            f"{self.target.name}/{rel}",
             text.encode("utf-8"),
             self.target.name,
-            rendered.agent.id,
+            prompt.label,
             sources,
             verbatim=verbatim,
+            kind=kind,
         )
-        return [output], mapped.lossy
+        outputs = [output]
+        if kind == "skill" and self.carries_resources:
+            outputs += self._resources(prompt, output.path.rsplit("/", 1)[0])
+        elif prompt.resources:
+            reason = f"{self.name} writes a skill as one file"
+            mapped.lossy.append(self.lossy(prompt.label, "resources", reason))
+        return outputs, mapped.lossy
 
-    def bundle_outputs(self, rendered: Sequence[RenderedAgent]) -> list[OutputFile]:
+    def _resources(self, prompt: Prompt, folder: str) -> list[OutputFile]:
+        """A skill's other files, byte for byte, beside its SKILL.md."""
+        base = prompt.path.parent
+        rel_base = prompt.rel.rsplit("/", 1)[0]
+        return [
+            OutputFile(
+                f"{folder}/{resource}",
+                (base / resource).read_bytes(),
+                self.target.name,
+                prompt.label,
+                (f"{rel_base}/{resource}",),
+                verbatim=True,
+                kind="skill",
+                carried=True,
+            )
+            for resource in prompt.resources
+        ]
+
+    def bundle_outputs(self, rendered: Sequence[RenderedPrompt]) -> list[OutputFile]:
         """Files this format writes once per bundle (plugin manifests, indexes)."""
         return []
 
@@ -180,21 +312,28 @@ class Format:
         """(fields, body, first line of the body) of an output; raises Unparsable."""
         layout = JSON if output.path.endswith(".json") else self.layout
         text = output.content.decode("utf-8", errors="replace")
+        if output.kind in ("command", "rule") and layout.header_length(text) is None:
+            return {}, text, 1  # plain Markdown: commands and rules need no frontmatter
         return layout.read(text, strict_yaml=self.strict_yaml)
 
     def schema_name(self, output: OutputFile) -> str:
-        """The schema an output is checked against: the format's, or `<format>.<stem>` for
-        the bundle-level JSON files a format writes (plugin.json, marketplace.json)."""
+        """The schema an output is checked against: the format's for agents, `<format>.<kind>`
+        for other kinds, `<format>.<stem>` for the bundle-level JSON files a format writes
+        (plugin.json, marketplace.json)."""
         if output.path.endswith(".json"):
             return f"{self.name}.{PurePosixPath(output.path).stem}"
-        return self.name
+        return self.schema_of(output.kind or "agent")
+
+    def schema_of(self, kind: str) -> str:
+        """The schema of a file of `kind`: `<format>` for agents, `<format>.<kind>` else."""
+        return self.name if kind == "agent" else f"{self.name}.{kind}"
 
     def body_budget(self) -> int | None:
         """The most characters an agent body may have in this target (None: no limit)."""
         option = self.target.options.get(BODY_BUDGET_OPTION)
         if isinstance(option, int) and not isinstance(option, bool) and option > 0:
             return option
-        schema = load_schema(self.name) or {}
+        schema = load_schema(self.schema_of(min(self.kinds))) or {}
         default = schema.get("x-body-max-chars", self.body_limit)
         return int(default) if isinstance(default, int) else None
 
@@ -222,6 +361,8 @@ class Format:
         return []
 
     def _problems(self, output: OutputFile) -> list[Diagnostic]:
+        if output.carried:
+            return []
         try:
             fields, body, _ = self.read(output)
         except Unparsable as err:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from promptbundle.formats.base import Format, Mapped
-from promptbundle.render.environment import RenderedAgent
+from promptbundle.render.environment import RenderedPrompt
 
 __all__ = ["CursorRuleFormat"]
 
@@ -15,7 +15,11 @@ __all__ = ["CursorRuleFormat"]
 class CursorRuleFormat(Format):
     name = "cursor-rule"
     description = "Cursor project rule (.cursor/rules/<id>.mdc)"
-    fields = ("description", "globs", "alwaysApply")
+    kinds = frozenset({"rule"})
+    convertible = frozenset({"agent"})
+    kind_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "rule": ("description", "globs", "alwaysApply")
+    }
     keep_unknown = False
     install_prefix = ".cursor"
     default_target = False
@@ -30,10 +34,10 @@ class CursorRuleFormat(Format):
         parts = {part.lower() for part in path.parts[:-1]}
         return "globs" in meta or "alwaysApply" in meta or {".cursor", "rules"} <= parts
 
-    def agent_path(self, agent_id: str) -> str:
-        return f"rules/{agent_id}.mdc"
+    def rule_path(self, rule_id: str) -> str:
+        return f"rules/{rule_id}.mdc"
 
-    def map_fields(self, rendered: RenderedAgent) -> Mapped:
+    def map_fields(self, rendered: RenderedPrompt) -> Mapped:
         """The file name is the rule's name, so dropping `name` loses nothing."""
         mapped = super().map_fields(rendered)
         mapped.lossy = [item for item in mapped.lossy if item.field != "name"]

@@ -15,6 +15,7 @@ from promptbundle.formats.base import Format
 from promptbundle.formats.claude_code import ClaudeCodeFormat
 from promptbundle.formats.claude_plugin import ClaudePluginFormat
 from promptbundle.formats.copilot_agent import CopilotAgentFormat
+from promptbundle.formats.copilot_instructions import CopilotInstructionsFormat
 from promptbundle.formats.copilot_prompt import CopilotPromptFormat
 from promptbundle.formats.cursor_rule import CursorRuleFormat
 from promptbundle.formats.layouts import TABLE
@@ -33,6 +34,7 @@ FORMATS: dict[str, type[Format]] = {
         AgentSkillFormat,
         CopilotAgentFormat,
         CopilotPromptFormat,
+        CopilotInstructionsFormat,
         CursorRuleFormat,
     )
 }
@@ -40,6 +42,7 @@ FORMATS: dict[str, type[Format]] = {
 KNOWN_FORMATS = KnownFormats(
     names=frozenset(FORMATS),
     defaults=tuple(sorted(name for name, cls in FORMATS.items() if cls.default_target)),
+    convertible={name: cls.convertible for name, cls in FORMATS.items()},
 )
 
 TEXT_SUFFIXES = frozenset({".md", ".mdc", ".markdown", ".txt"})

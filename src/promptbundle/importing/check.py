@@ -11,7 +11,7 @@ from typing import Any
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.core.errors import PromptBundleError
 from promptbundle.formats.registry import FORMATS, Unsupported
-from promptbundle.importing.convert import convert_file
+from promptbundle.importing.convert import ImportedAgent, convert_file
 from promptbundle.importing.importer import collect_files
 from promptbundle.importing.targets import Narrowing, narrowings
 
@@ -134,7 +134,7 @@ def _check_file(path: Path, format_name: str | None) -> FileVerdict:
     except Unsupported as verdict:
         return FileVerdict(label, None, "unsupported", str(verdict))
     try:
-        output, narrowed = _build_native(agent.id, agent.format, agent.text)
+        output, narrowed = _build_native(agent)
     except PromptBundleError as err:
         return FileVerdict(
             label, agent.format, "failed", "build failed: " + " / ".join(err.lines())
@@ -149,18 +149,18 @@ def _check_file(path: Path, format_name: str | None) -> FileVerdict:
     return FileVerdict(label, agent.format, "failed", reason, offset, narrowed)
 
 
-def _build_native(agent_id: str, fmt: str, source: str) -> tuple[bytes, Narrowing | None]:
-    """Build the agent in a throwaway bundle with every format: the native output's bytes,
+def _build_native(agent: ImportedAgent) -> tuple[bytes, Narrowing | None]:
+    """Build the prompt in a throwaway bundle with every format: the native output's bytes,
     and the targets import would leave out (None: it builds for every one)."""
-
     with tempfile.TemporaryDirectory(prefix="promptbundle-import-") as folder:
         root = Path(folder)
         names = ", ".join(f'"{name}"' for name in sorted(FORMATS))
         (root / "promptbundle.toml").write_text(_CONFIG.format(targets=names), encoding="utf-8")
-        (root / "agents").mkdir()
-        (root / "agents" / f"{agent_id}.md").write_bytes(source.encode("utf-8"))
+        path = root / agent.source_rel
+        path.parent.mkdir(parents=True)
+        path.write_bytes(agent.text.encode("utf-8"))
         result = build_outputs(load(root))
     for output in result.outputs:
-        if output.target == fmt and output.agent == agent_id:
-            return output.content, narrowings(result, [agent_id]).get(agent_id)
-    raise PromptBundleError(f"the build wrote no {fmt} file for {agent_id}")
+        if output.target == agent.format and output.agent == agent.label:
+            return output.content, narrowings(result, [agent.label]).get(agent.label)
+    raise PromptBundleError(f"the build wrote no {agent.format} file for {agent.label}")

@@ -16,7 +16,7 @@ from typing import Any
 from promptbundle.core.errors import (
     UsageError,
 )
-from promptbundle.core.model import ID_PATTERN, TIERS
+from promptbundle.core.model import ID_PATTERN, KIND_FOLDERS, TIERS
 from promptbundle.core.roundtrip import NativeLayout, escape_body, split_layout
 from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml, quote
 from promptbundle.formats.layouts import TABLE
@@ -29,9 +29,19 @@ _CLAUDE_FORMATS = frozenset({"claude-code", "claude-plugin"})
 _NAME_SUFFIXES = (".agent.md", ".chatmode.md", ".prompt.md", ".instructions.md")
 
 
+# The kind of prompt a file of each format holds (an agent, unless listed).
+KIND_OF_FORMAT = {
+    "agent-skill": "skill",
+    "skill-table": "skill",
+    "copilot-prompt": "command",
+    "copilot-instructions": "rule",
+    "cursor-rule": "rule",
+}
+
+
 @dataclass(frozen=True)
 class ImportedAgent:
-    """One imported file: its agent source text and what other targets will lose."""
+    """One imported file: its prompt source text and what other targets will lose."""
 
     source: Path
     format: str
@@ -42,6 +52,25 @@ class ImportedAgent:
     derived_id: str = ""
     # The canonical fields written before the `import:` record.
     fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    kind: str = "agent"
+    plugin: str = ""
+
+    @property
+    def source_rel(self) -> str:
+        """Where its source goes in the bundle (`skills/<id>/SKILL.md`, `commands/<id>.md`,
+        inside `plugins/<name>/` for a plugin's prompt)."""
+        folder = KIND_FOLDERS[self.kind]
+        inside = (
+            f"{folder}/{self.id}/SKILL.md" if self.kind == "skill" else f"{folder}/{self.id}.md"
+        )
+        return f"plugins/{self.plugin}/{inside}" if self.plugin else inside
+
+    @property
+    def label(self) -> str:
+        """The label its outputs carry (see Prompt.label)."""
+        if self.kind == "agent" and not self.plugin:
+            return self.id
+        return f"{self.plugin + '/' if self.plugin else ''}{self.kind}:{self.id}"
 
 
 def with_targets(agent: ImportedAgent, targets: Sequence[str]) -> ImportedAgent:
@@ -65,11 +94,15 @@ def convert_file(
     taken: Iterable[str] = (),
     label: str | None = None,
     agent_id: str | None = None,
+    kind: str | None = None,
+    plugin: str = "",
+    recorded: str | None = None,
 ) -> ImportedAgent:
-    """The agent source for one file; raises Unsupported for files import does not take.
+    """The prompt source for one file; raises Unsupported for files import does not take.
 
     The id is derived from the file (a numbered suffix when `taken`) unless `agent_id` is
-    given."""
+    given. `kind` overrides the kind the format implies; `recorded` is the path the file
+    is written back to (relative to the imported project), kept in the `import:` record."""
 
     try:
         text = data.decode("utf-8")
@@ -78,23 +111,28 @@ def convert_file(
     if format_name is not None and format_name not in FORMATS:
         raise UsageError(f"unknown format {format_name!r} (formats: {', '.join(sorted(FORMATS))})")
     fmt = format_name or detect_format(path, text)
+    kind = kind or KIND_OF_FORMAT.get(fmt, "agent")
     body = text.removeprefix("\ufeff")
     layout_of = FORMATS[fmt].layout
     length = layout_of.header_length(body)
+    if length is None and kind in ("command", "rule") and layout_of is not TABLE:
+        length = 0  # plain Markdown: commands and rules need no frontmatter
     if length is None:
         if layout_of is TABLE:
             raise Unsupported("not a skill table (no `| key | value |` rows first)")
         raise Unsupported(f"not a {fmt} file (no `---` frontmatter)")
-    meta, strict = layout_of.header_fields(body[:length])
+    meta, strict = layout_of.header_fields(body[:length]) if length else ({}, True)
     layout = split_layout(text, length)
     derived = _derive_id(path, meta)
     if agent_id is None:
         agent_id = _unique_id(derived, set(taken))
-    fields, lossy = _canonical(meta, fmt, path, agent_id)
+    fields, lossy = _canonical(meta, fmt, path, agent_id, kind)
     if not strict:
         lossy.insert(0, "frontmatter is not valid YAML for PyYAML; fields read tolerantly")
-    source = _agent_source(fields, fmt, label or path.as_posix(), layout)
-    return ImportedAgent(path, fmt, agent_id, source, tuple(lossy), derived, fields)
+    source = _agent_source(fields, fmt, label or path.as_posix(), layout, recorded)
+    return ImportedAgent(
+        path, fmt, agent_id, source, tuple(lossy), derived, fields, kind=kind, plugin=plugin
+    )
 
 
 def _derive_id(path: Path, meta: Mapping[str, Any]) -> str:
@@ -129,14 +167,22 @@ def _unique_id(agent_id: str, taken: set[str]) -> str:
 
 
 def _canonical(
-    meta: Mapping[str, Any], fmt: str, path: Path, agent_id: str
+    meta: Mapping[str, Any], fmt: str, path: Path, agent_id: str, kind: str = "agent"
 ) -> tuple[dict[str, Any], list[str]]:
-    """Canonical fields, a per-format block for the rest, and what other targets lose."""
+    """Canonical fields, a per-format block for the rest, and what other targets lose.
+
+    Agents and skills are named and described; a command or a rule is only when its file
+    says so."""
     lossy: list[str] = []
-    fields: dict[str, Any] = {"name": agent_id}
-    _take_description(meta, path, fields, lossy)
+    named = kind in ("agent", "skill")
+    last = agent_id.rsplit("/", 1)[-1]
+    fields: dict[str, Any] = {"name": last} if named else {}
+    if named or "description" in meta:
+        _take_description(meta, path, fields, lossy)
     name = meta.get("name")
-    if name is not None and name != agent_id:
+    if not named and isinstance(name, str) and ID_PATTERN.match(name) and name == last:
+        fields["name"] = name
+    elif name is not None and name != last:
         lossy.append(f"name: {name!r} is kept only in the {fmt} file (id {agent_id!r})")
     block: dict[str, Any] = {}
     _take_model(meta, fields, block, lossy)
@@ -225,8 +271,15 @@ def _empty(value: Any) -> bool:
     return isinstance(value, (dict, list)) and not value
 
 
-def _agent_source(fields: Mapping[str, Any], fmt: str, label: str, layout: NativeLayout) -> str:
-    record = {"format": fmt, "source": label, **layout.record()}
+def _agent_source(
+    fields: Mapping[str, Any],
+    fmt: str,
+    label: str,
+    layout: NativeLayout,
+    recorded: str | None = None,
+) -> str:
+    record = {"format": fmt, "source": label, **({"path": recorded} if recorded else {})}
+    record.update(layout.record())
     header = record.pop("header")
     nested = "".join(f"  {line}\n" for line in dump_frontmatter(record).splitlines())
     frontmatter = dump_frontmatter(fields) + "import:\n" + nested

@@ -17,7 +17,7 @@ from promptbundle.core.errors import (
 from promptbundle.core.frontmatter import (
     split_frontmatter,
 )
-from promptbundle.core.model import BundleConfig
+from promptbundle.core.model import KIND_FOLDERS, BundleConfig
 from promptbundle.core.yamlio import YamlError, load_yaml
 from promptbundle.formats.registry import Unsupported
 from promptbundle.importing.convert import ImportedAgent, convert_file, with_targets
@@ -75,10 +75,10 @@ class ExistingSource:
 
 
 def existing_sources(into: Path) -> list[ExistingSource]:
-    """Every agent source in `into` (id from `name:`, else the file stem)."""
-
+    """Every prompt source of the bundle at `into` (id from `name:`, else the file stem)."""
     found = []
-    for path in sorted(into.glob("*.md")) if into.is_dir() else []:
+    paths = [p for folder in KIND_FOLDERS.values() for p in sorted((into / folder).rglob("*.md"))]
+    for path in paths:
         if path.name.lower() == "readme.md":
             continue
         try:
@@ -142,7 +142,7 @@ def run_import(
     _convert_all(paths, result, existing, format_name=format_name, force=force)
     narrowed = judge_targets(result.agents, config)
     result.agents = [
-        with_targets(a, narrowed[a.id].kept) if a.id in narrowed else a for a in result.agents
+        with_targets(a, narrowed[a.label].kept) if a.label in narrowed else a for a in result.agents
     ]
     result.narrowed = len(narrowed)
     known = set(targets) if targets is not None else None
@@ -209,8 +209,8 @@ def _convert(
 
 
 def _write_agent(into: Path, agent: ImportedAgent) -> Path:
-    """Write the agent's source into `into`; the file written."""
-    target = into / f"{agent.id}.md"
+    """Write the prompt's source into the bundle at `into`; the file written."""
+    target = into / agent.source_rel
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(agent.text.encode("utf-8"))
     return target
@@ -221,8 +221,8 @@ def _agent_notes(
 ) -> list[str]:
     """The report lines for one written agent: lossy notes, narrowing, missing target."""
     notes = [f"{agent.source}: lossy: {note}" for note in agent.lossy]
-    if agent.id in narrowed:
-        notes.append(f"{agent.source}: {narrowed[agent.id].line()}")
+    if agent.label in narrowed:
+        notes.append(f"{agent.source}: {narrowed[agent.label].line()}")
     if known is not None and agent.format not in known:
         notes.append(
             f"{agent.source}: note: the bundle has no {agent.format} target; add it to "

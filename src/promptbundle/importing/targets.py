@@ -94,11 +94,12 @@ def judge_targets(
             )
         else:
             _copy_config(config, root)
-        (root / "agents").mkdir()
         for agent in agents:
-            (root / "agents" / f"{agent.id}.md").write_bytes(agent.text.encode("utf-8"))
+            path = root / agent.source_rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(agent.text.encode("utf-8"))
         result = build_outputs(load(root))
-    return narrowings(result, [a.id for a in agents])
+    return narrowings(result, [a.label for a in agents])
 
 
 def _copy_config(config: BundleConfig, root: Path) -> None:

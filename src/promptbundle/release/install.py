@@ -18,6 +18,7 @@ from typing import Any
 from promptbundle import __version__
 from promptbundle.core.errors import BundleError, Location, UsageError
 from promptbundle.core.files import atomic_write, sha256
+from promptbundle.core.model import PROJECT_FOLDER
 
 __all__ = [
     "OWNERSHIP_FILE",
@@ -90,13 +91,19 @@ class InstallConflictError(BundleError):
 
 
 def relocate(prefix: str, target: str, files: Mapping[str, bytes]) -> dict[str, bytes]:
-    """`<target>/<rel>` (a dist path) to `<prefix>/<rel>` (a path in the install folder)."""
+    """`<target>/<rel>` (a dist path) to `<prefix>/<rel>` (a path in the install folder);
+    `<target>/@project/<rel>` goes to `<rel>`, at the root of the install folder."""
     head = f"{target}/"
-    return {
-        f"{prefix.strip('/')}/{path[len(head) :]}": content
-        for path, content in files.items()
-        if path.startswith(head)
-    }
+    moved = {}
+    for path, content in files.items():
+        if not path.startswith(head):
+            continue
+        rel = path[len(head) :]
+        if rel.startswith(PROJECT_FOLDER + "/"):
+            moved[rel[len(PROJECT_FOLDER) + 1 :]] = content
+        else:
+            moved["/".join(p for p in (prefix.strip("/"), rel) if p)] = content
+    return moved
 
 
 # -- ownership -----------------------------------------------------------------------------
@@ -134,8 +141,11 @@ def _read_ownership(into: Path) -> list[dict[str, Any]]:
 
 
 def _is_inside(rel: object) -> bool:
-    """Whether a recorded path stays inside the install folder: relative, no `..` or `.`."""
-    if not isinstance(rel, str) or not rel or "\\" in rel or ":" in rel or "\0" in rel:
+    """Whether a recorded path stays inside the install folder: relative, no `..` or `.`, no
+    drive letter (`C:`); a colon elsewhere is a file name's (`svelte:a11y.md`)."""
+    if not isinstance(rel, str) or not rel or "\\" in rel or "\0" in rel:
+        return False
+    if len(rel) >= 2 and rel[1] == ":" and rel[0].isalpha():
         return False
     parts = rel.split("/")
     return not PurePosixPath(rel).is_absolute() and all(p not in ("", ".", "..") for p in parts)

@@ -19,10 +19,10 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from promptbundle.core.errors import Location, RenderError
 from promptbundle.core.markdown import shift_headings
-from promptbundle.core.model import Agent, Bundle
+from promptbundle.core.model import Bundle, Prompt
 from promptbundle.sources.prompts import read_source
 
-__all__ = ["RenderedAgent", "make_env", "render_agent", "uses_target"]
+__all__ = ["RenderedPrompt", "make_env", "render_prompt", "uses_target"]
 
 FRAGMENT_DIR = "fragments"
 AGENT_PREFIX = "agents/"
@@ -36,7 +36,7 @@ class BundleLoader(jinja2.BaseLoader):
 
     def __init__(self, bundle: Bundle) -> None:
         self.root = bundle.root.resolve()
-        self.agents = {agent.rel: agent for agent in bundle.agents}
+        self.agents = {agent.rel: agent for agent in bundle.prompts}
         # Source text of every template loaded so far, by name relative to the root.
         self.sources: dict[str, str] = {}
         self._resolved: dict[str, tuple[str, Path]] = {}
@@ -110,7 +110,7 @@ def _bytecode_cache(cache_dir: Path) -> jinja2.BytecodeCache | None:
     return jinja2.FileSystemBytecodeCache(str(cache_dir))
 
 
-def uses_target(env: BundleEnvironment, rendered: RenderedAgent) -> bool:
+def uses_target(env: BundleEnvironment, rendered: RenderedPrompt) -> bool:
     """Whether any template of this render mentions `target` (else every target renders alike).
 
     A template can only reach the target through the name `target`, so a source without that
@@ -147,10 +147,10 @@ def _fragment(
 
 
 @dataclass(frozen=True)
-class RenderedAgent:
-    """An agent's body rendered for one target, with the templates it loaded."""
+class RenderedPrompt:
+    """A prompt's body rendered for one target, with the templates it loaded."""
 
-    agent: Agent
+    prompt: Prompt
     target: str
     body: str
     sources: tuple[str, ...]
@@ -166,9 +166,9 @@ def _tracking() -> Iterator[set[str]]:
         _loaded.reset(token)
 
 
-def render_agent(
-    env: BundleEnvironment, bundle: Bundle, agent: Agent, target: dict[str, Any]
-) -> RenderedAgent:
+def render_prompt(
+    env: BundleEnvironment, bundle: Bundle, agent: Prompt, target: dict[str, Any]
+) -> RenderedPrompt:
     """Render `agent`'s body for `target`; errors point at the source line.
 
     The context is a deep copy: a template that mutates a variable (`list.append`) must not
@@ -177,7 +177,9 @@ def render_agent(
         {
             **bundle.config.vars,
             **agent.vars,
-            "agent": agent.context(),
+            # The prompt as `prompt` and by its kind (`agent`, `command`, `skill`, `rule`).
+            "prompt": agent.context(),
+            agent.kind: agent.context(),
             "target": target,
             "bundle": {
                 "name": bundle.config.name,
@@ -205,11 +207,11 @@ def render_agent(
         except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as err:
             raise _runtime_error(bundle, agent, target, err, str(err)) from None
     fragments = sorted(name for name in loaded if name != agent.rel)
-    return RenderedAgent(agent, str(target["name"]), body, (agent.rel, *fragments))
+    return RenderedPrompt(agent, str(target["name"]), body, (agent.rel, *fragments))
 
 
 def _location(
-    bundle: Bundle, agent: Agent, filename: str | None, line: int
+    bundle: Bundle, agent: Prompt, filename: str | None, line: int
 ) -> tuple[Location, bool]:
     """Map a template file and line to the source location; True when it is the agent itself."""
     if filename is None:
@@ -224,7 +226,7 @@ def _location(
     return Location(path, max(line, 1), 1), False
 
 
-def _syntax_error(bundle: Bundle, agent: Agent, err: jinja2.TemplateSyntaxError) -> RenderError:
+def _syntax_error(bundle: Bundle, agent: Prompt, err: jinja2.TemplateSyntaxError) -> RenderError:
     location, own = _location(bundle, agent, err.filename, err.lineno)
     suffix = "" if own else f" (in a fragment included by {agent.rel})"
     return RenderError(f"template syntax error: {err.message}{suffix}", location, code="PB002")
@@ -241,7 +243,7 @@ def _template_frames(tb: TracebackType | None) -> list[tuple[str, int]]:
 
 
 def _runtime_error(
-    bundle: Bundle, agent: Agent, target: dict[str, Any], err: BaseException, message: str
+    bundle: Bundle, agent: Prompt, target: dict[str, Any], err: BaseException, message: str
 ) -> RenderError:
     frames = _template_frames(err.__traceback__ or sys.exc_info()[2])
     filename, line = frames[-1] if frames else (None, 0)

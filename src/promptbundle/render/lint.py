@@ -17,7 +17,7 @@ from jinja2 import meta, nodes
 from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.errors import Location
 from promptbundle.core.markdown import fences, heading_levels, paragraphs
-from promptbundle.core.model import Agent, Bundle
+from promptbundle.core.model import Bundle, Prompt
 from promptbundle.render.environment import FRAGMENT_DIR, BundleEnvironment, BundleLoader, make_env
 from promptbundle.sources.prompts import read_source
 
@@ -32,7 +32,7 @@ __all__ = [
 
 # Paragraphs shorter than this are too common to suggest a fragment for.
 MIN_PARAGRAPH_CHARS = 80
-CONTEXT_NAMES = frozenset({"agent", "target", "bundle"})
+CONTEXT_NAMES = frozenset({"agent", "command", "skill", "rule", "prompt", "target", "bundle"})
 _JINJA_TAG = re.compile(r"\{%-?[^\n]*?-?%\}|\{#[^\n]*?#\}")
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*$")
 
@@ -131,7 +131,7 @@ def _load_graph(env: BundleEnvironment, bundle: Bundle) -> TemplateGraph:
     loader = env.loader
     assert isinstance(loader, BundleLoader)
     pending: list[Template] = [
-        Template(a.rel, a.path, a.body_line, a.body) for a in bundle.agents
+        Template(a.rel, a.path, a.body_line, a.body) for a in bundle.prompts
     ] + [
         Template(f"{FRAGMENT_DIR}/{name}", bundle.root / FRAGMENT_DIR / name, 1, "")
         for name in bundle.fragments
@@ -224,7 +224,7 @@ def _undefined(env: BundleEnvironment, bundle: Bundle, graph: TemplateGraph) -> 
     missing: dict[tuple[str, str], set[str]] = defaultdict(set)
     base = set(env.globals) | CONTEXT_NAMES | set(bundle.config.vars)
 
-    def visit(rel: str, available: frozenset[str], agent: Agent, seen: set[str]) -> None:
+    def visit(rel: str, available: frozenset[str], agent: Prompt, seen: set[str]) -> None:
         template = graph.templates.get(rel)
         if template is None or template.ast is None or rel in seen:
             return
@@ -235,7 +235,7 @@ def _undefined(env: BundleEnvironment, bundle: Bundle, graph: TemplateGraph) -> 
         for ref, _, kwargs in template.refs:
             visit(ref, frozenset(inner | kwargs), agent, {*seen, rel})
 
-    for agent in bundle.agents:
+    for agent in bundle.prompts:
         visit(agent.rel, frozenset(base | set(agent.vars)), agent, set())
     found = []
     for (rel, name), agents in sorted(missing.items()):
@@ -279,7 +279,7 @@ def _unknown_filters(env: BundleEnvironment, graph: TemplateGraph) -> list[Diagn
 
 
 def _unused(bundle: Bundle, graph: TemplateGraph, used: set[str]) -> list[Diagnostic]:
-    reached = graph.reachable(a.rel for a in bundle.agents) | used
+    reached = graph.reachable(a.rel for a in bundle.prompts) | used
     return [
         Diagnostic(
             "warning",
@@ -362,9 +362,9 @@ def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
         yield start, paragraph
 
 
-def duplicate_paragraphs(agents: Iterable[Agent]) -> list[Diagnostic]:
+def duplicate_paragraphs(agents: Iterable[Prompt]) -> list[Diagnostic]:
     """The same paragraph written into several agents' sources: a fragment waiting to happen."""
-    places: dict[str, list[tuple[Agent, int]]] = defaultdict(list)
+    places: dict[str, list[tuple[Prompt, int]]] = defaultdict(list)
     for agent in agents:
         for line, paragraph in _paragraphs(agent.body):
             places[paragraph].append((agent, agent.body_line + line))

@@ -5,20 +5,18 @@ Nothing is written. Each problem is a Diagnostic with a stable code (docs/checks
 
 from __future__ import annotations
 
-from collections import defaultdict
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from promptbundle.build.pipeline import build_outputs, read_config
 from promptbundle.core.diagnostics import Diagnostic, LossyField, lossiness_lines
 from promptbundle.core.errors import ErrorGroup, Location, PromptBundleError, RenderError
-from promptbundle.core.frontmatter import split_frontmatter
-from promptbundle.core.model import Agent, Bundle, BundleConfig, OutputFile
-from promptbundle.core.yamlio import YamlError, load_yaml
+from promptbundle.core.model import Bundle, BundleConfig, OutputFile
 from promptbundle.formats.layouts import Unparsable
 from promptbundle.formats.registry import FORMATS, KNOWN_FORMATS
 from promptbundle.render.lint import duplicate_paragraphs, heading_jumps, lint_templates
-from promptbundle.sources.prompts import load_agent
+from promptbundle.sources.bundle import read_bundle
 
 __all__ = ["CheckReport", "run_checks"]
 
@@ -73,60 +71,6 @@ def _relative(config: BundleConfig, location: Location) -> Location:
     return location
 
 
-def _load_agents(config: BundleConfig) -> tuple[list[Agent], list[Diagnostic]]:
-    """Every agent that loads, and diagnostics for those that don't and for duplicate ids."""
-    known = {t.name for t in config.targets}
-    agents: list[Agent] = []
-    found: list[Diagnostic] = []
-    ids: dict[str, list[Path]] = defaultdict(list)
-    folder = config.root / "agents"
-    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
-        if path.name.lower() == "readme.md":
-            continue
-        ids[_declared_id(path)].append(path)
-        try:
-            agents.append(
-                load_agent(path, path.relative_to(config.root).as_posix(), known, KNOWN_FORMATS)
-            )
-        except PromptBundleError as err:
-            found.extend(_from_error(err))
-    for agent_id, paths in sorted(ids.items()):
-        for path in paths[1:]:
-            found.append(
-                Diagnostic(
-                    "error",
-                    "PB206",
-                    f"agent id {agent_id!r} is also used by {paths[0].name}",
-                    Location(path, 1, 1),
-                )
-            )
-    return agents, found
-
-
-def _declared_id(path: Path) -> str:
-    """The id an agent file declares (`name:`), or its file stem."""
-    try:
-        frontmatter, _, _ = split_frontmatter(path.read_text(encoding="utf-8"))
-        meta = load_yaml(frontmatter) if frontmatter else None
-    except (OSError, UnicodeDecodeError, YamlError):
-        meta = None
-    name = meta.get("name") if isinstance(meta, dict) else None
-    return name if isinstance(name, str) else path.stem
-
-
-def _fragments(config: BundleConfig) -> tuple[str, ...]:
-    folder = config.root / "fragments"
-    if not folder.is_dir():
-        return ()
-    return tuple(
-        sorted(
-            p.relative_to(folder).as_posix()
-            for p in folder.rglob("*.md")
-            if p.is_file() and p.name.lower() != "readme.md"
-        )
-    )
-
-
 def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> list[OutputFile]:
     """Outputs of every agent that renders; render errors go to `failures`."""
     try:
@@ -134,13 +78,13 @@ def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> l
     except PromptBundleError as err:
         failures.extend(_from_error(err, "PB003"))
         outputs: list[OutputFile] = []
-        for agent in bundle.agents:  # isolate the agents that fail; check the rest
-            alone = Bundle(config=bundle.config, agents=(agent,), fragments=bundle.fragments)
+        for agent in bundle.prompts:  # isolate the agents that fail; check the rest
+            alone = dataclasses.replace(bundle, prompts=(agent,))
             try:
                 partial = build_outputs(alone)
             except PromptBundleError:
                 continue
-            mine = [o for o in partial.outputs if o.agent == agent.id]
+            mine = [o for o in partial.outputs if o.agent == agent.label]
             paths = {f"{bundle.config.out}/{o.path}" for o in mine}
             outputs.extend(mine)
             report.diagnostics.extend(
@@ -187,16 +131,15 @@ def run_checks(root: Path | None = None) -> CheckReport:
     except PromptBundleError as err:
         report.diagnostics = _from_error(err)
         return report
-    agents, problems = _load_agents(config)
-    report.diagnostics.extend(problems)
-    unique = {a.id: a for a in agents}
-    bundle = Bundle(config=config, agents=tuple(unique.values()), fragments=_fragments(config))
+    bundle, problems = read_bundle(config, formats=KNOWN_FORMATS)
+    for problem in problems:
+        report.diagnostics.extend(_from_error(problem))
     failures: list[Diagnostic] = []
     outputs = _build(bundle, report, failures)
     report.outputs = len(outputs)
     used = {source for output in outputs for source in output.sources}
     report.diagnostics.extend(lint_templates(bundle, used_sources=used))
-    report.diagnostics.extend(duplicate_paragraphs(bundle.agents))
+    report.diagnostics.extend(duplicate_paragraphs(bundle.prompts))
     report.diagnostics.extend(_composed_headings(bundle, outputs))
     # A render failure in a file a static lint already explains adds nothing.
     explained = {str(d.location.path) for d in report.diagnostics if d.severity == "error"}

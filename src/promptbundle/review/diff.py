@@ -188,7 +188,7 @@ def _build_side(revision: Revision, root: Path, prefixes: Iterable[str]) -> _Sid
         bundle.root,
         {o.path: o for o in result.outputs},
         {t.name for t in bundle.config.targets},
-        {a.id for a in bundle.agents},
+        {a.id for a in bundle.prompts},
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.core.errors import UsageError
@@ -13,7 +13,17 @@ from promptbundle.core.model import Bundle, OutputFile
 
 __all__ = ["Explanation", "SourceRole", "explain", "explanation_json", "format_explanation"]
 
-SourceRole = Literal["agent", "fragment", "target config", "bundle config"]
+SourceRole = Literal[
+    "agent",
+    "command",
+    "skill",
+    "rule",
+    "file",
+    "fragment",
+    "plugin config",
+    "target config",
+    "bundle config",
+]
 
 
 @dataclass(frozen=True)
@@ -36,12 +46,27 @@ def _role(bundle: Bundle, rel: str) -> SourceRole:
         return "bundle config"
     if rel.startswith("targets/"):
         return "target config"
-    if rel.startswith("agents/") and rel in {a.rel for a in bundle.agents}:
-        return "agent"
-    return "fragment"
+    kinds = {p.rel: cast(SourceRole, p.kind) for p in bundle.prompts}
+    if rel in kinds:
+        return kinds[rel]
+    if rel.startswith("fragments/"):
+        return "fragment"
+    if rel.endswith("/plugin.toml") and rel.startswith("plugins/"):
+        return "plugin config"
+    return "file"
 
 
-_ROLE_ORDER: dict[str, int] = {"agent": 0, "fragment": 1, "target config": 2, "bundle config": 3}
+_ROLE_ORDER: dict[str, int] = {
+    "agent": 0,
+    "command": 0,
+    "skill": 0,
+    "rule": 0,
+    "file": 1,
+    "fragment": 1,
+    "plugin config": 2,
+    "target config": 2,
+    "bundle config": 3,
+}
 
 
 def _explain_output(bundle: Bundle, output: OutputFile) -> Explanation:
@@ -120,7 +145,7 @@ def _reach(outputs: Sequence[OutputFile]) -> str:
     targets = {o.target for o in outputs}
     text = _plural(len(outputs), "output")
     if agents:
-        text += f" in {_plural(len(agents), 'agent')}"
+        text += f" in {_plural(len(agents), 'prompt')}"
     return text + f" across {_plural(len(targets), 'target')}" if outputs else text
 
 
@@ -130,13 +155,13 @@ def explanation_json(item: Explanation) -> dict[str, Any]:
     if item.kind == "output":
         data.update(
             target=item.target,
-            agent=item.agent,
+            prompt=item.agent,
             target_config=item.target_config,
             sources=[{"role": role, "path": path} for role, path in item.sources],
         )
     else:
         data["outputs"] = [
-            {"path": o.path, "target": o.target, "agent": o.agent} for o in item.outputs
+            {"path": o.path, "target": o.target, "prompt": o.agent} for o in item.outputs
         ]
     return data
 
@@ -147,7 +172,7 @@ def format_explanation(item: Explanation) -> str:
         lines = [
             item.path,
             f"  target: {item.target}",
-            f"  agent: {item.agent or '(none: a bundle-level file)'}",
+            f"  prompt: {item.agent or '(none: a bundle-level file)'}",
             "  sources:",
         ]
         width = max((len(role) for role, _ in item.sources), default=0)

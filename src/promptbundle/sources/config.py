@@ -18,14 +18,26 @@ from promptbundle.core.model import (
     TargetConfig,
 )
 
-__all__ = ["find_root", "load_config"]
+__all__ = ["find_root", "key_line_in", "load_config", "read_toml"]
 
 CONFIG_FILE = "promptbundle.toml"
 PYPROJECT = "pyproject.toml"
 _BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars"}
-_TARGET_KEYS = {"format", "models", "tools", "options", "description"}
+_TARGET_KEYS = {"format", "models", "tools", "options", "description", "convert"}
+# The output folder's `files/` holds the bundle's own files: no target may take the name.
+RESERVED_TARGETS = frozenset({"files"})
 # Folders a build must never write into: it removes every file there that it does not produce.
-_SOURCE_DIRS = ("agents", "fragments", "targets", ".git")
+_SOURCE_DIRS = (
+    "agents",
+    "commands",
+    "skills",
+    "rules",
+    "plugins",
+    "files",
+    "fragments",
+    "targets",
+    ".git",
+)
 
 
 def _has_bundle_table(pyproject: Path) -> bool:
@@ -51,7 +63,9 @@ def find_root(start: Path) -> Path:
     )
 
 
-RESERVED_VARS = frozenset({"agent", "target", "bundle", "fragment"})
+RESERVED_VARS = frozenset(
+    {"agent", "command", "skill", "rule", "prompt", "target", "bundle", "fragment"}
+)
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -69,7 +83,7 @@ def var_name_problems(variables: dict[Any, Any]) -> list[str]:
     return problems
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
@@ -84,7 +98,7 @@ def _toml_position(message: str) -> tuple[int, int]:
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
-def _key_line(path: Path, key: str) -> int:
+def key_line_in(path: Path, key: str) -> int:
     """Best-effort line of `key = ...` in a TOML file, for error locations (0: unknown)."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -103,7 +117,7 @@ class _Problems:
     def add(self, message: str, key: str) -> None:
         """Record a problem at the line setting `key` in the configuration file."""
         self.errors.append(
-            ConfigError(message, Location(self.source, _key_line(self.source, key), 1))
+            ConfigError(message, Location(self.source, key_line_in(self.source, key), 1))
         )
 
 
@@ -111,10 +125,10 @@ def _config_table(root: Path) -> tuple[Path, dict[str, Any]]:
     """The configuration file and its bundle table: promptbundle.toml, else pyproject.toml."""
     if (root / CONFIG_FILE).is_file():
         source = root / CONFIG_FILE
-        return source, _read_toml(source)
+        return source, read_toml(source)
     if (root / PYPROJECT).is_file() and _has_bundle_table(root / PYPROJECT):
         source = root / PYPROJECT
-        table: dict[str, Any] = _read_toml(source)["tool"]["promptbundle"]
+        table: dict[str, Any] = read_toml(source)["tool"]["promptbundle"]
         return source, table
     raise ConfigError(f"{root} has no {CONFIG_FILE} and no [tool.promptbundle] in {PYPROJECT}")
 
@@ -198,6 +212,13 @@ def _load_targets(
     """Load every named target whose name is a valid id; collects their problems."""
     targets: list[TargetConfig] = []
     for target_name in target_names:
+        if target_name in RESERVED_TARGETS:
+            problems.add(
+                f"target name {target_name!r} is reserved (the output folder's {target_name}/ "
+                "holds the bundle's own files)",
+                "targets",
+            )
+            continue
         if not ID_PATTERN.match(target_name):
             problems.add(
                 f"target name {target_name!r} must be an id (lowercase letters, digits, "
@@ -249,16 +270,16 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
                 f"target {name!r} is neither a built-in format "
                 f"({', '.join(sorted(formats.names))}) "
                 f"nor configured in targets/{name}.toml",
-                Location(config_source, _key_line(config_source, "targets"), 1),
+                Location(config_source, key_line_in(config_source, "targets"), 1),
             )
         return TargetConfig(name=name, format=name)
-    table = _read_toml(path)
+    table = read_toml(path)
     errors: list[PromptBundleError] = []
     for key in sorted(set(table) - _TARGET_KEYS):
         errors.append(
             ConfigError(
                 f"unknown key {key!r} (known: {', '.join(sorted(_TARGET_KEYS))})",
-                Location(path, _key_line(path, key), 1),
+                Location(path, key_line_in(path, key), 1),
             )
         )
     fmt = table.get("format", name)
@@ -266,7 +287,7 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
         errors.append(
             ConfigError(
                 f"unknown format {fmt!r} (built-in: {', '.join(sorted(formats.names))})",
-                Location(path, _key_line(path, "format"), 1),
+                Location(path, key_line_in(path, "format"), 1),
             )
         )
     for key in ("models", "tools", "options"):
@@ -277,9 +298,20 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
             errors.append(
                 ConfigError(
                     f"'{key}' must be a table" + (" of strings" if key != "options" else ""),
-                    Location(path, _key_line(path, key), 1),
+                    Location(path, key_line_in(path, key), 1),
                 )
             )
+    convert = table.get("convert", [])
+    allowed = formats.convertible.get(str(fmt), frozenset())
+    if not isinstance(convert, list) or not all(k in allowed for k in convert):
+        errors.append(
+            ConfigError(
+                f"'convert' must list kinds {fmt} can convert into its own "
+                f"({', '.join(sorted(allowed)) or 'none'}), got {convert!r}",
+                Location(path, key_line_in(path, "convert"), 1),
+            )
+        )
+        convert = []
     raise_collected(errors)
     return TargetConfig(
         name=name,
@@ -288,4 +320,5 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
         tools=dict(table.get("tools", {})),
         options=dict(table.get("options", {})),
         source=path,
+        convert=tuple(convert),
     )

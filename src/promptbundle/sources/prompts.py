@@ -1,4 +1,4 @@
-"""Load the bundle's sources: agents (frontmatter + Jinja body) and fragments."""
+"""Read one prompt source: frontmatter (canonical fields, per-target blocks) and Jinja body."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 
 from promptbundle.core.errors import Location, PromptBundleError, SourceError, raise_collected
 from promptbundle.core.frontmatter import key_line, split_frontmatter
-from promptbundle.core.model import ID_PATTERN, TIERS, Agent, Bundle, BundleConfig, KnownFormats
+from promptbundle.core.model import ID_PATTERN, TIERS, KnownFormats, Prompt
 from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml
 from promptbundle.sources.config import var_name_problems
 
-__all__ = ["load_bundle", "read_source"]
+__all__ = ["load_prompt", "read_source"]
 
 CANONICAL_KEYS = (
     "name",
@@ -27,6 +27,12 @@ CANONICAL_KEYS = (
     "import",
 )
 CHECK_CODE = re.compile(r"^PB[0-9]{3}$")
+# Kinds whose frontmatter names the prompt and describes it (both required).
+NAMED_KINDS = frozenset({"agent", "skill"})
+OPTIONAL_FRONTMATTER = frozenset({"command", "rule"})
+# A part of a command's or rule's id (commands/git/commit.md is `git/commit`): any file
+# name that does not start with a dot and holds no control character or backslash.
+PATH_SEGMENT = re.compile(r"^[^.\\\x00-\x1f][^\\\x00-\x1f]*$")
 
 
 def read_source(path: Path) -> str:
@@ -58,13 +64,18 @@ class _Problems:
         self.errors.append(SourceError(message, Location(self.path, line, 1), code=code))
 
 
-def _parse_frontmatter(path: Path) -> tuple[str, dict[Any, Any], str, int]:
-    """Read an agent file: (frontmatter text, its mapping, body, body's first line)."""
+def _parse_frontmatter(path: Path, kind: str) -> tuple[str, dict[Any, Any], str, int]:
+    """Read a prompt file: (frontmatter text, its mapping, body, body's first line).
+
+    Agents and skills need frontmatter (their name and description); commands and rules
+    may be plain Markdown."""
     text = read_source(path)
     frontmatter, body, body_line = split_frontmatter(text)
     if frontmatter is None:
+        if kind in OPTIONAL_FRONTMATTER:
+            return "", {}, text, 1
         raise SourceError(
-            "agent has no YAML frontmatter (a '---' block first)", Location(path, 1, 1)
+            f"{kind} has no YAML frontmatter (a '---' block first)", Location(path, 1, 1)
         )
     try:
         meta = load_yaml(frontmatter) or {}
@@ -89,26 +100,46 @@ def _check_keys(
             )
 
 
-def _agent_id(meta: dict[Any, Any], path: Path, problems: _Problems) -> str:
-    """The agent's id: `name`, else the file's stem, which `name` must match."""
-    agent_id = meta.get("name")
-    if agent_id is None:
-        agent_id = path.stem
-    if not isinstance(agent_id, str) or not ID_PATTERN.match(agent_id) or len(agent_id) > 64:
+def _prompt_id(
+    meta: dict[Any, Any], kind: str, prompt_id: str, path: Path, problems: _Problems
+) -> str:
+    """The prompt's id (its path under the kind's folder); an agent's or a skill's `name`,
+    when set, must be the last part of it."""
+    pattern = ID_PATTERN if kind in NAMED_KINDS else PATH_SEGMENT
+    if not all(pattern.match(part) and len(part) <= 64 for part in prompt_id.split("/")):
+        rule = (
+            "lowercase letters, digits and hyphens (at most 64)"
+            if kind in NAMED_KINDS
+            else "a file name of at most 64 characters that does not start with '.'"
+        )
+        problems.add(f"{kind} id {prompt_id!r}: each part must be {rule}", "name")
+    if kind not in NAMED_KINDS:
+        return prompt_id
+    name = meta.get("name")
+    last = prompt_id.rsplit("/", 1)[-1]
+    if name is None:
+        return prompt_id
+    if not isinstance(name, str) or not ID_PATTERN.match(name) or len(name) > 64:
         problems.add(
             f"'name' must be an id of lowercase letters, digits and hyphens (at most 64), "
-            f"got {agent_id!r}",
+            f"got {name!r}",
             "name",
         )
-        return path.stem
-    if agent_id != path.stem:
-        problems.add(f"'name' {agent_id!r} does not match the file name {path.name!r}", "name")
-    return agent_id
+    elif name != last:
+        where = (
+            f"the folder name {path.parent.name!r}"
+            if kind == "skill"
+            else (f"the file name {path.name!r}")
+        )
+        problems.add(f"'name' {name!r} does not match {where}", "name")
+    return prompt_id
 
 
-def _description(meta: dict[Any, Any], problems: _Problems) -> str:
-    """The required, non-empty `description`."""
+def _description(meta: dict[Any, Any], kind: str, problems: _Problems) -> str:
+    """The `description`: required and non-empty for agents and skills, optional else."""
     description = meta.get("description")
+    if description is None and kind not in NAMED_KINDS:
+        return ""
     if not isinstance(description, str) or not description.strip():
         problems.add("'description' is required and must be a non-empty string", "description")
         return ""
@@ -208,17 +239,27 @@ def _imported(meta: dict[Any, Any], problems: _Problems) -> dict[str, Any]:
     return dict(imported)
 
 
-def load_agent(path: Path, rel: str, known_targets: set[str], formats: KnownFormats) -> Agent:
-    """Parse one agent file; raises every problem in it at once.
+def load_prompt(
+    path: Path,
+    rel: str,
+    known_targets: set[str],
+    formats: KnownFormats,
+    *,
+    kind: str = "agent",
+    prompt_id: str | None = None,
+    plugin: str = "",
+    resources: tuple[str, ...] = (),
+) -> Prompt:
+    """Parse one prompt file; raises every problem in it at once.
 
     Per-target blocks are keyed by a target of the bundle or by a built-in format."""
-    frontmatter, meta, body, body_line = _parse_frontmatter(path)
+    frontmatter, meta, body, body_line = _parse_frontmatter(path, kind)
     problems = _Problems(path, frontmatter)
     block_names = known_targets | formats.names
     _check_keys(meta, block_names, known_targets, problems)
     # Checked in this order, so that the problems are reported in this order.
-    agent_id = _agent_id(meta, path, problems)
-    description = _description(meta, problems)
+    prompt_id = _prompt_id(meta, kind, prompt_id or path.stem, path, problems)
+    description = _description(meta, kind, problems)
     model = _model(meta, problems)
     tools = _tools(meta, problems)
     targets = _targets(meta, known_targets, problems)
@@ -227,8 +268,8 @@ def load_agent(path: Path, rel: str, known_targets: set[str], formats: KnownForm
     suppress = _suppress(meta, problems)
     imported = _imported(meta, problems)
     raise_collected(problems.errors)
-    return Agent(
-        id=agent_id,
+    return Prompt(
+        id=prompt_id,
         path=path,
         rel=rel,
         description=description,
@@ -242,36 +283,7 @@ def load_agent(path: Path, rel: str, known_targets: set[str], formats: KnownForm
         imported=imported,
         suppress=suppress,
         meta=meta,
+        kind=kind,
+        plugin=plugin,
+        resources=resources,
     )
-
-
-def load_bundle(config: BundleConfig, *, formats: KnownFormats) -> Bundle:
-    """Load every agent and list every fragment; all problems are reported together."""
-    root = config.root
-    known_targets = {t.name for t in config.targets}
-    agents: list[Agent] = []
-    errors: list[PromptBundleError] = []
-    agent_dir = root / "agents"
-    for path in sorted(agent_dir.glob("*.md")) if agent_dir.is_dir() else []:
-        if path.name.lower() == "readme.md":
-            continue
-        try:
-            agents.append(
-                load_agent(path, path.relative_to(root).as_posix(), known_targets, formats)
-            )
-        except PromptBundleError as error:
-            errors.append(error)
-    raise_collected(errors)
-    fragment_dir = root / "fragments"
-    fragments = (
-        tuple(
-            sorted(
-                p.relative_to(fragment_dir).as_posix()
-                for p in fragment_dir.rglob("*.md")
-                if p.is_file() and p.name.lower() != "readme.md"
-            )
-        )
-        if fragment_dir.is_dir()
-        else ()
-    )
-    return Bundle(config=config, agents=tuple(agents), fragments=fragments)

@@ -1,0 +1,215 @@
+"""Load a whole bundle: prompts of every kind, fragments, plugins and carried files.
+
+```
+agents/**/*.md        commands/**/*.md        skills/<id>/SKILL.md (+ resources)
+rules/**/*.md         fragments/**/*.md       files/**  (carried byte for byte)
+plugins/<name>/       plugin.toml, its own agents/ commands/ skills/ rules/, other files
+```
+Each kind has its own ids (a skill and an agent may share a name); nested folders are part
+of the id (`commands/git/commit.md` is `git/commit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from promptbundle.core.errors import Location, PromptBundleError, SourceError, raise_collected
+from promptbundle.core.model import (
+    KIND_FOLDERS,
+    Bundle,
+    BundleConfig,
+    CarriedFile,
+    KnownFormats,
+    Plugin,
+    Prompt,
+)
+from promptbundle.sources.plugins import PLUGIN_FILE, load_plugin
+from promptbundle.sources.prompts import load_prompt
+
+__all__ = ["CARRIED_FOLDER", "PLUGINS_FOLDER", "load_bundle", "read_bundle"]
+
+CARRIED_FOLDER = "files"
+PLUGINS_FOLDER = "plugins"
+SKILL_FILE = "SKILL.md"
+
+
+def load_bundle(config: BundleConfig, *, formats: KnownFormats) -> Bundle:
+    """Load every prompt, plugin and carried file; all problems are reported together."""
+    bundle, errors = read_bundle(config, formats=formats)
+    raise_collected(errors)
+    return bundle
+
+
+def read_bundle(
+    config: BundleConfig, *, formats: KnownFormats
+) -> tuple[Bundle, list[PromptBundleError]]:
+    """Everything that loads, and the problems of what does not (for `check`)."""
+    root = config.root
+    known_targets = {t.name for t in config.targets}
+    errors: list[PromptBundleError] = []
+    prompts = _load_prompts(root, root, "", known_targets, formats, errors)
+    files = _root_files(root, errors)
+    plugins: list[Plugin] = []
+    for folder in _plugin_folders(root, errors):
+        try:
+            plugin = load_plugin(folder)
+        except PromptBundleError as error:
+            errors.append(error)
+            continue
+        plugins.append(plugin)
+        prompts += _load_prompts(root, folder, plugin.name, known_targets, formats, errors)
+        files += _plugin_files(root, folder, plugin.name)
+    _check_unique(prompts, errors)
+    bundle = Bundle(
+        config=config,
+        prompts=tuple(prompts),
+        fragments=_fragments(root / "fragments"),
+        plugins=tuple(plugins),
+        files=tuple(files),
+    )
+    return bundle, errors
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _walk(folder: Path) -> Iterator[tuple[str, Path]]:
+    """(path relative to `folder`, path) of every file under it, sorted; links are refused."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            raise SourceError(
+                "a symbolic link cannot be carried (copy the file it points to instead)",
+                Location(path),
+            )
+        if path.is_file():
+            yield path.relative_to(folder).as_posix(), path
+
+
+def _root_files(root: Path, errors: list[PromptBundleError]) -> list[CarriedFile]:
+    try:
+        return [
+            CarriedFile(rel, path, _rel(root, path)) for rel, path in _walk(root / CARRIED_FOLDER)
+        ]
+    except PromptBundleError as error:
+        errors.append(error)
+        return []
+
+
+def _is_readme(path: Path) -> bool:
+    return path.name.lower() == "readme.md"
+
+
+def _load_prompts(
+    root: Path,
+    base: Path,
+    plugin: str,
+    known_targets: set[str],
+    formats: KnownFormats,
+    errors: list[PromptBundleError],
+) -> list[Prompt]:
+    """The prompts of every kind under `base` (the bundle's root or a plugin's folder)."""
+    found: list[Prompt] = []
+    for kind, folder_name in KIND_FOLDERS.items():
+        folder = base / folder_name
+        for prompt_id, path, resources in _prompt_files(kind, folder, errors):
+            try:
+                found.append(
+                    load_prompt(
+                        path,
+                        _rel(root, path),
+                        known_targets,
+                        formats,
+                        kind=kind,
+                        prompt_id=prompt_id,
+                        plugin=plugin,
+                        resources=resources,
+                    )
+                )
+            except PromptBundleError as error:
+                errors.append(error)
+    return found
+
+
+def _prompt_files(
+    kind: str, folder: Path, errors: list[PromptBundleError]
+) -> Iterator[tuple[str, Path, tuple[str, ...]]]:
+    """(id, path, resources) of each prompt file of `kind` in `folder`."""
+    if not folder.is_dir():
+        return
+    if kind != "skill":
+        for rel, path in _walk(folder):
+            if rel.endswith(".md") and not _is_readme(path):
+                yield rel[: -len(".md")], path, ()
+        return
+    for child in sorted(folder.iterdir()):
+        skill = child / SKILL_FILE
+        if child.is_dir() and skill.is_file():
+            resources = tuple(rel for rel, _ in _walk(child) if rel != SKILL_FILE)
+            yield child.name, skill, resources
+        elif not _is_readme(child):
+            errors.append(
+                SourceError(
+                    f"not a skill: {folder.name}/ holds one folder per skill, each with a "
+                    f"{SKILL_FILE}",
+                    Location(child),
+                )
+            )
+
+
+def _plugin_folders(root: Path, errors: list[PromptBundleError]) -> list[Path]:
+    folder = root / PLUGINS_FOLDER
+    if not folder.is_dir():
+        return []
+    found = []
+    for child in sorted(folder.iterdir()):
+        if child.is_dir() and (child / PLUGIN_FILE).is_file():
+            found.append(child)
+        elif not _is_readme(child):
+            errors.append(
+                SourceError(f"not a plugin: no {PLUGIN_FILE} in {child.name}", Location(child))
+            )
+    return found
+
+
+def _plugin_files(root: Path, folder: Path, plugin: str) -> list[CarriedFile]:
+    """A plugin's own files: everything but plugin.toml and its prompts' folders."""
+    kinds = set(KIND_FOLDERS.values()) - {"skills"}
+    carried = []
+    for rel, path in _walk(folder):
+        top = rel.split("/", 1)[0]
+        if rel == PLUGIN_FILE or (top in kinds and rel.endswith(".md")):
+            continue
+        if top == "skills":  # skill folders belong to their skill (SKILL.md and resources)
+            continue
+        carried.append(CarriedFile(rel, path, _rel(root, path), plugin))
+    return carried
+
+
+def _check_unique(prompts: list[Prompt], errors: list[PromptBundleError]) -> None:
+    seen: dict[tuple[str, str, str], Prompt] = {}
+    for prompt in prompts:
+        key = (prompt.plugin, prompt.kind, prompt.id)
+        if key in seen:
+            errors.append(
+                SourceError(
+                    f"{prompt.kind} {prompt.id!r} is defined twice (also in {seen[key].rel})",
+                    Location(prompt.path, 1, 1),
+                )
+            )
+        seen[key] = prompt
+
+
+def _fragments(folder: Path) -> tuple[str, ...]:
+    if not folder.is_dir():
+        return ()
+    return tuple(
+        sorted(
+            p.relative_to(folder).as_posix()
+            for p in folder.rglob("*.md")
+            if p.is_file() and not _is_readme(p)
+        )
+    )
