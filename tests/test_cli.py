@@ -162,16 +162,18 @@ def test_lossiness_report_groups_agents_per_field_and_quiet_hides_it(
     assert code == 0 and out == "" and err == ""
 
 
-def test_first_build_reports_the_fragment_index_apart_from_outputs(
-    make_bundle: BundleFactory,
-) -> None:
+def test_a_build_never_writes_into_the_sources(make_bundle: BundleFactory) -> None:
     root = make_bundle({"agents/one.md": AGENT, "fragments/x.md": "X\n"})
+    before = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     code, out, _ = run("build", "--root", str(root))
     assert code == 0
-    assert out == (
-        "built 6 outputs for 1 prompt into dist/: 6 written, 0 unchanged, 0 removed;"
-        " fragments/README.md updated\n"
+    assert out == "built 6 outputs for 1 prompt into dist/: 6 written, 0 unchanged, 0 removed\n"
+    after = sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not p.relative_to(root).as_posix().startswith(("dist/", ".promptbundle"))
     )
+    assert after == before
     code, out, _ = run("build", "--root", str(root))
     assert code == 0
     assert out == "built 6 outputs for 1 prompt into dist/: 0 written, 6 unchanged, 0 removed\n"

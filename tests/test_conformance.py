@@ -53,7 +53,13 @@ def dist(make_bundle):
         {
             "agents/reviewer.md": AGENT,
             "agents/writer.md": AGENT.replace("reviewer", "writer"),
+            "commands/review.md": "---\ndescription: Review the diff\n---\nReview $ARGUMENTS.\n",
+            "skills/lint/SKILL.md": "---\nname: lint\ndescription: Lint the code\n---\nRun ruff.\n",
+            "skills/lint/scripts/run.sh": "ruff check .\n",
+            "rules/AGENTS.md": "# Rules\n\n{{ fragment('rules', level=2) }}\n",
             "fragments/rules.md": "# Rules\n\nRead the diff twice.\n",
+            # This bundle also ships its agents as Agent Skills.
+            "targets/agent-skill.toml": 'convert = ["agent"]\n',
         }
     )
     run_build(root)
@@ -64,12 +70,27 @@ def test_every_output_of_a_good_build_passes_every_client(dist):
     results = list(conformance.check_dist(dist))
     assert [r.line() for r in results if not r.ok] == []
     assert {r.client for r in results} == {"opencode", "claude", "agentskills"}
-    assert len(results) == 2 + 2 + 1 + 2  # opencode x2, skills x2, cc agents, plugin+market
+    # opencode: 2 agents and the command; agentskills: the skill and 2 converted agents;
+    # claude: the claude-code agents, the plugin and the marketplace.
+    assert len(results) == 3 + 3 + 3
 
 
 def test_opencode_accepts_a_built_agent(dist):
     result = conformance.opencode_agent(dist / "opencode/agent/reviewer.md")
     assert result.ok, result.detail
+
+
+def test_opencode_loads_a_built_command_with_its_body_as_template(dist):
+    result = conformance.opencode_command(dist / "opencode/command/review.md", "review")
+    assert result.ok, result.detail
+
+
+def test_opencode_command_check_fails_when_the_frontmatter_is_broken(tmp_path):
+    broken = tmp_path / "review.md"
+    broken.write_text("---\ndescription: [unclosed\n---\nReview.\n")
+    result = conformance.opencode_command(broken, "review")
+    # opencode takes the whole file as the template when its YAML does not parse.
+    assert (result.ok, result.detail) == (False, "the loaded template is not the file's body")
 
 
 def test_opencode_check_fails_when_yaml_is_silently_ignored(tmp_path):

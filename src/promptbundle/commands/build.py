@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from promptbundle.build import cache as buildcache
 from promptbundle.build.cache import InputSnapshot
-from promptbundle.build.catalog import INDEX, fragment_index
 from promptbundle.build.emit import EmitReport, check_outputs
-from promptbundle.build.manifest import Built
 from promptbundle.build.pipeline import BuildResult, build_outputs, load
 from promptbundle.build.pool import default_jobs
 from promptbundle.build.staging import emit_staged, staging_folder
@@ -89,7 +87,6 @@ def _write(
         )
         _refuse_failures(staged, strict=strict)
         report = emit_staged(bundle.config, staged.outputs, folder, partial=staged.partial)
-    index_written = _write_index(staged)
     if record is not None:
         snapshot, key = record
         cached = _written(staged, EmitReport(unchanged=[o.path for o in staged.outputs]))
@@ -100,9 +97,9 @@ def _write(
             {source for output in staged.outputs for source in output.sources},
             key=key,
             result=_to_cache(cached),
-            wrote=[bundle.root / INDEX] if index_written else [],
+            wrote=[],
         )
-    return _written(staged, report, index_written=index_written)
+    return _written(staged, report)
 
 
 def _refuse_failures(result: BuildResult[Any], *, strict: bool) -> None:
@@ -144,9 +141,6 @@ def _base(result: BuildResult[Any], summary: str) -> Outcome:
 def _compare(result: BuildResult[Any]) -> Outcome:
     """`build --check`: how the output folder (and the fragment index) differ; write nothing."""
     report = check_outputs(result.bundle.config, result.outputs)
-    index = _index(result)
-    if index is not None and _read(index[0]) != index[1]:
-        report.stale.append(INDEX)
     out = _out(result)
     data = {"stale": report.stale, "missing": report.missing, "orphan": report.orphan}
     if report.clean:
@@ -164,17 +158,13 @@ def _compare(result: BuildResult[Any]) -> Outcome:
     return outcome
 
 
-def _written(
-    result: BuildResult[Any], report: EmitReport, *, index_written: bool = False
-) -> Outcome:
+def _written(result: BuildResult[Any], report: EmitReport) -> Outcome:
     prompts_built = len({o.agent for o in result.outputs if o.agent})
     text = (
         f"built {_count(len(result.outputs), 'output')} for {_count(prompts_built, 'prompt')} "
         f"into {_out(result)}/: {len(report.written)} written, {len(report.unchanged)} "
         f"unchanged, {len(report.removed)} removed"
     )
-    if index_written:
-        text += f"; {INDEX} updated"
     if result.lossy:
         text += f"; {len(result.lossy)} field(s) dropped by formats (see 'lossy:' lines)"
     outcome = _base(result, text)
@@ -185,23 +175,6 @@ def _written(
         "removed": report.removed,
     }
     return outcome
-
-
-def _index(result: BuildResult[Any]) -> tuple[Path, str] | None:
-    """Where the fragment index goes and its text (None: no fragments, or a partial build)."""
-    bundle = result.bundle
-    if result.partial or not bundle.fragments:
-        return None
-    outputs: Sequence[Built] = result.outputs
-    return bundle.root / INDEX, fragment_index(bundle, outputs)
-
-
-def _write_index(result: BuildResult[Any]) -> bool:
-    index = _index(result)
-    if index is None or _read(index[0]) == index[1]:
-        return False
-    index[0].write_text(index[1], encoding="utf-8")
-    return True
 
 
 def _to_cache(outcome: Outcome) -> dict[str, Any]:
@@ -235,10 +208,3 @@ def _is_bundle(root: Path) -> bool:
         return find_root(root) == root
     except ConfigError:
         return False
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
