@@ -99,3 +99,15 @@ def test_unwritable_values_raise_type_error() -> None:
 @pytest.mark.parametrize("text", [".", "._", ".a"])
 def test_lone_dot_scalars_are_quoted(text: str) -> None:
     assert dump_frontmatter({"v": text}) == f'v: "{text}"\n'
+
+
+def test_only_true_and_false_are_booleans_as_in_yaml_1_2() -> None:
+    data = load_yaml("on: [push]\nyes: no\nmode: off\nreadonly: y\nx: true\ny: False\n")
+    assert data == {
+        "on": ["push"],
+        "yes": "no",
+        "mode": "off",
+        "readonly": "y",
+        "x": True,
+        "y": False,
+    }

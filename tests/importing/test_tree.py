@@ -684,3 +684,26 @@ def test_real_tree_import_build_install_writes_every_file_back(tmp_path: Path, n
     assert [
         rel for rel, p in sorted(original.items()) if installed.get(rel) != p.read_bytes()
     ] == []
+
+
+def test_a_loose_agent_file_is_modelled_and_a_readme_is_carried(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "project",
+        {
+            "team/reviewer.md": "---\nname: reviewer\ndescription: Reviews\n---\nReview.\n",
+            "README.md": "---\nname: readme\ndescription: Looks like an agent\n---\nDocs.\n",
+        },
+    )
+    plan = plan_tree(root)
+    assert [(p.rel, p.kind, p.prompt_id, p.format) for p in plan.prompts] == [
+        ("team/reviewer.md", "agent", "reviewer", "claude-code")
+    ]
+    assert plan.carried == [("README.md", "")]
+    check = check_tree(root)
+    assert (check.files, check.reproduced, check.carried, check.prompts, check.modelled) == (
+        2,
+        2,
+        1,
+        1,
+        1,
+    )

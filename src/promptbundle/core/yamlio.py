@@ -15,13 +15,29 @@ import yaml
 
 __all__ = ["YamlError", "dump_frontmatter", "is_plain_safe", "load_yaml", "quote"]
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader with YAML 1.2 booleans: only true/false are booleans, so a key or a
+    value `on`, `off`, `yes`, `no`, `y`, `n` stays a string, as the tools that read
+    frontmatter with a YAML 1.2 parser (opencode, Gemini CLI) see it."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 YamlError = yaml.YAMLError
 
 
 def load_yaml(text: str) -> Any:
-    """Parse YAML safely (C loader when available)."""
+    """Parse YAML safely (C loader when available), with YAML 1.2 booleans."""
     return yaml.load(text, Loader=_Loader)
 
 

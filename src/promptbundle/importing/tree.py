@@ -20,8 +20,14 @@ from pathlib import Path, PurePosixPath
 from promptbundle.build.pipeline import CARRIED_TARGET, build_outputs, load
 from promptbundle.core.errors import UsageError
 from promptbundle.core.model import ID_PATTERN, OutputFile, TargetConfig
-from promptbundle.formats.registry import FORMATS, Unsupported
-from promptbundle.importing.convert import ImportedAgent, convert_file, slugify, with_targets
+from promptbundle.formats.registry import FORMATS, TEXT_SUFFIXES, Unsupported, detect_format
+from promptbundle.importing.convert import (
+    KIND_OF_FORMAT,
+    ImportedAgent,
+    convert_file,
+    slugify,
+    with_targets,
+)
 from promptbundle.importing.targets import narrowings
 from promptbundle.release.install import relocate
 from promptbundle.sources.prompts import PATH_SEGMENT
@@ -231,7 +237,11 @@ def plan_tree(root: Path) -> TreePlan:
         if found is None and rel in instructions:
             found = ("rule", rel.rsplit(".", 1)[0])
         if found is None:
-            plan.carried.append((rel, _plugin_of(rel, plan.plugins)[0]))
+            loose = _loose_prompt(root, rel)
+            if loose is not None:
+                plan.prompts.append(loose)
+            else:
+                plan.carried.append((rel, _plugin_of(rel, plan.plugins)[0]))
             continue
         kind, prompt_id = found
         plugin = "" if kind == "rule" else _plugin_of(rel, plan.plugins)[0]
@@ -240,6 +250,25 @@ def plan_tree(root: Path) -> TreePlan:
             fmt = "opencode" if rel in instructions else _rule_format(rel, fmt)
         plan.prompts.append(PlannedPrompt(rel, kind, prompt_id, plugin, fmt))
     return plan
+
+
+def _loose_prompt(root: Path, rel: str) -> PlannedPrompt | None:
+    """A prompt file outside the folders the tools read (a collection of agent files): the
+    format its name and frontmatter show, or None (carried). READMEs stay documents."""
+    path = root / rel
+    if path.name.lower() == "readme.md" or path.is_symlink():
+        return None
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        return None
+    try:
+        fmt = detect_format(path, path.read_bytes().decode("utf-8"))
+    except (Unsupported, UnicodeDecodeError, OSError):
+        return None
+    kind = KIND_OF_FORMAT.get(fmt, "agent")
+    if kind == "skill":
+        return None  # a SKILL.md outside a skills/<id>/ folder has no folder to stand for
+    stem = PurePosixPath(rel).name.split(".", 1)[0]
+    return PlannedPrompt(rel, kind, stem, "", fmt)
 
 
 def _inside_other(rel: str, folder: str, skills: Mapping[str, str]) -> bool:
