@@ -41,9 +41,9 @@ conformance: build
 	$(BIN)/pytest -q -m conformance
 	$(BIN)/python tools/conformance.py check dist
 
-# Release archives + SHA256SUMS in dist/release/ (VERSION=1.2.3 and SINCE=v1.2.2 optional).
+# Release archives + SHA256SUMS in dist/release/ (VERSION=1.2.3, SINCE=v1.2.2, ALLOW_DIRTY=1 optional).
 package: $(STAMP)
-	$(BIN)/promptbundle package $(if $(VERSION),--version $(VERSION)) $(if $(SINCE),--since $(SINCE))
+	$(BIN)/promptbundle package $(if $(VERSION),--version $(VERSION)) $(if $(SINCE),--since $(SINCE)) $(if $(ALLOW_DIRTY),--allow-dirty)
 
 snapshots: $(STAMP)
 	$(BIN)/pytest -q tests/test_snapshots.py --snapshot-update

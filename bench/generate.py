@@ -212,6 +212,8 @@ def write_promptbundle(
         'name = "bench"\nversion = "1.0.0"\ndescription = "Generated benchmark agents"\n'
         f"targets = {json.dumps(list(targets))}\n",
     )
+    if "agent-skill" in targets:  # rulesync writes every agent as a skill too: so do we
+        _write(root / "targets" / "agent-skill.toml", 'convert = ["agent"]\n')
     for name, text in fragment_sources(variant).items():
         _write(root / "fragments" / name, text)
     for spec in specs:

@@ -17,6 +17,7 @@ from promptbundle.commands.check import run_check
 from promptbundle.commands.diff import run_diff
 from promptbundle.commands.explain import run_explain
 from promptbundle.commands.import_ import run_import_command
+from promptbundle.commands.init import run_init
 from promptbundle.commands.install import run_install
 from promptbundle.commands.outcome import Outcome
 from promptbundle.commands.package import run_package, run_verify
@@ -193,9 +194,19 @@ def import_(
 @click.option(
     "--since", metavar="REF", help="Add CHANGES.md: outputs changed since this git revision."
 )
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help='Package uncommitted changes too (the manifest records "clean": false).',
+)
 @_json_option
 def package(
-    root: Path | None, out: Path | None, version: str | None, since: str | None, as_json: bool
+    root: Path | None,
+    out: Path | None,
+    version: str | None,
+    since: str | None,
+    allow_dirty: bool,
+    as_json: bool,
 ) -> None:
     """Build afresh and write reproducible release archives with SHA256SUMS.
 
@@ -205,7 +216,7 @@ def package(
     """
 
     with _handle_errors("package", as_json=as_json):
-        outcome = run_package(root, out=out, version=version, since=since)
+        outcome = run_package(root, out=out, version=version, since=since, allow_dirty=allow_dirty)
     _finish(outcome, as_json=as_json)
 
 
@@ -356,6 +367,26 @@ def check(root: Path | None, output_format: str, strict: bool, as_json: bool) ->
     as_json = as_json or output_format == "json"
     with _handle_errors("check", as_json=as_json):
         outcome = run_check(root, strict=strict)
+    _finish(outcome, as_json=as_json)
+
+
+@main.command()
+@click.argument(
+    "folder", metavar="[DIR]", required=False, type=click.Path(file_okay=False, path_type=Path)
+)
+@_json_option
+def init(folder: Path | None, as_json: bool) -> None:
+    """Start a bundle in DIR (default: the current folder; created when missing).
+
+    Writes promptbundle.toml, a reviewer agent, a /review command and an AGENTS.md rule built
+    from two fragments, a snapshot test, a Makefile, a .gitignore, a CI workflow and a
+    pre-commit config: it builds, checks and passes its tests at once (after
+    `pytest --snapshot-update` records the first snapshots). Writes nothing, and exits 1
+    naming them, if any of these files exists.
+    """
+
+    with _handle_errors("init", as_json=as_json):
+        outcome = run_init(folder)
     _finish(outcome, as_json=as_json)
 
 

@@ -37,7 +37,12 @@ def test_package_passes_its_options_to_the_library(
         "package", "--root", "r", "--out", "o", "--version", "9.0.0", "--since", "v1"
     )
     assert code == 0
-    assert calls == [(Path("r"), {"out": Path("o"), "version": "9.0.0", "since": "v1"})]
+    assert calls == [
+        (
+            Path("r"),
+            {"out": Path("o"), "version": "9.0.0", "since": "v1", "allow_dirty": False},
+        )
+    ]
     assert out == f"{tmp_path / 'a.tar.gz'}\n{tmp_path / 'SUMS'}\npackaged demo 9: 3 files\n"
 
 

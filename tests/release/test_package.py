@@ -407,7 +407,7 @@ def test_since_builds_a_bundle_in_a_subfolder_of_the_repository(
     nested = {f"prompts/{k}": v for k, v in bundle_files(one=agent("one")).items()}
     top = repo(tmp_path / "r", nested)
     (top / "prompts/agents/one.md").write_text(agent("one", "New.\n"))
-    report = package(top / "prompts", out=tmp_path / "out", since="HEAD")
+    report = package(top / "prompts", out=tmp_path / "out", since="HEAD", allow_dirty=True)
     notes = tar_files(Path(report.data["archives"][0]))["demo-1.2.3/CHANGES.md"].decode()
     assert "- changed: `claude-code/agents/one.md`" in notes
 
@@ -637,3 +637,37 @@ def test_bad_manifests_are_errors(tmp_path: Path, entries: dict[str, bytes], mes
         verify_archive(path)
     assert caught.value.message == message
     assert caught.value.location == Location(path)
+
+
+@NEEDS_GIT
+def test_a_bundle_with_uncommitted_changes_is_refused_unless_allowed(
+    tmp_path: Path, no_epoch: None
+) -> None:
+    root = repo(tmp_path / "r", bundle_files(one=agent("one")))
+    clean = package(root, out=tmp_path / "clean")
+    manifest = read_archive(Path(clean.data["archives"][0])).manifest
+    assert (clean.data["clean"], manifest["clean"]) == (True, True)
+    (root / "agents/one.md").write_text(agent("one", "Uncommitted.\n"))
+    with pytest.raises(UsageError) as caught:
+        package(root, out=tmp_path / "refused")
+    assert caught.value.message == (
+        f"{root} has uncommitted changes, so the release would not be the commit it names; "
+        'commit them, or package anyway with --allow-dirty (the manifest then says "clean": false)'
+    )
+    assert not (tmp_path / "refused").exists()
+    dirty = package(root, out=tmp_path / "dirty", allow_dirty=True)
+    manifest = read_archive(Path(dirty.data["archives"][0])).manifest
+    assert (dirty.data["clean"], manifest["clean"], manifest["commit"]) == (
+        False,
+        False,
+        clean.data["commit"],
+    )
+
+
+def test_a_bundle_outside_git_records_no_commit_and_no_cleanliness(
+    make_bundle: BundleFactory, tmp_path: Path, no_epoch: None
+) -> None:
+    root = make_bundle({"agents/one.md": agent("one")})
+    report = package(root, out=tmp_path / "out")
+    manifest = read_archive(Path(report.data["archives"][0])).manifest
+    assert (manifest["commit"], manifest["clean"]) == (None, None)

@@ -35,10 +35,21 @@ def run_package(
     version: str | None = None,
     since: str | None = None,
     environ: Mapping[str, str] | None = None,
+    allow_dirty: bool = False,
 ) -> Outcome:
-    """Build the bundle afresh and write its release archives and SHA256SUMS."""
+    """Build the bundle afresh and write its release archives and SHA256SUMS.
+
+    A release names the commit it was built from, so a bundle with uncommitted changes is
+    refused unless `allow_dirty`; the manifest records whether the tree was clean."""
     result = _fresh_build(root)
     config = result.bundle.config
+    clean = _is_clean(config.root)
+    if clean is False and not allow_dirty:
+        raise UsageError(
+            f"{config.root} has uncommitted changes, so the release would not be the commit it "
+            "names; commit them, or package anyway with --allow-dirty (the manifest then says "
+            '"clean": false)'
+        )
     version = config.version if version is None else version
     if not VERSION_PATTERN.match(version):
         raise UsageError(f"--version must be a semantic version like 1.2.3, got {version!r}")
@@ -58,6 +69,7 @@ def run_package(
         config,
         entries,
         commit=commit,
+        clean=clean,
         source_date_epoch=epoch,
         targets=[{"name": t.name, "format": t.format} for t in config.targets],
     )
@@ -76,6 +88,7 @@ def run_package(
             "bundle": config.name,
             "version": version,
             "commit": commit,
+            "clean": clean,
             "promptbundle": __version__,
             "archives": [str(path) for path in archives],
             "sums": str(sums),
@@ -95,6 +108,14 @@ def run_verify(archive: Path) -> Outcome:
         data={"archive": str(archive), "checked": report.checked, "problems": report.problems},
         exit_code=report.exit_code,
     )
+
+
+def _is_clean(root: Path) -> bool | None:
+    """Whether the bundle's folder has no uncommitted change (None: not in a git repository)."""
+    if git_text(root, "rev-parse", "--is-inside-work-tree") != "true":
+        return None
+    status = git_text(root, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+    return status is None
 
 
 def _fresh_build(root: Path | None) -> BuildResult[OutputFile]:
