@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import promptbundle.build.pipeline
-import promptbundle.commands.build
+import promptbundle.commands.rebuild
 import promptbundle.core.errors
 from promptbundle.build import cache as buildcache
 from promptbundle.build.cache import CACHE_FOLDER, STATE_FILE
@@ -45,7 +45,7 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     calls: list[int] = []
     for module, name in (
         (promptbundle.build.pipeline, "build_outputs"),
-        (promptbundle.commands.build, "build_outputs"),
+        (promptbundle.commands.rebuild, "build_outputs"),
     ):
         real = getattr(module, name)
 

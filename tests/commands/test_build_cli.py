@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import promptbundle.cli
+import promptbundle.commands.build
 from promptbundle.cli import main
 from promptbundle.commands.outcome import Outcome
 
@@ -21,7 +21,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         seen.append({"root": root, **kwargs})
         return Outcome("build", "built")
 
-    monkeypatch.setattr(promptbundle.cli, "run_build", fake)
+    monkeypatch.setattr(promptbundle.commands.build, "run_build", fake)
     return seen
 
 

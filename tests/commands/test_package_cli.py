@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from promptbundle import cli
 from promptbundle.cli import main
+from promptbundle.commands import install as install_command
+from promptbundle.commands import package as package_command
 from promptbundle.commands.outcome import Outcome
 from tests.support import BundleFactory
 
@@ -32,7 +33,7 @@ def test_package_passes_its_options_to_the_library(
         lines = [str(tmp_path / "a.tar.gz"), str(tmp_path / "SUMS")]
         return Outcome("package", "packaged demo 9: 3 files", lines=lines)
 
-    monkeypatch.setattr(cli, "run_package", fake)
+    monkeypatch.setattr(package_command, "run_package", fake)
     code, out, _ = run(
         "package", "--root", "r", "--out", "o", "--version", "9.0.0", "--since", "v1"
     )
@@ -54,7 +55,7 @@ def test_install_passes_its_options_to_the_library(monkeypatch: pytest.MonkeyPat
         summary = "would install opencode into p: 1 added, 0 updated, 0 removed, 0 unchanged"
         return Outcome("install", summary, lines=["add: x"])
 
-    monkeypatch.setattr(cli, "run_install", fake)
+    monkeypatch.setattr(install_command, "run_install", fake)
     code, out, _ = run(
         "install", "opencode", "--into", "p", "--from", "a.zip", "--dry-run", "--force"
     )
@@ -83,7 +84,7 @@ def test_install_takes_several_targets_or_none(monkeypatch: pytest.MonkeyPatch) 
         calls.append(kwargs)
         return Outcome("install", "installed")
 
-    monkeypatch.setattr(cli, "run_install", fake)
+    monkeypatch.setattr(install_command, "run_install", fake)
     assert run("install", "opencode", "claude-code", "--into", "p")[0] == 0
     assert run("install", "--into", "p")[0] == 0
     assert [call["targets"] for call in calls] == [("opencode", "claude-code"), ()]

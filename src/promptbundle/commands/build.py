@@ -1,21 +1,17 @@
-"""`promptbundle build`: load, render, validate, then write the output folder or compare it."""
+"""`promptbundle build`: write the output folder, or compare it with a fresh build.
+
+A full build with nothing changed since the last one stops here, with the last result (see
+build/cache.py); the rendering machinery is imported only when there is something to build.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from promptbundle.build import cache as buildcache
-from promptbundle.build.cache import InputSnapshot
-from promptbundle.build.emit import EmitReport, check_outputs
-from promptbundle.build.pipeline import BuildResult, build_outputs, load
-from promptbundle.build.pool import default_jobs
-from promptbundle.build.staging import emit_staged, staging_folder
 from promptbundle.commands.outcome import Outcome
-from promptbundle.core.diagnostics import Diagnostic, lossiness_lines
-from promptbundle.core.errors import BuildFailedError, ConfigError, UsageError
-from promptbundle.core.model import Bundle
+from promptbundle.core.errors import ConfigError, UsageError
 from promptbundle.sources.config import find_root
 
 __all__ = ["run_build"]
@@ -32,9 +28,8 @@ def run_build(
 ) -> Outcome:
     """Build the bundle at `root`; with `check`, only report how the output folder differs.
 
-    A full build stops early, with the last result, when nothing it read or wrote changed
-    (see build/cache.py). `jobs` is the number of processes that render (default: one per
-    core, fewer for a small bundle); compiled templates are kept in the bundle's cache folder.
+    `jobs` is the number of processes that render (default: one per core, fewer for a small
+    bundle); compiled templates are kept in the bundle's cache folder.
     """
     targets, agents = tuple(targets), tuple(agents)
     if check and (targets or agents):
@@ -44,162 +39,21 @@ def run_build(
     full = not (targets or agents or check)
     key = {"strict": strict}
     if full and (done := buildcache.up_to_date(root, key=key)) is not None:
-        return _from_cache(done)
+        return Outcome.from_record("build", done)
     snapshot = buildcache.snapshot_inputs(root) if full and _is_bundle(root) else None
-    bundle = load(root)
-    cache_dir = buildcache.prepare_cache(root)
-    jobs = default_jobs() if jobs is None else jobs
-    if check:
-        result = build_outputs(bundle, cache_dir=cache_dir, jobs=jobs)
-        _refuse_failures(result, strict=strict)
-        return _compare(result)
-    return _write(
-        bundle,
+    # Jinja, markdown-it and the formats load here, not at start-up: a build with nothing
+    # to do stays about a tenth of a second.
+    from promptbundle.commands.rebuild import build_bundle
+
+    return build_bundle(
+        root,
         targets=targets,
         agents=agents,
         strict=strict,
-        cache_dir=cache_dir,
+        check=check,
         jobs=jobs,
         record=(snapshot, key) if snapshot is not None else None,
     )
-
-
-def _write(
-    bundle: Bundle,
-    *,
-    targets: tuple[str, ...],
-    agents: tuple[str, ...],
-    strict: bool,
-    cache_dir: Path,
-    jobs: int,
-    record: tuple[InputSnapshot, dict[str, bool]] | None,
-) -> Outcome:
-    """Stage every output as it is made (see build/staging.py), then update the output folder;
-    with `record`, remember what a full build read and wrote so the next can be skipped."""
-    with staging_folder(cache_dir) as folder:
-        staged = build_outputs(
-            bundle,
-            targets=targets,
-            agents=agents,
-            cache_dir=cache_dir,
-            jobs=jobs,
-            stage_into=folder,
-        )
-        _refuse_failures(staged, strict=strict)
-        report = emit_staged(bundle.config, staged.outputs, folder, partial=staged.partial)
-    if record is not None:
-        snapshot, key = record
-        cached = _written(staged, EmitReport(unchanged=[o.path for o in staged.outputs]))
-        buildcache.record_build(
-            bundle.root,
-            bundle.config.out_dir,
-            snapshot,
-            {source for output in staged.outputs for source in output.sources},
-            key=key,
-            result=_to_cache(cached),
-            wrote=[],
-        )
-    return _written(staged, report)
-
-
-def _refuse_failures(result: BuildResult[Any], *, strict: bool) -> None:
-    """Raise when the build has errors (or, with `strict`, warnings or dropped fields)."""
-    errors = result.errors
-    warnings = [d for d in result.diagnostics if d.severity == "warning"]
-    if not (errors or (strict and (result.lossy or warnings))):
-        return
-    reasons = []
-    if errors:
-        reasons.append(f"{len(errors)} error(s)")
-    if strict and result.lossy:
-        reasons.append(f"{len(result.lossy)} dropped field(s) with --strict")
-    if strict and warnings:
-        reasons.append(f"{len(warnings)} warning(s) with --strict")
-    raise BuildFailedError(
-        [d.line() for d in result.diagnostics] + lossiness_lines(result.lossy, "lossy"),
-        "build failed: " + ", ".join(reasons) + "; nothing written",
-    )
-
-
-def _out(result: BuildResult[Any]) -> Path:
-    config = result.bundle.config
-    if config.out_dir.is_relative_to(config.root):
-        return config.out_dir.relative_to(config.root)
-    return config.out_dir
-
-
-def _base(result: BuildResult[Any], summary: str) -> Outcome:
-    return Outcome(
-        "build",
-        summary,
-        messages=[d.line() for d in result.diagnostics],
-        notes=lossiness_lines(result.lossy, "lossy"),
-        diagnostics=list(result.diagnostics),
-    )
-
-
-def _compare(result: BuildResult[Any]) -> Outcome:
-    """`build --check`: how the output folder (and the fragment index) differ; write nothing."""
-    report = check_outputs(result.bundle.config, result.outputs)
-    out = _out(result)
-    data = {"stale": report.stale, "missing": report.missing, "orphan": report.orphan}
-    if report.clean:
-        outcome = _base(result, f"{out}/ is up to date ({len(result.outputs)} outputs)")
-        outcome.data = data
-        return outcome
-    outcome = _base(
-        result,
-        f"{out}/ is out of date: {len(report.stale)} stale, {len(report.missing)} missing, "
-        f"{len(report.orphan)} orphan (run promptbundle build)",
-    )
-    outcome.messages += report.lines()
-    outcome.data = data
-    outcome.exit_code = 1
-    return outcome
-
-
-def _written(result: BuildResult[Any], report: EmitReport) -> Outcome:
-    prompts_built = len({o.agent for o in result.outputs if o.agent})
-    text = (
-        f"built {_count(len(result.outputs), 'output')} for {_count(prompts_built, 'prompt')} "
-        f"into {_out(result)}/: {len(report.written)} written, {len(report.unchanged)} "
-        f"unchanged, {len(report.removed)} removed"
-    )
-    if result.lossy:
-        text += f"; {len(result.lossy)} field(s) dropped by formats (see 'lossy:' lines)"
-    outcome = _base(result, text)
-    outcome.data = {
-        "outputs": len(result.outputs),
-        "written": report.written,
-        "unchanged": len(report.unchanged),
-        "removed": report.removed,
-    }
-    return outcome
-
-
-def _to_cache(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "summary": outcome.summary,
-        "messages": outcome.messages,
-        "notes": outcome.notes,
-        "diagnostics": [d.to_json() for d in outcome.diagnostics],
-        "data": outcome.data,
-    }
-
-
-def _from_cache(done: dict[str, Any]) -> Outcome:
-    return Outcome(
-        "build",
-        done["summary"],
-        messages=done["messages"],
-        notes=done.get("notes", []),
-        diagnostics=[Diagnostic.from_json(d) for d in done.get("diagnostics", [])],
-        data=done.get("data", {}),
-    )
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _is_bundle(root: Path) -> bool:

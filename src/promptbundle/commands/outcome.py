@@ -30,6 +30,27 @@ class Outcome:
     exit_code: int = 0
     summary_stream: Literal["stdout", "stderr"] = "stdout"
 
+    def to_record(self) -> dict[str, Any]:
+        """What a later run needs to give the same outcome again (see build/cache.py)."""
+        return {
+            "summary": self.summary,
+            "messages": self.messages,
+            "notes": self.notes,
+            "diagnostics": [d.to_json() for d in self.diagnostics],
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_record(cls, command: str, record: dict[str, Any]) -> Outcome:
+        return cls(
+            command,
+            record["summary"],
+            messages=record["messages"],
+            notes=record.get("notes", []),
+            diagnostics=[Diagnostic.from_json(d) for d in record.get("diagnostics", [])],
+            data=record.get("data", {}),
+        )
+
     def to_json(self) -> dict[str, Any]:
         envelope: dict[str, Any] = {
             "command": self.command,

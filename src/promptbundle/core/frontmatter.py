@@ -14,7 +14,6 @@ from promptbundle.core.yamlio import YamlError, load_yaml
 __all__ = [
     "frontmatter_length",
     "inner_yaml",
-    "key_line",
     "read_metadata",
     "split_frontmatter",
     "split_lf",
@@ -133,22 +132,3 @@ def _unquote(text: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
     return text
-
-
-def key_line(text: str, key: str, *, style: str = "yaml", first_line: int = 1) -> int:
-    """The line where `key` is set in `text` (0 when it is not found).
-
-    `style` is how the key is written: `yaml` (`key:`), `toml` (`key =`), `json`
-    (`"key":`) or `table` (`| key |`, or `key:`)."""
-    escaped = re.escape(key)
-    pattern = {
-        "yaml": rf"^{escaped}\s*:",
-        "toml": rf"^\s*\"?{escaped}\"?\s*=",
-        "json": rf'^\s*"{escaped}"\s*:',
-        "table": rf"^(?:\|\s*)?{escaped}\s*[:|]",
-    }[style]
-    compiled = re.compile(pattern)
-    for number, line in enumerate(text.splitlines(), first_line):
-        if compiled.match(line):
-            return number
-    return 0

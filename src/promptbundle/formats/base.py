@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from promptbundle.core.diagnostics import Diagnostic, LossyField
 from promptbundle.core.errors import Location
-from promptbundle.core.frontmatter import key_line
+from promptbundle.core.lines import key_line
 from promptbundle.core.model import (
     PROJECT_FOLDER,
     BundleConfig,

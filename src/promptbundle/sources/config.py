@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from promptbundle.core.errors import ConfigError, Location, PromptBundleError, raise_collected
-from promptbundle.core.frontmatter import key_line
+from promptbundle.core.lines import key_line
 from promptbundle.core.model import (
     ID_PATTERN,
     VERSION_PATTERN,

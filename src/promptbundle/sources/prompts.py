@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from promptbundle.core.errors import Location, PromptBundleError, SourceError, raise_collected
-from promptbundle.core.frontmatter import key_line, split_frontmatter
+from promptbundle.core.frontmatter import split_frontmatter
+from promptbundle.core.lines import key_line
 from promptbundle.core.model import ID_PATTERN, TIERS, KnownFormats, Prompt
 from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml
 from promptbundle.sources.config import var_name_problems
