@@ -506,3 +506,28 @@ def test_imported_frontmatter_pyyaml_rejects_still_validates(
     assert result.errors == []
     [claude] = [o for o in result.outputs if o.target == "claude-code"]
     assert claude.content == data
+
+
+def test_an_opencode_agent_with_tools_switched_off_keeps_the_restriction_for_other_targets(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / ".opencode/agent/reviewer.md"
+    text = (
+        "---\ndescription: Reviews code\nmode: subagent\n"
+        "tools:\n  write: false\n  edit: false\n  mcp_github: false\n"
+        "permission:\n  bash: deny\n---\nReview.\n"
+    )
+    agent = convert_file(path, text.encode())
+    assert agent.fields["tools"] == [
+        "Read",
+        "Grep",
+        "Glob",
+        "LS",
+        "WebFetch",
+        "WebSearch",
+        "TodoWrite",
+        "TodoRead",
+        "Task",
+        "Skill",
+    ]
+    assert "tools.mcp_github: no canonical tool; other targets cannot limit it" in agent.lossy

@@ -20,6 +20,7 @@ from promptbundle.core.model import ID_PATTERN, KIND_FOLDERS, TIERS
 from promptbundle.core.roundtrip import NativeLayout, escape_body, split_layout
 from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml, quote
 from promptbundle.formats.layouts import TABLE
+from promptbundle.formats.opencode import OPENCODE_TOOLS
 from promptbundle.formats.registry import FORMATS, Unsupported, detect_format
 
 __all__ = ["ImportedAgent", "convert_file", "slugify", "with_targets"]
@@ -230,14 +231,50 @@ def _take_tools(
     """The tool list as canonical `tools:` for Claude formats and skills, else kept in the
     format block."""
     tools = meta.get(tools_key)
+    if fmt == "opencode":
+        _take_opencode_tools(meta, fields, lossy)
     if tools is None:
         return
     if fmt in _CLAUDE_FORMATS | {"agent-skill"} and isinstance(tools, (str, list)):
         items = tools.replace(",", " ").split() if isinstance(tools, str) else tools
         fields["tools"] = [str(t).strip() for t in items if str(t).strip()]
-    else:
-        block[tools_key] = tools
+        return
+    block[tools_key] = tools
+    if "tools" not in fields:
         lossy.append(f"{tools_key}: {fmt} tool names are not mapped to other targets")
+
+
+# opencode tool -> the canonical (Claude Code) tool it is; MultiEdit goes with edit.
+_FROM_OPENCODE = {native: canonical for canonical, native in OPENCODE_TOOLS.items()}
+_FROM_OPENCODE["edit"] = "Edit"
+# opencode permissions that switch canonical tools off when denied.
+_PERMISSION_TOOLS = {
+    "edit": ("Edit", "MultiEdit", "Write"),
+    "bash": ("Bash",),
+    "webfetch": ("WebFetch",),
+}
+
+
+def _take_opencode_tools(meta: Mapping[str, Any], fields: dict[str, Any], lossy: list[str]) -> None:
+    """An opencode agent's tool switches (`tools: {write: false}`) and denied permissions
+    (`permission: {edit: deny}`) as the canonical allow-list other targets need: every tool
+    but those switched off (opencode enables what it does not name)."""
+    switches = meta.get("tools")
+    permission = meta.get("permission")
+    denied: set[str] = set()
+    if isinstance(switches, dict):
+        for native, enabled in switches.items():
+            if native not in _FROM_OPENCODE:
+                lossy.append(f"tools.{native}: no canonical tool; other targets cannot limit it")
+            elif enabled is False:
+                denied.add(_FROM_OPENCODE[native])
+                denied.update(("MultiEdit",) if native == "edit" else ())
+    if isinstance(permission, dict):
+        for key, tools in _PERMISSION_TOOLS.items():
+            if permission.get(key) == "deny":
+                denied.update(tools)
+    if denied:
+        fields["tools"] = [tool for tool in OPENCODE_TOOLS if tool not in denied]
 
 
 def _take_rest(
