@@ -36,6 +36,19 @@ def run_import_command(
     folders = [path for path in paths if path.is_dir()]
     if folders and format_name is None:
         return _import_projects(folders, [p for p in paths if not p.is_dir()], root, into, force)
+    return _import_files(paths, root=root, into=into, format_name=format_name, force=force)
+
+
+def _import_files(
+    paths: Sequence[Path],
+    *,
+    root: Path | None,
+    into: Path | None,
+    format_name: str | None,
+    force: bool,
+) -> Outcome:
+    """Write a source for each file (each folder's files one by one with `--format`) into
+    the bundle at `into`: the bundle above `root`, else the current folder."""
     targets: list[str] | None = None
     try:
         config = read_config(root)

@@ -58,12 +58,8 @@ def run_package(
     files = {o.path: o.content for o in result.outputs}
     entries = [manifest_entry(o) for o in result.outputs]
     if since is not None:
-        changes = _changes_since(config.root, since)
-        commit_id = changes.base.commit or ""
-        title = f"{config.name} {version}: changes since {since} ({commit_id[:12]})"
-        notes = changes_markdown(changes, title=title).encode("utf-8")
-        files[CHANGES] = notes
-        entries.append(manifest_entry(OutputFile(CHANGES, notes, "", None, ())))
+        files[CHANGES] = _release_notes(config.root, config.name, version, since)
+        entries.append(manifest_entry(OutputFile(CHANGES, files[CHANGES], "", None, ())))
         entries[-1]["target"] = None
     manifest = manifest_data(
         config,
@@ -108,6 +104,14 @@ def run_verify(archive: Path) -> Outcome:
         data={"archive": str(archive), "checked": report.checked, "problems": report.problems},
         exit_code=report.exit_code,
     )
+
+
+def _release_notes(root: Path, name: str, version: str, since: str) -> bytes:
+    """CHANGES.md: the rendered change of every output since the revision `since`."""
+    changes = _changes_since(root, since)
+    commit_id = changes.base.commit or ""
+    title = f"{name} {version}: changes since {since} ({commit_id[:12]})"
+    return changes_markdown(changes, title=title).encode("utf-8")
 
 
 def _is_clean(root: Path) -> bool | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -213,6 +213,16 @@ def plan_tree(root: Path) -> TreePlan:
         raise UsageError(f"not a folder: {root}")
     files = _files(root)
     plan = TreePlan(root=root, plugins=_plugins(files))
+    claimed = _plan_skills(plan, files)
+    instructions = _opencode_instructions(root, files)
+    for rel in files:
+        if rel not in claimed:
+            _plan_file(plan, rel, instructions)
+    return plan
+
+
+def _plan_skills(plan: TreePlan, files: list[str]) -> set[str]:
+    """Plan every skill folder (its SKILL.md and resources); the files they claim."""
     skills = _skill_folders(files)
     claimed: set[str] = set()
     for folder, skill in sorted(skills.items()):
@@ -229,27 +239,28 @@ def plan_tree(root: Path) -> TreePlan:
         plan.prompts.append(PlannedPrompt(skill, "skill", skill_id, plugin, fmt, resources))
         claimed.add(skill)
         claimed.update(f"{folder}/{r}" for r in resources)
-    instructions = _opencode_instructions(root, files)
-    for rel in files:
-        if rel in claimed:
-            continue
-        found = _kind_and_id(rel)
-        if found is None and rel in instructions:
-            found = ("rule", rel.rsplit(".", 1)[0])
-        if found is None:
-            loose = _loose_prompt(root, rel)
-            if loose is not None:
-                plan.prompts.append(loose)
-            else:
-                plan.carried.append((rel, _plugin_of(rel, plan.plugins)[0]))
-            continue
-        kind, prompt_id = found
-        plugin = "" if kind == "rule" else _plugin_of(rel, plan.plugins)[0]
-        fmt = _native(kind, rel, plugin)
-        if kind == "rule":
-            fmt = "opencode" if rel in instructions else _rule_format(rel, fmt)
-        plan.prompts.append(PlannedPrompt(rel, kind, prompt_id, plugin, fmt))
-    return plan
+    return claimed
+
+
+def _plan_file(plan: TreePlan, rel: str, instructions: set[str]) -> None:
+    """Plan one file that no skill claims: a prompt of the kind its place says, a loose
+    prompt file, or a file carried byte for byte."""
+    found = _kind_and_id(rel)
+    if found is None and rel in instructions:
+        found = ("rule", rel.rsplit(".", 1)[0])
+    if found is None:
+        loose = _loose_prompt(plan.root, rel)
+        if loose is not None:
+            plan.prompts.append(loose)
+        else:
+            plan.carried.append((rel, _plugin_of(rel, plan.plugins)[0]))
+        return
+    kind, prompt_id = found
+    plugin = "" if kind == "rule" else _plugin_of(rel, plan.plugins)[0]
+    fmt = _native(kind, rel, plugin)
+    if kind == "rule":
+        fmt = "opencode" if rel in instructions else _rule_format(rel, fmt)
+    plan.prompts.append(PlannedPrompt(rel, kind, prompt_id, plugin, fmt))
 
 
 def _loose_prompt(root: Path, rel: str) -> PlannedPrompt | None:
@@ -346,42 +357,47 @@ def write_tree(plan: TreePlan, into: Path, *, name: str, targets: list[str]) -> 
     """Write the bundle: config (when there is none), plugins, sources, resources and
     carried files. Returns every file written."""
     written: list[Path] = []
-
-    def put(rel: str, data: bytes) -> None:
+    has_config = (into / "promptbundle.toml").exists() or (into / "pyproject.toml").exists()
+    for rel, data in _bundle_files(plan, name=name, targets=targets, config=not has_config):
         path = into / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         written.append(path)
+    return written
 
-    if not (into / "promptbundle.toml").exists() and not (into / "pyproject.toml").exists():
+
+def _bundle_files(
+    plan: TreePlan, *, name: str, targets: list[str], config: bool
+) -> Iterator[tuple[str, bytes]]:
+    """(path in the bundle, bytes) of every file the import writes."""
+    if config:
         listed = ", ".join(f'"{t}"' for t in targets)
-        put(
+        yield (
             "promptbundle.toml",
             f'name = "{name}"\nversion = "0.0.0"\ntargets = [{listed}]\n'.encode(),
         )
-    plugin_items = {a.plugin for a in plan.converted if a.plugin} | {
-        p for _, p in plan.carried if p
-    }
-    for plugin in sorted(plugin_items):
-        folder = plan.plugins[plugin]
-        put(f"plugins/{plugin}/plugin.toml", f'name = "{plugin}"\npath = "{folder}"\n'.encode())
-    for agent in plan.converted:
-        put(agent.source_rel, agent.text.encode("utf-8"))
+    plugins = {a.plugin for a in plan.converted if a.plugin} | {p for _, p in plan.carried if p}
+    for plugin in sorted(plugins):
+        yield (
+            f"plugins/{plugin}/plugin.toml",
+            (f'name = "{plugin}"\npath = "{plan.plugins[plugin]}"\n'.encode()),
+        )
     resources = {item.rel: item.resources for item in plan.prompts if item.kind == "skill"}
     for agent in plan.converted:
+        yield agent.source_rel, agent.text.encode("utf-8")
         skill_dir = PurePosixPath(agent.source_rel).parent
-        base = agent.source.parent
         for resource in resources.get(agent.source.relative_to(plan.root).as_posix(), ()):
-            put(f"{skill_dir}/{resource}", (base / resource).read_bytes())
+            yield f"{skill_dir}/{resource}", (agent.source.parent / resource).read_bytes()
     for rel, plugin in plan.carried:
-        data = (plan.root / rel).read_bytes()
-        if plugin:
-            folder = plan.plugins[plugin]
-            inside = rel if folder == "." else rel[len(folder) + 1 :]
-            put(f"plugins/{plugin}/{inside}", data)
-        else:
-            put(f"files/{rel}", data)
-    return written
+        yield _carried_place(plan, rel, plugin), (plan.root / rel).read_bytes()
+
+
+def _carried_place(plan: TreePlan, rel: str, plugin: str) -> str:
+    """Where a carried file goes in the bundle: its plugin's folder, or files/."""
+    if not plugin:
+        return f"files/{rel}"
+    folder = plan.plugins[plugin]
+    return f"plugins/{plugin}/{rel if folder == '.' else rel[len(folder) + 1 :]}"
 
 
 def tree_targets(plan: TreePlan) -> list[str]:
@@ -447,14 +463,9 @@ def import_tree(root: Path, into: Path, *, force: bool = False) -> TreeImport:
 
 
 def _destinations(plan: TreePlan) -> list[str]:
-    found = [agent.source_rel for agent in plan.converted]
-    for rel, plugin in plan.carried:
-        if plugin:
-            folder = plan.plugins[plugin]
-            found.append(f"plugins/{plugin}/{rel if folder == '.' else rel[len(folder) + 1 :]}")
-        else:
-            found.append(f"files/{rel}")
-    return found
+    return [agent.source_rel for agent in plan.converted] + [
+        _carried_place(plan, rel, plugin) for rel, plugin in plan.carried
+    ]
 
 
 def _narrow(plan: TreePlan, into: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,30 @@ def load_plugin(folder: Path) -> Plugin:
 
     for key in sorted(set(table) - set(PLUGIN_KEYS)):
         err(f"unknown key {key!r} (known: {', '.join(PLUGIN_KEYS)})", key)
+    name = _name(table, folder, err)
+    _check_values(table, err)
+    path = table.get("path", f"plugins/{name}")
+    if isinstance(path, str) and not _is_relative(path):
+        err(f"'path' must be a relative folder inside the marketplace, got {path!r}", "path")
+    raise_collected(errors)
+    manifest = {k: table[k] for k in PLUGIN_KEYS if k in table and k != "path"}
+    manifest["name"] = name
+    return Plugin(name=name, path=str(path), manifest=manifest, source=source)
+
+
+def _name(table: dict[str, Any], folder: Path, err: Callable[[str, str], None]) -> str:
+    """The plugin's name: an id, equal to its folder's name."""
     name = table.get("name", folder.name)
     if not isinstance(name, str) or not ID_PATTERN.match(name):
         err(f"'name' must be an id like 'my-plugin', got {name!r}", "name")
-        name = folder.name
+        return folder.name
     if name != folder.name:
         err(f"'name' {name!r} must be the plugin's folder name {folder.name!r}", "name")
+    return name
+
+
+def _check_values(table: dict[str, Any], err: Callable[[str, str], None]) -> None:
+    """Version, strings, author and keywords of the right shape."""
     version = table.get("version")
     if version is not None and (not isinstance(version, str) or not VERSION_PATTERN.match(version)):
         err(f"'version' must be a semantic version like 1.2.3, got {version!r}", "version")
@@ -54,16 +73,9 @@ def load_plugin(folder: Path) -> Plugin:
     keywords = table.get("keywords", [])
     if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
         err("'keywords' must be a list of strings", "keywords")
-    path = table.get("path", f"plugins/{name}")
-    if isinstance(path, str) and not _is_relative(path):
-        err(f"'path' must be a relative folder inside the marketplace, got {path!r}", "path")
-    raise_collected(errors)
-    manifest = {k: table[k] for k in PLUGIN_KEYS if k in table and k != "path"}
-    manifest["name"] = name
-    return Plugin(name=name, path=str(path), manifest=manifest, source=source)
 
 
-def _check_author(author: Any, err: Any) -> None:
+def _check_author(author: Any, err: Callable[[str, str], None]) -> None:
     if author is None or isinstance(author, str):
         return
     if isinstance(author, dict) and all(
