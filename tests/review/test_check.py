@@ -322,3 +322,15 @@ def test_every_code_is_documented_and_every_documented_code_exists():
     table = (REPO / "docs" / "checks.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| (PB\d{3}) \|", table, flags=re.MULTILINE))
     assert documented == _codes_in_source()
+
+
+def test_a_readme_that_looks_like_an_agent_is_reported_not_silently_skipped(make_bundle):
+    root = make_bundle(
+        {
+            "agents/one.md": "---\nname: one\ndescription: One\n---\nBody\n",
+            "agents/README.md": "---\nname: readme\ndescription: Looks like one\n---\nDocs.\n",
+            "commands/README.md": "# Commands\n\nPlain documentation.\n",
+        }
+    )
+    found = [(str(d.location), d.code, d.severity) for d in run_check(root).diagnostics]
+    assert found == [("agents/README.md:1:1", "PB211", "warning")]

@@ -16,7 +16,7 @@ from promptbundle.core.model import Bundle, BundleConfig, OutputFile
 from promptbundle.formats.layouts import Unparsable
 from promptbundle.formats.registry import FORMATS, KNOWN_FORMATS
 from promptbundle.render.lint import duplicate_paragraphs, heading_jumps, lint_templates
-from promptbundle.sources.bundle import read_bundle
+from promptbundle.sources.bundle import read_bundle, readmes_like_prompts
 
 __all__ = ["CheckReport", "run_checks"]
 
@@ -134,6 +134,16 @@ def run_checks(root: Path | None = None) -> CheckReport:
     bundle, problems = read_bundle(config, formats=KNOWN_FORMATS)
     for problem in problems:
         report.diagnostics.extend(_from_error(problem))
+    report.diagnostics.extend(
+        Diagnostic(
+            "warning",
+            "PB211",
+            "a README is documentation and is never built, but this one has frontmatter like "
+            "a prompt: rename it if it is one",
+            Location(path, 1, 1),
+        )
+        for path in readmes_like_prompts(config.root)
+    )
     failures: list[Diagnostic] = []
     outputs = _build(bundle, report, failures)
     report.outputs = len(outputs)

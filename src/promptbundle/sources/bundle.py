@@ -27,7 +27,7 @@ from promptbundle.core.model import (
 from promptbundle.sources.plugins import PLUGIN_FILE, load_plugin
 from promptbundle.sources.prompts import load_prompt
 
-__all__ = ["CARRIED_FOLDER", "PLUGINS_FOLDER", "load_bundle", "read_bundle"]
+__all__ = ["CARRIED_FOLDER", "PLUGINS_FOLDER", "load_bundle", "read_bundle", "readmes_like_prompts"]
 
 CARRIED_FOLDER = "files"
 PLUGINS_FOLDER = "plugins"
@@ -213,3 +213,24 @@ def _fragments(folder: Path) -> tuple[str, ...]:
             if p.is_file() and not _is_readme(p)
         )
     )
+
+
+def readmes_like_prompts(root: Path) -> list[Path]:
+    """README.md files in a prompt folder (of the bundle or a plugin) that open with
+    frontmatter: a build leaves every README out, so such a file is never built."""
+    bases = [root, *sorted(p for p in (root / PLUGINS_FOLDER).glob("*") if p.is_dir())]
+    found = []
+    for base in bases:
+        for folder in KIND_FOLDERS.values():
+            for path in sorted((base / folder).rglob("*")) if (base / folder).is_dir() else []:
+                if _is_readme(path) and path.is_file() and _opens_with_frontmatter(path):
+                    found.append(path)
+    return found
+
+
+def _opens_with_frontmatter(path: Path) -> bool:
+    try:
+        head = path.read_bytes()[:8].decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return head.lstrip("\ufeff").startswith("---")
