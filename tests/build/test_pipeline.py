@@ -444,8 +444,9 @@ def test_build_check_reports_stale_missing_and_orphan_files(make_bundle: BundleF
         "dist/ is out of date: 1 stale, 1 missing, 1 orphan (run promptbundle build)"
     )
     assert outcome.messages == [
-        "dist/claude-plugin/plugins/demo/agents/alpha.md:6:1: warning: 'capabilities' is"
-        " deprecated for plugin agents; say what the agent does in 'description' instead [PB112]",
+        "agents/alpha.md:8:1: warning: 'capabilities' is deprecated for plugin agents; say what"
+        " the agent does in 'description' instead"
+        " (in dist/claude-plugin/plugins/demo/agents/alpha.md) [PB112]",
         "stale: claude-code/agents/alpha.md",
         "missing: opencode/agent/alpha.md",
         "orphan: claude-code/agents/old.md",
@@ -536,7 +537,12 @@ def test_an_agent_can_suppress_a_warning_but_not_an_error(make_bundle: BundleFac
     result = build_outputs(load(make_bundle({"agents/beta.md": PLUGIN_AGENT})))
     assert [d.code for d in result.suppressed] == ["PB112"]
     assert [(d.code, d.severity, d.message) for d in result.diagnostics] == [
-        ("PB104", "error", "'mode' must be one of subagent, primary, all; got 'bogus'")
+        (
+            "PB104",
+            "error",
+            "'mode' must be one of subagent, primary, all; got 'bogus'"
+            " (in dist/opencode/agent/beta.md)",
+        )
     ]
 
 

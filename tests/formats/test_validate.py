@@ -247,7 +247,8 @@ def test_body_budget_from_target_options(make_bundle):
     )
     result = build_outputs(load(root))
     found = [(d.code, d.location.path) for d in result.diagnostics]
-    assert found == [("PB121", "dist/skill-table/reviewer.md")]
+    # Reported at the source the body comes from.
+    assert found == [("PB121", "agents/reviewer.md")]
 
 
 def test_body_budget_option_must_be_a_positive_integer(make_bundle):
@@ -298,13 +299,16 @@ def test_build_fails_on_an_output_error(make_bundle):
     with pytest.raises(PromptBundleError) as info:
         run_build(root)
     assert info.value.message == "build failed: 3 error(s); nothing written"
+    # Each error names the source line that sets the model, and the output second.
     assert [line for line in info.value.lines() if line.endswith("]")] == [
-        "dist/claude-code/agents/reviewer.md:5:1: error: 'model' is not a model Claude Code"
-        " resolves (opus, sonnet, haiku, inherit or a claude-* id) [PB111]",
-        "dist/claude-plugin/plugins/demo/agents/reviewer.md:5:1: error: 'model' is not a model"
-        " Claude Code resolves (opus, sonnet, haiku, inherit or a claude-* id) [PB111]",
-        "dist/opencode/agent/reviewer.md:3:1: error: 'model' is not an opencode model id"
-        " (provider/model, e.g. anthropic/claude-sonnet-4-5) [PB111]",
+        "agents/reviewer.md:4:1: error: 'model' is not a model Claude Code resolves (opus,"
+        " sonnet, haiku, inherit or a claude-* id) (in dist/claude-code/agents/reviewer.md)"
+        " [PB111]",
+        "agents/reviewer.md:4:1: error: 'model' is not a model Claude Code resolves (opus,"
+        " sonnet, haiku, inherit or a claude-* id)"
+        " (in dist/claude-plugin/plugins/demo/agents/reviewer.md) [PB111]",
+        "agents/reviewer.md:4:1: error: 'model' is not an opencode model id (provider/model,"
+        " e.g. anthropic/claude-sonnet-4-5) (in dist/opencode/agent/reviewer.md) [PB111]",
     ]
 
 

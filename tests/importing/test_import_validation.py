@@ -93,8 +93,12 @@ def test_error_in_another_target_of_an_imported_agent_still_fails_the_build(
     result = build_outputs(load(root))
     [error] = result.errors
     assert error.code == "PB107"
-    assert str(error.location) == "dist/agent-skill/reviewer/SKILL.md:3:1"
-    assert error.message == TOO_LONG  # not "as imported"
+    # At the source's description line; the output is named second.
+    assert str(error.location) == "agents/reviewer.md:3:1"
+    assert error.output == "agent-skill/reviewer/SKILL.md"
+    assert (
+        error.message == f"{TOO_LONG} (in dist/agent-skill/reviewer/SKILL.md)"
+    )  # not "as imported"
 
 
 def test_import_narrows_an_agent_to_the_targets_that_validate(
@@ -112,8 +116,8 @@ def test_import_narrows_an_agent_to_the_targets_that_validate(
     assert "\ntargets:\n  - claude-code\n  - opencode\n" in source
     assert outcome.messages == [
         f"{root / 'in/reviewer.md'}: narrowed: reviewer builds for claude-code, opencode;"
-        " left out agent-skill (first error: dist/agent-skill/reviewer/SKILL.md:3:1: error:"
-        f" {TOO_LONG} [PB107])"
+        " left out agent-skill (first error: agents/reviewer.md:3:1: error:"
+        f" {TOO_LONG} (in dist/agent-skill/reviewer/SKILL.md) [PB107])"
     ]
     assert outcome.summary == (
         "imported 1 file(s), 0 unsupported; 0 lossy note(s);"
@@ -181,7 +185,8 @@ def test_import_without_a_bundle_narrows_a_skill_to_the_default_targets_that_val
     assert outcome.messages == [
         "in/skills/reviewer/SKILL.md: narrowed: skill:reviewer builds for agent-skill,"
         " skill-table; left out claude-code, claude-plugin, opencode (first error:"
-        f" dist/claude-code/skills/reviewer/SKILL.md:3:1: error: {TOO_LONG} [PB107])"
+        f" skills/reviewer/SKILL.md:3:1: error: {TOO_LONG}"
+        " (in dist/claude-code/skills/reviewer/SKILL.md) [PB107])"
     ]
     assert outcome.summary == (
         "imported 1 file(s), 0 unsupported; 0 lossy note(s);"
@@ -204,7 +209,10 @@ def test_import_check_reports_narrowed_agents_in_text_and_json(tmp_path: Path) -
     report = check_import([files / "a"])
     assert report.summary == "exact 3/3 supported, 0 unsupported, 1 narrowed"
     assert report.exit_code == 0
-    reason = f"dist/claude-code/skills/reviewer/SKILL.md:3:1: error: {TOO_LONG} [PB107]"
+    reason = (
+        f"skills/reviewer/SKILL.md:3:1: error: {TOO_LONG}"
+        " (in dist/claude-code/skills/reviewer/SKILL.md) [PB107]"
+    )
     skill = files / "a/skills/reviewer/SKILL.md"
     assert report.lines() == [
         f"{skill}: narrowed: left out claude-code, claude-plugin, opencode (first error: {reason})"

@@ -216,12 +216,17 @@ def test_one_broken_agent_does_not_hide_the_others(make_bundle):
             "agents/b.md": agent("b", extra="model: gpt-4\n"),
         }
     )
+    # b's three outputs fail on the one line of b's source that sets the model.
     assert found(root) == {
         ("agents/a.md:5:1", "PB003", "error"),
-        ("dist/claude-code/agents/b.md:4:1", "PB111", "error"),
-        ("dist/claude-plugin/plugins/demo/agents/b.md:4:1", "PB111", "error"),
-        ("dist/opencode/agent/b.md:3:1", "PB111", "error"),
+        ("agents/b.md:4:1", "PB111", "error"),
     }
+    outputs = sorted(d.output for d in run_check(root).diagnostics if d.code == "PB111")
+    assert outputs == [
+        "claude-code/agents/b.md",
+        "claude-plugin/plugins/demo/agents/b.md",
+        "opencode/agent/b.md",
+    ]
 
 
 def test_config_error_becomes_a_diagnostic(make_bundle):
@@ -266,20 +271,20 @@ def test_cli_json_output(make_bundle):
     assert data["message"] == "checked 8 outputs: 3 error(s), 0 warning(s), 2 dropped field(s)"
     first = data["diagnostics"][0]
     assert first == {
-        "path": "dist/claude-code/agents/a.md",
+        "path": "agents/a.md",
         "line": 4,
         "column": 1,
         "severity": "error",
         "code": "PB111",
         "message": "'model' is not a model Claude Code resolves"
-        " (opus, sonnet, haiku, inherit or a claude-* id)",
+        " (opus, sonnet, haiku, inherit or a claude-* id) (in dist/claude-code/agents/a.md)",
         "output": "claude-code/agents/a.md",
     }
-    # claude-code, claude-plugin, opencode
-    assert [(d["path"], d["code"]) for d in data["diagnostics"]] == [
-        ("dist/claude-code/agents/a.md", "PB111"),
-        ("dist/claude-plugin/plugins/demo/agents/a.md", "PB111"),
-        ("dist/opencode/agent/a.md", "PB111"),
+    # claude-code, claude-plugin, opencode: all at the source line that sets the model
+    assert [(d["path"], d["line"], d["output"]) for d in data["diagnostics"]] == [
+        ("agents/a.md", 4, "claude-code/agents/a.md"),
+        ("agents/a.md", 4, "claude-plugin/plugins/demo/agents/a.md"),
+        ("agents/a.md", 4, "opencode/agent/a.md"),
     ]
     assert data["lossy"] == [
         {

@@ -201,6 +201,9 @@ class OutputFile:
     # Copied byte for byte (a skill's resource, a plugin's or the bundle's own file): not
     # a prompt file, so not validated.
     carried: bool = False
+    # The prompt source it was rendered from (relative to the bundle's root), where its
+    # problems are reported.
+    source: str | None = None
 
     @cached_property
     def sha256(self) -> str:

@@ -259,6 +259,7 @@ class Format:
             sources,
             verbatim=verbatim,
             kind=kind,
+            source=prompt.rel,
         )
         outputs = [output]
         if kind == "skill" and self.carries_resources:
@@ -351,10 +352,37 @@ class Format:
     def diagnostic(
         self, output: OutputFile, severity: str, code: str, message: str, key: str | None = None
     ) -> Diagnostic:
-        """A problem in `output`, at the line of `key` when given."""
-        line = self.key_line(output, key) if key else 1
-        location = Location(self.where(output), line, 1)
+        """A problem in `output`, at the line of `key` when given.
+
+        A rendered prompt's problem is reported where it can be fixed: at the line of the
+        prompt's source that sets the field, naming the output second. A file written back
+        verbatim, or a bundle-level file, is reported in the output itself."""
+        if output.source is not None and not output.verbatim:
+            location = Location(output.source, self._source_line(output.source, key), 1)
+            message = f"{message} (in {self.where(output)})"
+        else:
+            line = self.key_line(output, key) if key else 1
+            location = Location(self.where(output), line, 1)
         return Diagnostic(severity, code, message, location, output.path)  # type: ignore[arg-type]
+
+    def _source_line(self, source: str, key: str | None) -> int:
+        """The line of a prompt source that sets the output field `key`: the canonical key
+        it maps from, a per-target block's entry, the block itself; else the first line."""
+        if key is None:
+            return 1
+        try:
+            text = (self.bundle.root / source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return 1
+        frontmatter = text.split("\n---", 1)[0]
+        canonical = "tools" if key in {self.tools_field, *self.kind_tools_fields.values()} else key
+        return (
+            key_line(frontmatter, canonical)
+            or key_line(frontmatter, key, style="nested")
+            or key_line(frontmatter, self.target.name)
+            or key_line(frontmatter, self.name)
+            or 1
+        )
 
     def checks(self, output: OutputFile, fields: Mapping[str, Any]) -> list[Diagnostic]:
         """Rules of this format a JSON Schema cannot express (for agent files)."""

@@ -85,11 +85,9 @@ def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> l
             except PromptBundleError:
                 continue
             mine = [o for o in partial.outputs if o.agent == agent.label]
-            paths = {f"{bundle.config.out}/{o.path}" for o in mine}
+            paths = {o.path for o in mine}
             outputs.extend(mine)
-            report.diagnostics.extend(
-                d for d in partial.diagnostics if str(d.location.path) in paths
-            )
+            report.diagnostics.extend(d for d in partial.diagnostics if d.output in paths)
             report.lossy.extend(partial.lossy)
             report.suppressed += len(partial.suppressed)
         return outputs
