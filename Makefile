@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED := ../shared
 
-.PHONY: build test snapshots fidelity lint clean package check conformance bench
+.PHONY: build test snapshots fidelity lint clean package check conformance bench wheel
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ conformance: build
 # Release archives + SHA256SUMS in dist/release/ (VERSION=1.2.3, SINCE=v1.2.2, ALLOW_DIRTY=1 optional).
 package: $(STAMP)
 	$(BIN)/promptbundle package $(if $(VERSION),--version $(VERSION)) $(if $(SINCE),--since $(SINCE)) $(if $(ALLOW_DIRTY),--allow-dirty)
+
+# The Python package: wheel + sdist of promptbundle itself (not the bundle). Under dist/release/,
+# which `promptbundle build` leaves alone (anything else in dist/ is an orphan it deletes).
+wheel: $(STAMP)
+	$(BIN)/python -m build --no-isolation --outdir dist/release/python .
 
 snapshots: $(STAMP)
 	$(BIN)/pytest -q tests/test_snapshots.py --snapshot-update

@@ -29,8 +29,9 @@ ALL_TARGETS = (
 CONVERT_AGENTS = 'convert = ["agent"]\n'
 
 UNKNOWN_NOPE = (
-    "unknown format 'nope' (formats: agent-skill, claude-code, claude-plugin, copilot-agent,"
-    " copilot-instructions, copilot-prompt, cursor-rule, opencode, skill-table)"
+    "unknown format 'nope' (formats: agent-skill, claude-code, claude-plugin, codex,"
+    " copilot-agent, copilot-instructions, copilot-prompt, cursor-rule, gemini, opencode,"
+    " skill-table)"
 )
 
 CLAUDE = b"---\nname: reviewer\ndescription: Reviews code\ntools: Read, Grep\nmodel: sonnet\n---\n"
@@ -407,7 +408,8 @@ def test_import_command_rejects_unknown_format(tmp_path: Path) -> None:
 
 # -- CLI ----------------------------------------------------------------------------------
 def test_cli_import_check_prints_summary_and_json(tmp_path: Path) -> None:
-    files = write_tree(tmp_path, {"r.md": CLAUDE, "n.json": b"{}"})
+    # A body, so that no format narrows it (codex needs instructions).
+    files = write_tree(tmp_path, {"r.md": CLAUDE + b"Review.\n", "n.json": b"{}"})
     runner = CliRunner()
     result = runner.invoke(main, ["import", "--check", str(files / "r.md"), str(files / "n.json")])
     assert result.exit_code == 0

@@ -10,6 +10,10 @@ deleted or renamed file in the sources or the output folder makes it build for r
 Like git's index, a file changed in the same clock tick as the build started cannot be told
 apart by its mtime, so an input whose mtime is not older than the build's start is never
 trusted: the next build renders again.
+
+Builds may run at once (one writing build, holding the lock of build/lock.py, and any number of
+read-only ones): every file here is replaced in one rename from a temporary file of its own,
+so no writer can truncate or move another's half-written file.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from promptbundle import __version__
 
 __all__ = [
     "CACHE_FOLDER",
+    "STAGING_PREFIX",
     "InputSnapshot",
     "cache_folder",
     "prepare_cache",
@@ -39,6 +44,8 @@ __all__ = [
 CACHE_FOLDER = ".promptbundle-cache"
 STATE_FILE = "build-state.json"
 STAMP_FILE = "build-started"
+# Folders a writing build stages its outputs in (build/staging.py).
+STAGING_PREFIX = "staging-"
 SOURCE_FOLDERS = ("agents", "fragments", "targets")
 CONFIG_FILES = ("promptbundle.toml", "pyproject.toml")
 # Libraries that shape outputs or their diagnostics (a cached no-op result holds both);
@@ -60,8 +67,16 @@ def prepare_cache(root: Path) -> Path:
     folder = cache_folder(root)
     if not (folder / ".gitignore").is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / ".gitignore").write_text("# Created by promptbundle.\n*\n", encoding="utf-8")
+        _write_atomically(folder / ".gitignore", b"# Created by promptbundle.\n*\n")
     return folder
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Replace `path` in one rename, through a temporary file no other process writes: builds
+    that run at once (a writing build and read-only ones) never break each other's files."""
+    from promptbundle.core.files import atomic_write
+
+    atomic_write(path, content)
 
 
 def _stat(path: Path | str) -> list[int] | None:
@@ -178,9 +193,7 @@ def record_build(
         "result": result,
     }
     path = cache_folder(root) / STATE_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, path)
+    _write_atomically(path, json.dumps(state, separators=(",", ":")).encode("utf-8"))
 
 
 def _tick(root: Path) -> int:
@@ -217,6 +230,16 @@ def _forget(root: Path) -> None:
     (cache_folder(root) / STATE_FILE).unlink(missing_ok=True)
 
 
+def _staging(root: Path) -> bool:
+    """Whether a staging folder exists: a build is writing, or one was killed and its folder
+    is left (only a real build, holding the lock, removes it)."""
+    try:
+        with os.scandir(cache_folder(root)) as entries:
+            return any(e.name.startswith(STAGING_PREFIX) for e in entries)
+    except OSError:
+        return False
+
+
 def up_to_date(root: Path, *, key: dict[str, Any]) -> dict[str, Any] | None:
     """The recorded result when nothing the last full build read or wrote has changed."""
     try:
@@ -228,7 +251,7 @@ def up_to_date(root: Path, *, key: dict[str, Any]) -> dict[str, Any] | None:
         outputs, owned = state["outputs"], state["owned"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _trusted(inputs, started):
+    if not _trusted(inputs, started) or _staging(root):
         return None
     # Plain string paths: thousands of pathlib joins would cost more than the stats.
     base = str(root)

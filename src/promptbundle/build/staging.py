@@ -8,6 +8,10 @@ memory. When every output is made and the build has no error, `emit_staged()` mo
 files into the output folder (a rename on one filesystem), removes orphans and writes the
 manifest last. A build that fails, whether an output is invalid or anything raises, leaves the
 output folder as it was.
+
+A build killed mid-way (SIGKILL, power loss) leaves its staging folder behind: the next writing
+build removes every `staging-*` folder with `remove_leftovers()` while it holds the build lock
+(build/lock.py), before it makes its own, so no running build's folder is ever removed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from promptbundle.build.cache import STAGING_PREFIX
 from promptbundle.build.emit import EmitReport, sync_folder
 from promptbundle.build.manifest import manifest_entry
 from promptbundle.core.diagnostics import Diagnostic
@@ -31,7 +36,14 @@ from promptbundle.core.files import atomic_write
 from promptbundle.core.model import BundleConfig, OutputFile
 from promptbundle.formats.base import Format
 
-__all__ = ["InMemory", "StagedOutput", "Stager", "emit_staged", "staging_folder"]
+__all__ = [
+    "InMemory",
+    "StagedOutput",
+    "Stager",
+    "emit_staged",
+    "remove_leftovers",
+    "staging_folder",
+]
 
 
 def _validate(formats: Mapping[str, Format], output: OutputFile) -> tuple[Diagnostic, ...]:
@@ -110,11 +122,34 @@ class Stager:
 def staging_folder(cache_dir: Path) -> Iterator[Path]:
     """A new, empty folder inside the cache folder, deleted with what is left in it."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="staging-", dir=cache_dir))
+    folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=cache_dir))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_leftovers(cache_dir: Path) -> list[str]:
+    """Remove the staging folders killed builds left in `cache_dir`; call it only holding the
+    build lock. Returns a warning line for each folder that could not be removed."""
+    try:
+        entries = sorted(os.scandir(cache_dir), key=lambda entry: entry.name)
+    except OSError:
+        return []  # no cache folder yet: nothing left over
+    failed = []
+    for entry in entries:
+        if not (entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False)):
+            continue
+        try:
+            shutil.rmtree(entry.path)
+        except OSError as err:
+            if not os.path.lexists(entry.path):
+                continue
+            failed.append(
+                f"{Location(entry.path)}: warning: cannot remove the staging folder an "
+                f"interrupted build left: {err}"
+            )
+    return failed
 
 
 def emit_staged(

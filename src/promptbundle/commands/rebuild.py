@@ -1,5 +1,9 @@
 """The part of `promptbundle build` that renders: build in memory and compare (`--check`),
-or build into a staging folder and update the output folder."""
+or build into a staging folder and update the output folder.
+
+A writing build holds the bundle's build lock (build/lock.py) from before it stages anything
+until the output folder and the no-op record are written, and first removes the staging
+folders killed builds left; `--check` takes no lock."""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from typing import Any
 from promptbundle.build import cache as buildcache
 from promptbundle.build.cache import InputSnapshot
 from promptbundle.build.emit import EmitReport, check_outputs
+from promptbundle.build.lock import build_lock
 from promptbundle.build.pipeline import BuildResult, build_outputs, load
 from promptbundle.build.pool import default_jobs
-from promptbundle.build.staging import emit_staged, staging_folder
+from promptbundle.build.staging import emit_staged, remove_leftovers, staging_folder
 from promptbundle.commands.outcome import Outcome
 from promptbundle.core.diagnostics import lossiness_lines
 from promptbundle.core.errors import BuildFailedError
@@ -38,15 +43,20 @@ def build_bundle(
         result = build_outputs(bundle, cache_dir=cache_dir, jobs=jobs)
         _refuse_failures(result, strict=strict)
         return _compare(result)
-    return _write(
-        bundle,
-        targets=targets,
-        agents=agents,
-        strict=strict,
-        cache_dir=cache_dir,
-        jobs=jobs,
-        record=record,
-    )
+    with build_lock(cache_dir):
+        leftovers = remove_leftovers(cache_dir)
+        outcome = _write(
+            bundle,
+            targets=targets,
+            agents=agents,
+            strict=strict,
+            cache_dir=cache_dir,
+            jobs=jobs,
+            record=record,
+        )
+    # Only a folder that could not be removed is worth a line (not part of the no-op record).
+    outcome.messages += leftovers
+    return outcome
 
 
 def _write(

@@ -14,10 +14,12 @@ from promptbundle.formats.agent_skill import AgentSkillFormat
 from promptbundle.formats.base import Format
 from promptbundle.formats.claude_code import ClaudeCodeFormat
 from promptbundle.formats.claude_plugin import ClaudePluginFormat
+from promptbundle.formats.codex import CodexFormat
 from promptbundle.formats.copilot_agent import CopilotAgentFormat
 from promptbundle.formats.copilot_instructions import CopilotInstructionsFormat
 from promptbundle.formats.copilot_prompt import CopilotPromptFormat
 from promptbundle.formats.cursor_rule import CursorRuleFormat
+from promptbundle.formats.gemini import GeminiFormat
 from promptbundle.formats.layouts import TABLE
 from promptbundle.formats.opencode import OpencodeFormat
 from promptbundle.formats.skill_table import SkillTableFormat
@@ -36,6 +38,8 @@ FORMATS: dict[str, type[Format]] = {
         CopilotPromptFormat,
         CopilotInstructionsFormat,
         CursorRuleFormat,
+        GeminiFormat,
+        CodexFormat,
     )
 }
 

@@ -120,6 +120,20 @@ def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagno
     return found
 
 
+def _readme_warnings(root: Path) -> list[Diagnostic]:
+    """PB211: READMEs in prompt folders that look like prompts (they are never built)."""
+    return [
+        Diagnostic(
+            "warning",
+            "PB211",
+            "a README is documentation and is never built, but this one has frontmatter like "
+            "a prompt: rename it if it is one",
+            Location(path, 1, 1),
+        )
+        for path in readmes_like_prompts(root)
+    ]
+
+
 def run_checks(root: Path | None = None) -> CheckReport:
     """Lint the bundle's sources and validate every output it would build."""
 
@@ -132,16 +146,7 @@ def run_checks(root: Path | None = None) -> CheckReport:
     bundle, problems = read_bundle(config, formats=KNOWN_FORMATS)
     for problem in problems:
         report.diagnostics.extend(_from_error(problem))
-    report.diagnostics.extend(
-        Diagnostic(
-            "warning",
-            "PB211",
-            "a README is documentation and is never built, but this one has frontmatter like "
-            "a prompt: rename it if it is one",
-            Location(path, 1, 1),
-        )
-        for path in readmes_like_prompts(config.root)
-    )
+    report.diagnostics.extend(_readme_warnings(config.root))
     failures: list[Diagnostic] = []
     outputs = _build(bundle, report, failures)
     report.outputs = len(outputs)
