@@ -43,6 +43,8 @@ def clients_installed():
         conformance.opencode_bin(),
         conformance.claude_bin(),
         conformance.agentskills_bin(),
+        conformance.gemini_core_dir() / "package.json",
+        conformance.codex_bin(),
     ):
         assert binary.exists(), f"{binary} is missing: run `make conformance` to install it"
 
@@ -157,3 +159,116 @@ def test_check_dist_fails_when_one_output_is_broken(dist):
     path.write_text(path.read_text().replace("mode: subagent", "mode: sometimes"))
     failed = [r for r in conformance.check_dist(dist) if not r.ok]
     assert [Path(r.subject).name for r in failed] == ["writer.md"]
+
+
+# Gemini CLI (gemini-cli-core's loaders) and Codex (`codex debug prompt-input`, `codex
+# app-server`) on a bundle built for both.
+GEMINI_CODEX_AGENT = """\
+---
+name: reviewer
+description: "Reviews code: finds bugs before they ship"
+model: sonnet
+tools: [Read, Grep, Bash]
+---
+# Reviewer
+
+Read the diff twice.
+"""
+
+
+@pytest.fixture
+def gc_dist(make_bundle):
+    root = make_bundle(
+        {
+            "promptbundle.toml": 'name = "demo"\nversion = "1.2.3"\ndescription = "Demo"\n'
+            'author = "Demo Team"\ntargets = ["gemini", "codex"]\n',
+            "agents/reviewer.md": GEMINI_CODEX_AGENT,
+            "commands/review.md": "---\ndescription: Review the diff\n---\nReview $ARGUMENTS.\n",
+            "skills/lint/SKILL.md": "---\nname: lint\ndescription: Lint the code\n---\nRun ruff.\n",
+            "skills/lint/scripts/run.sh": "ruff check .\n",
+            "rules/AGENTS.md": "# Rules\n\nRead the diff twice.\n",
+        }
+    )
+    run_build(root)
+    return root / "dist"
+
+
+def test_a_gemini_and_codex_build_passes_every_client(gc_dist):
+    results = list(conformance.check_dist(gc_dist))
+    assert [r.line() for r in results if not r.ok] == []
+    subjects = sorted(str(Path(r.subject).relative_to(gc_dist)) for r in results)
+    assert subjects == [
+        "codex/@project/.agents/skills/lint/SKILL.md",
+        "codex/@project/AGENTS.md",
+        "codex/agents/reviewer.toml",
+        "gemini/agents/reviewer.md",
+        "gemini/skills/lint/SKILL.md",
+    ]
+    # The command is built for Gemini (Codex has none) but no client here reads it.
+    assert (gc_dist / "gemini/commands/review.toml").is_file()
+
+
+def _failed(results):
+    return {Path(r.subject).name: r.detail for r in results if not r.ok}
+
+
+def test_gemini_rejects_an_unknown_key_and_a_bad_name(gc_dist, tmp_path):
+    root = tmp_path / "gemini"
+    shutil.copytree(gc_dist / "gemini", root)
+    assert [r.line() for r in conformance.gemini_check(root) if not r.ok] == []
+    agent = root / "agents/reviewer.md"
+    text = agent.read_text()
+    agent.write_text(text.replace("name: reviewer", "name: reviewer\ncolor: red"))
+    (root / "agents/other.md").write_text(text.replace("name: reviewer", "name: Other Agent"))
+    failed = _failed(conformance.gemini_check(root))
+    assert set(failed) == {"reviewer.md", "other.md"}
+    assert "Unrecognized key(s) in object: 'color'" in failed["reviewer.md"]
+    assert "Name must be a valid slug" in failed["other.md"]
+
+
+def test_gemini_reports_a_skill_it_skips(gc_dist, tmp_path):
+    root = tmp_path / "gemini"
+    shutil.copytree(gc_dist / "gemini", root)
+    skill = root / "skills/lint/SKILL.md"
+    skill.write_text(skill.read_text().replace("description: Lint the code\n", ""))
+    failed = _failed(conformance.gemini_check(root))
+    assert list(failed) == ["SKILL.md"]
+    assert "skill was not loaded" in failed["SKILL.md"]
+
+
+def test_codex_rejects_an_agent_with_an_unknown_field(gc_dist, tmp_path):
+    root = tmp_path / "codex"
+    shutil.copytree(gc_dist / "codex", root)
+    assert [r.line() for r in conformance.codex_check(root) if not r.ok] == []
+    agent = root / "agents/reviewer.toml"
+    agent.write_text(
+        agent.read_text().replace('name = "reviewer"\n', 'name = "reviewer"\ncolor = "red"\n')
+    )
+    failed = _failed(conformance.codex_check(root))
+    assert list(failed) == ["reviewer.toml"]
+    assert "Ignoring malformed agent role definition" in failed["reviewer.toml"]
+    assert "unknown field `color`" in failed["reviewer.toml"]
+
+
+def test_codex_rejects_a_skill_without_description(gc_dist, tmp_path):
+    root = tmp_path / "codex"
+    shutil.copytree(gc_dist / "codex", root)
+    skill = root / "@project/.agents/skills/lint/SKILL.md"
+    skill.write_text(skill.read_text().replace("description: Lint the code\n", ""))
+    failed = _failed(conformance.codex_check(root))
+    assert failed == {"SKILL.md": "missing field `description`"}
+
+
+def test_check_dist_fails_on_a_broken_gemini_or_codex_agent(gc_dist):
+    gemini = gc_dist / "gemini/agents/reviewer.md"
+    gemini.write_text(gemini.read_text().replace("model:", "maxTurns: 3\nmodel:"))
+    codex = gc_dist / "codex/agents/reviewer.toml"
+    codex.write_text(codex.read_text().replace("model =", "max_turns = 3\nmodel ="))
+    failed = [r for r in conformance.check_dist(gc_dist) if not r.ok]
+    assert sorted((r.client, Path(r.subject).name) for r in failed) == [
+        ("codex", "reviewer.toml"),
+        ("gemini", "reviewer.md"),
+    ]
+    detail = {r.client: r.detail for r in failed}
+    assert "'maxTurns'" in detail["gemini"]
+    assert "unknown field `max_turns`" in detail["codex"]

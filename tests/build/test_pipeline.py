@@ -125,12 +125,12 @@ def test_opencode_gets_a_tool_map_a_model_id_and_loses_unknown_keys(
     result = build_outputs(load(root))
     text = next(o for o in result.outputs if o.path == "opencode/agent/alpha.md").content.decode()
     meta, _ = split(text)
-    assert list(meta) == ["description", "mode", "model", "temperature", "tools"]  # no name
+    assert list(meta) == ["description", "mode", "model", "temperature", "permission"]  # no name
     assert meta["mode"] == "subagent" and meta["temperature"] == 0.2
     assert meta["model"] == "anthropic/claude-sonnet-4-5"
-    tools = meta["tools"]
-    assert isinstance(tools, dict)
-    assert tools["read"] is True and tools["bash"] is True and tools["write"] is False
+    permission = meta["permission"]
+    assert isinstance(permission, dict)
+    assert "read" not in permission and "bash" not in permission and permission["edit"] == "deny"
     dropped = sorted((x.target, x.field) for x in result.lossy if x.target == "opencode")
     assert dropped == [("opencode", "maxTurns"), ("opencode", "tools.NotebookEdit")]
 

@@ -67,6 +67,10 @@ def test_every_shipped_schema_is_valid_json_with_a_title():
         "claude-plugin.marketplace",
         "claude-plugin.plugin",
         "claude-plugin.skill",
+        "cline",
+        "cline.command",
+        "cline.rule",
+        "cline.skill",
         "codex",
         "codex.rule",
         "codex.skill",
@@ -82,6 +86,11 @@ def test_every_shipped_schema_is_valid_json_with_a_title():
         "opencode.command",
         "opencode.rule",
         "opencode.skill",
+        "roo",
+        "roo.command",
+        "roo.roomodes",
+        "roo.rule",
+        "roo.skill",
         "skill-table.skill",
     ]
     for name in names:

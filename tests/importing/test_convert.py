@@ -29,9 +29,9 @@ ALL_TARGETS = (
 CONVERT_AGENTS = 'convert = ["agent"]\n'
 
 UNKNOWN_NOPE = (
-    "unknown format 'nope' (formats: agent-skill, claude-code, claude-plugin, codex,"
+    "unknown format 'nope' (formats: agent-skill, claude-code, claude-plugin, cline, codex,"
     " copilot-agent, copilot-instructions, copilot-prompt, cursor-rule, gemini, opencode,"
-    " skill-table)"
+    " roo, skill-table)"
 )
 
 CLAUDE = b"---\nname: reviewer\ndescription: Reviews code\ntools: Read, Grep\nmodel: sonnet\n---\n"

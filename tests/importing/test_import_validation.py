@@ -222,7 +222,7 @@ def test_import_check_reports_narrowed_agents_in_text_and_json(tmp_path: Path) -
     assert data["narrowed_files"] == [
         {
             "path": str(skill),
-            "kept": ["agent-skill", "codex", "gemini", "skill-table"],
+            "kept": ["agent-skill", "cline", "codex", "gemini", "roo", "skill-table"],
             "left_out": ["claude-code", "claude-plugin", "opencode"],
             "reason": reason,
         }

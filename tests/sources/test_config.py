@@ -10,8 +10,8 @@ from promptbundle.sources.config import find_root
 from tests.support import BundleFactory
 
 BUILT_IN = (
-    "agent-skill, claude-code, claude-plugin, codex, copilot-agent, copilot-instructions,"
-    " copilot-prompt, cursor-rule, gemini, opencode, skill-table"
+    "agent-skill, claude-code, claude-plugin, cline, codex, copilot-agent,"
+    " copilot-instructions, copilot-prompt, cursor-rule, gemini, opencode, roo, skill-table"
 )
 
 

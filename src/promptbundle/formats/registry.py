@@ -14,6 +14,7 @@ from promptbundle.formats.agent_skill import AgentSkillFormat
 from promptbundle.formats.base import Format
 from promptbundle.formats.claude_code import ClaudeCodeFormat
 from promptbundle.formats.claude_plugin import ClaudePluginFormat
+from promptbundle.formats.cline import ClineFormat
 from promptbundle.formats.codex import CodexFormat
 from promptbundle.formats.copilot_agent import CopilotAgentFormat
 from promptbundle.formats.copilot_instructions import CopilotInstructionsFormat
@@ -22,6 +23,7 @@ from promptbundle.formats.cursor_rule import CursorRuleFormat
 from promptbundle.formats.gemini import GeminiFormat
 from promptbundle.formats.layouts import TABLE
 from promptbundle.formats.opencode import OpencodeFormat
+from promptbundle.formats.roo import RooFormat
 from promptbundle.formats.skill_table import SkillTableFormat
 
 __all__ = ["FORMATS", "KNOWN_FORMATS", "TEXT_SUFFIXES", "Unsupported", "detect_format"]
@@ -40,6 +42,8 @@ FORMATS: dict[str, type[Format]] = {
         CursorRuleFormat,
         GeminiFormat,
         CodexFormat,
+        ClineFormat,
+        RooFormat,
     )
 }
 

@@ -252,6 +252,14 @@ _PERMISSION_TOOLS = {
     "edit": ("Edit", "MultiEdit", "Write"),
     "bash": ("Bash",),
     "webfetch": ("WebFetch",),
+    "websearch": ("WebSearch",),
+    "read": ("Read",),
+    "grep": ("Grep",),
+    "glob": ("Glob",),
+    "list": ("LS",),
+    "task": ("Task",),
+    "skill": ("Skill",),
+    "todowrite": ("TodoWrite",),
 }
 
 
