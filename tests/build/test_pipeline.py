@@ -953,3 +953,33 @@ def test_two_skills_with_a_resource_of_the_same_name_build(make_bundle: BundleFa
     assert (root / "dist/claude-code/skills/b/scripts/run.sh").read_text() == "echo b\n"
     assert (root / "dist/agent-skill/a/scripts/run.sh").read_text() == "echo a\n"
     assert (root / "dist/agent-skill/b/scripts/run.sh").read_text() == "echo b\n"
+
+
+def test_misspelt_keys_targets_and_variables_get_a_did_you_mean(
+    make_bundle: BundleFactory,
+) -> None:
+    root = make_bundle(
+        {
+            "agents/one.md": "---\nname: one\ndescription: x\ntarget: [opencode]\n---\nBody\n",
+        }
+    )
+    with pytest.raises(PromptBundleError) as info:
+        load(root)
+    assert info.value.message.startswith("unknown key 'target' (did you mean 'targets'?):")
+    root = make_bundle(
+        {"agents/one.md": "---\nname: one\ndescription: x\nvars: {stack: flask}\n---\n{{ stak }}\n"}
+    )
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root))
+    assert info.value.message == "'stak' is undefined (did you mean 'stack'?)"
+    root = make_bundle(
+        {
+            "promptbundle.toml": 'name = "demo"\ntargets = ["opencod"]\n',
+            "agents/one.md": "---\nname: one\ndescription: x\n---\nBody\n",
+        }
+    )
+    with pytest.raises(PromptBundleError) as info:
+        load(root)
+    assert info.value.message.startswith(
+        "target 'opencod' (did you mean 'opencode'?) is neither a built-in format"
+    )

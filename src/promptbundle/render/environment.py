@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from promptbundle.core.errors import Location, RenderError
 from promptbundle.core.markdown import shift_headings
 from promptbundle.core.model import Bundle, Prompt
+from promptbundle.core.suggest import did_you_mean
 from promptbundle.sources.prompts import read_source
 
 __all__ = ["RenderedPrompt", "make_env", "render_prompt", "uses_target"]
@@ -204,10 +206,19 @@ def render_prompt(
         except RecursionError as err:
             message = "templates include each other without end (an include cycle)"
             raise _runtime_error(bundle, agent, target, err, message) from None
+        except jinja2.UndefinedError as err:
+            message = str(err) + _undefined_hint(str(err), context)
+            raise _runtime_error(bundle, agent, target, err, message) from None
         except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as err:
             raise _runtime_error(bundle, agent, target, err, str(err)) from None
     fragments = sorted(name for name in loaded if name != agent.rel)
     return RenderedPrompt(agent, str(target["name"]), body, (agent.rel, *fragments))
+
+
+def _undefined_hint(message: str, context: dict[str, Any]) -> str:
+    """'did you mean' for a misspelt variable (`'stak' is undefined`)."""
+    match = re.match(r"^'([^']+)' is undefined$", message)
+    return did_you_mean(match.group(1), context) if match else ""
 
 
 def _location(

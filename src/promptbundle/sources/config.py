@@ -17,6 +17,7 @@ from promptbundle.core.model import (
     KnownFormats,
     TargetConfig,
 )
+from promptbundle.core.suggest import did_you_mean
 
 __all__ = ["find_root", "key_line_in", "load_config", "read_toml"]
 
@@ -136,7 +137,8 @@ def _config_table(root: Path) -> tuple[Path, dict[str, Any]]:
 def _check_keys(table: dict[str, Any], problems: _Problems) -> None:
     """Every key of the bundle table is a known one."""
     for key in sorted(set(table) - _BUNDLE_KEYS):
-        problems.add(f"unknown key {key!r} (known: {', '.join(sorted(_BUNDLE_KEYS))})", key)
+        hint = did_you_mean(key, _BUNDLE_KEYS)
+        problems.add(f"unknown key {key!r}{hint} (known: {', '.join(sorted(_BUNDLE_KEYS))})", key)
 
 
 def _bundle_name(table: dict[str, Any], problems: _Problems) -> str:
@@ -267,7 +269,7 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
     if not path.is_file():
         if name not in formats.names:
             raise ConfigError(
-                f"target {name!r} is neither a built-in format "
+                f"target {name!r}{did_you_mean(name, formats.names)} is neither a built-in format "
                 f"({', '.join(sorted(formats.names))}) "
                 f"nor configured in targets/{name}.toml",
                 Location(config_source, key_line_in(config_source, "targets"), 1),
@@ -278,7 +280,8 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
     for key in sorted(set(table) - _TARGET_KEYS):
         errors.append(
             ConfigError(
-                f"unknown key {key!r} (known: {', '.join(sorted(_TARGET_KEYS))})",
+                f"unknown key {key!r}{did_you_mean(key, _TARGET_KEYS)}"
+                f" (known: {', '.join(sorted(_TARGET_KEYS))})",
                 Location(path, key_line_in(path, key), 1),
             )
         )

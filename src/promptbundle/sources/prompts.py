@@ -12,6 +12,7 @@ from promptbundle.core.errors import Location, PromptBundleError, SourceError, r
 from promptbundle.core.frontmatter import split_frontmatter
 from promptbundle.core.lines import key_line
 from promptbundle.core.model import ID_PATTERN, TIERS, KnownFormats, Prompt
+from promptbundle.core.suggest import did_you_mean
 from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml
 from promptbundle.sources.config import var_name_problems
 
@@ -94,8 +95,9 @@ def _check_keys(
     """Every key is canonical or names a per-target block."""
     for key in meta:
         if key not in CANONICAL_KEYS and key not in block_names:
+            hint = did_you_mean(str(key), [*CANONICAL_KEYS, *known_targets])
             problems.add(
-                f"unknown key {key!r}: canonical keys are {', '.join(CANONICAL_KEYS[:6])}; "
+                f"unknown key {key!r}{hint}: canonical keys are {', '.join(CANONICAL_KEYS[:6])}; "
                 f"per-target blocks are keyed by target ({', '.join(sorted(known_targets))})",
                 str(key),
             )
