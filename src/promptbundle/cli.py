@@ -295,6 +295,40 @@ def install(
 
 @main.command()
 @_root_option
+@click.argument("targets", nargs=-1, metavar="[TARGET]...")
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The folder an earlier install wrote into.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; remove nothing.")
+@click.option("--force", is_flag=True, help="Remove files changed since they were installed too.")
+@_json_option
+def uninstall(
+    root: Path | None,
+    targets: tuple[str, ...],
+    into: Path,
+    dry_run: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Remove what installs of this bundle wrote (default: every target it installed).
+
+    Only files recorded in INTO/.promptbundle-install.json for this bundle are removed, and
+    a file changed since it was installed is kept unless --force; folders left empty go too.
+    """
+    from promptbundle.commands import uninstall as command
+
+    with _handle_errors("uninstall", as_json=as_json):
+        outcome = command.run_uninstall(
+            root, targets=targets, into=into, dry_run=dry_run, force=force
+        )
+    _finish(outcome, as_json=as_json)
+
+
+@main.command()
+@_root_option
 @click.argument("base", required=False)
 @click.argument("head", required=False)
 @click.option(

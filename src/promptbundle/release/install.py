@@ -10,7 +10,7 @@ install stops naming every such file, having written nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -27,6 +27,7 @@ __all__ = [
     "Payload",
     "install_payload",
     "relocate",
+    "uninstall",
 ]
 
 OWNERSHIP_FILE = ".promptbundle-install.json"
@@ -242,6 +243,42 @@ def install_payload(
     _disown(rest, payload.files)
     _write_ownership(into, [*(i for i in rest if i["files"]), _record(payload)])
     return report
+
+
+def uninstall(
+    into: Path,
+    bundle: str,
+    targets: Sequence[str] = (),
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+) -> list[InstallReport]:
+    """Remove what installs of `bundle` (of `targets`, or of every target) wrote into `into`.
+
+    Like an install of nothing: a file changed since it was installed is kept, and nothing
+    is removed, unless `force`. Every target is planned before any file is removed."""
+    recorded = sorted(
+        {str(i.get("target")) for i in _read_ownership(into) if i.get("bundle") == bundle}
+    )
+    if not recorded:
+        raise UsageError(f"nothing of {bundle} is installed in {into}")
+    unknown = [t for t in targets if t not in recorded]
+    if unknown:
+        raise UsageError(
+            f"{bundle} has no install of {', '.join(unknown)} in {into} "
+            f"(installed: {', '.join(recorded)})"
+        )
+    payloads = [Payload(bundle, "", target, {}) for target in (targets or recorded)]
+    reports = [install_payload(p, into=into, dry_run=True, force=force) for p in payloads]
+    if dry_run:
+        return reports
+    reports = [install_payload(p, into=into, force=force) for p in payloads]
+    kept = [i for i in _read_ownership(into) if i["files"]]
+    if kept:
+        _write_ownership(into, kept)
+    else:
+        (into / OWNERSHIP_FILE).unlink()
+    return reports
 
 
 def _partition(
