@@ -260,6 +260,11 @@ def verify(archive: Path, as_json: bool) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--force", is_flag=True, help="Overwrite or remove files this install does not own.")
+@click.option(
+    "--skip-modified",
+    is_flag=True,
+    help="Leave files changed since they were installed as they are; show how they differ.",
+)
 @_json_option
 def install(
     root: Path | None,
@@ -268,6 +273,7 @@ def install(
     from_archive: Path | None,
     dry_run: bool,
     force: bool,
+    skip_modified: bool,
     as_json: bool,
 ) -> None:
     """Copy targets' outputs where each tool reads them (default: every target).
@@ -289,6 +295,7 @@ def install(
             dry_run=dry_run,
             force=force,
             from_archive=from_archive,
+            skip_modified=skip_modified,
         )
     _finish(outcome, as_json=as_json)
 

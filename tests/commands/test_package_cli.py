@@ -69,6 +69,7 @@ def test_install_passes_its_options_to_the_library(monkeypatch: pytest.MonkeyPat
                 "dry_run": True,
                 "force": True,
                 "from_archive": Path("a.zip"),
+                "skip_modified": False,
             },
         )
     ]
@@ -220,6 +221,7 @@ def test_install_json_lists_each_target(make_bundle: BundleFactory, tmp_path: Pa
                 "removed": [],
                 "unchanged": [],
                 "forced": [],
+                "skipped": [],
             },
             {
                 "target": "claude-code",
@@ -228,6 +230,7 @@ def test_install_json_lists_each_target(make_bundle: BundleFactory, tmp_path: Pa
                 "removed": [],
                 "unchanged": [],
                 "forced": [],
+                "skipped": [],
             },
         ],
     }

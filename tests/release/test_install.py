@@ -93,6 +93,7 @@ def test_reinstall_removes_exactly_the_dropped_outputs_and_keeps_user_files(
                 "removed": [".claude/agents/two.md"],
                 "unchanged": [],
                 "forced": [],
+                "skipped": [],
             }
         ],
     }
@@ -660,3 +661,28 @@ def test_a_conflict_in_any_target_writes_nothing_for_every_target(
         "1 file(s) this install may not overwrite or remove; nothing written"
     )
     assert snapshot(into) == {".opencode/agent/one.md": b"mine\n"}
+
+
+def test_skip_modified_leaves_an_edited_file_shows_its_diff_and_installs_the_rest(
+    two_agents: Path, tmp_path: Path
+) -> None:
+    into = tmp_path / "project"
+    install(two_agents, targets=["claude-code"], into=into)
+    edited = into / ".claude/agents/one.md"
+    original = edited.read_text()
+    edited.write_text(original + "Edited by hand.\n")
+    agent = two_agents / "agents/two.md"
+    agent.write_text(agent.read_text() + "More.\n")
+    report = install(two_agents, targets=["claude-code"], into=into, skip_modified=True)
+    assert report_of(report, "claude-code")["updated"] == [".claude/agents/two.md"]
+    assert report_of(report, "claude-code")["skipped"] == [".claude/agents/one.md"]
+    assert report.lines[0] == "update: .claude/agents/two.md"
+    assert report.lines[1] == "skip: .claude/agents/one.md (changed since it was installed)"
+    assert report.lines[2:4] == [
+        "--- .claude/agents/one.md (installed)",
+        "+++ .claude/agents/one.md (new)",
+    ]
+    assert edited.read_text() == original + "Edited by hand.\n"
+    # The record still holds the digest it was installed with: the file stays "changed".
+    with pytest.raises(InstallConflictError):
+        install(two_agents, targets=["claude-code"], into=into)

@@ -23,6 +23,7 @@ def run_install(
     dry_run: bool = False,
     force: bool = False,
     from_archive: Path | None = None,
+    skip_modified: bool = False,
 ) -> Outcome:
     """Copy targets' outputs into `into`, from a fresh build or a verified release: the named
     targets, or every installable target (and the bundle's own files) when none is named."""
@@ -35,9 +36,10 @@ def run_install(
     )
     _check_overlaps(payloads)
     # Every target is planned (and its conflicts found) before any target is written.
-    reports = [install_payload(p, into=into, dry_run=True, force=force) for p in payloads]
+    options = {"force": force, "skip_modified": skip_modified}
+    reports = [install_payload(p, into=into, dry_run=True, **options) for p in payloads]
     if not dry_run:
-        reports = [install_payload(p, into=into, force=force) for p in payloads]
+        reports = [install_payload(p, into=into, **options) for p in payloads]
     lines = [line for report in reports for line in report.lines()]
     summary = "; ".join(report.summary for report in reports)
     return Outcome(
@@ -55,6 +57,7 @@ def run_install(
                     "removed": report.removed,
                     "unchanged": report.unchanged,
                     "forced": report.forced,
+                    "skipped": sorted(report.skipped),
                 }
                 for report in reports
             ],

@@ -9,6 +9,7 @@ install stops naming every such file, having written nothing.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 OWNERSHIP_FILE = ".promptbundle-install.json"
+# Why a file the install owns may not be overwritten or removed (see skip_modified).
+MODIFIED = "changed since it was installed"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Payload:
     version: str
     target: str
     files: dict[str, bytes]
+    # Files left as they are, with the digest the record keeps for them.
+    recorded: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,14 +60,22 @@ class InstallReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     forced: list[str] = field(default_factory=list)
+    # Files changed since they were installed, left as they are (`skip_modified`), each with
+    # the unified diff from the file as it is to what the install would write.
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         forced = set(self.forced)
         tag = {True: " (--force)", False: ""}
+        skipped = []
+        for path, diff in self.skipped.items():
+            skipped.append(f"skip: {path} (changed since it was installed)")
+            skipped += diff.splitlines()
         return (
             [f"add: {p}{tag[p in forced]}" for p in self.added]
             + [f"update: {p}{tag[p in forced]}" for p in self.updated]
             + [f"remove: {p}{tag[p in forced]}" for p in self.removed]
+            + skipped
         )
 
     @property
@@ -195,7 +208,7 @@ def _plan(
             continue
         report.removed.append(rel)
         if found != owned[rel]:
-            conflicts.append((dest, "changed since it was installed; will not remove it"))
+            conflicts.append((dest, f"{MODIFIED}; will not remove it"))
     return report, conflicts
 
 
@@ -218,18 +231,30 @@ def _overwrite_conflict(
     if rel not in owned:
         return "not installed by promptbundle; will not overwrite it"
     if found != owned[rel]:
-        return "changed since it was installed; will not overwrite it"
+        return f"{MODIFIED}; will not overwrite it"
     return None
 
 
 def install_payload(
-    payload: Payload, *, into: Path, dry_run: bool = False, force: bool = False
+    payload: Payload,
+    *,
+    into: Path,
+    dry_run: bool = False,
+    force: bool = False,
+    skip_modified: bool = False,
 ) -> InstallReport:
-    """Put `payload` into `into`, removing only files a previous install of it wrote."""
+    """Put `payload` into `into`, removing only files a previous install of it wrote.
+
+    With `skip_modified`, a file changed since it was installed is left as it is (and stays
+    recorded as it was installed) instead of stopping the install."""
     if into.exists() and not into.is_dir():
         raise UsageError(f"--into {into} is not a folder")
     mine, rest = _partition(_read_ownership(into), (payload.bundle, payload.target))
-    report, conflicts = _plan(into, payload, _owned_files(mine), _files_of_others(rest))
+    owned = _owned_files(mine)
+    report, conflicts = _plan(into, payload, owned, _files_of_others(rest))
+    if skip_modified:
+        conflicts = _skip_modified(into, payload, report, conflicts)
+        payload = _keep_skipped(payload, report, owned)
     report.dry_run = dry_run
     if conflicts and not force:
         raise InstallConflictError(conflicts)
@@ -243,6 +268,40 @@ def install_payload(
     _disown(rest, payload.files)
     _write_ownership(into, [*(i for i in rest if i["files"]), _record(payload)])
     return report
+
+
+def _skip_modified(
+    into: Path, payload: Payload, report: InstallReport, conflicts: list[tuple[Path, str]]
+) -> list[tuple[Path, str]]:
+    """Take the files changed since they were installed out of the plan (with their diffs);
+    the conflicts left."""
+    left = []
+    for dest, reason in conflicts:
+        if not reason.startswith(MODIFIED):
+            left.append((dest, reason))
+            continue
+        rel = dest.relative_to(into).as_posix()
+        new = payload.files.get(rel, b"")
+        report.skipped[rel] = _diff(rel, dest.read_bytes(), new)
+        for planned in (report.updated, report.removed):
+            if rel in planned:
+                planned.remove(rel)
+    return left
+
+
+def _keep_skipped(payload: Payload, report: InstallReport, owned: Mapping[str, str]) -> Payload:
+    """The payload without the skipped files; the record keeps the digest each had."""
+    files = {rel: data for rel, data in payload.files.items() if rel not in report.skipped}
+    recorded = {rel: owned[rel] for rel in report.skipped if rel in owned}
+    return Payload(payload.bundle, payload.version, payload.target, files, recorded)
+
+
+def _diff(rel: str, installed: bytes, new: bytes) -> str:
+    """A unified diff from the installed file to what the install would write."""
+    before = installed.decode("utf-8", errors="replace").splitlines(keepends=True)
+    after = new.decode("utf-8", errors="replace").splitlines(keepends=True)
+    lines = difflib.unified_diff(before, after, f"{rel} (installed)", f"{rel} (new)", n=2)
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
 def uninstall(
@@ -308,12 +367,15 @@ def _disown(rest: list[dict[str, Any]], files: Mapping[str, bytes]) -> None:
 
 
 def _record(payload: Payload) -> dict[str, Any]:
-    """The install record entry for `payload`: its files with their digests."""
+    """The install record entry for `payload`: its files with their digests (and the files
+    it left as they were, with the digests they were installed with)."""
+    files = {rel: sha256(data) for rel, data in payload.files.items()}
+    files.update(payload.recorded)
     return {
         "bundle": payload.bundle,
         "target": payload.target,
         "version": payload.version,
-        "files": {rel: sha256(payload.files[rel]) for rel in sorted(payload.files)},
+        "files": {rel: files[rel] for rel in sorted(files)},
     }
 
 
