@@ -85,6 +85,11 @@ class Format:
     body_limit: ClassVar[int | None] = None
     # Whether a bundle that lists no targets builds this format.
     default_target: ClassVar[bool] = True
+    # The rules the tool reads when it reads only named rule files (opencode: `AGENTS`);
+    # None: every rule. A rule imported from this format is written back all the same.
+    rule_ids: ClassVar[frozenset[str] | None] = None
+    # Canonical tool -> the tool's own name, for formats that take a list of their names.
+    native_tools: ClassVar[Mapping[str, str]] = {}
     # Whether a skill's resource files go beside its SKILL.md (a single-file layout cannot).
     carries_resources: ClassVar[bool] = True
     # Whether the format writes plugins (and so builds the prompts of `plugins/<name>/`).
@@ -177,7 +182,23 @@ class Format:
         only by formats that write plugins."""
         if prompt.plugin and not self.writes_plugins:
             return False
+        if prompt.kind == "rule" and self.rule_ids is not None:
+            return prompt.id in self.rule_ids or prompt.imported.get("format") == self.name
         return prompt.kind in self.kinds or prompt.kind in self.target.convert
+
+    def native_tool_list(self, tools: Sequence[str]) -> list[str]:
+        """The tool's own names for `tools` (`native_tools`, a target's `[tools]` first), each
+        once; a tool without one is left out (see unmapped_tools)."""
+        mapped = [self.target.tools.get(t) or self.native_tools.get(t) for t in tools]
+        return list(dict.fromkeys(t for t in mapped if t))
+
+    def unmapped_tools(self, prompt: Prompt, tool: str) -> list[LossyField]:
+        """A lossy line for each of the prompt's tools `native_tools` has no name for."""
+        return [
+            self.lossy(prompt.label, f"tools.{name}", f"no {tool} equivalent")
+            for name in prompt.tools or ()
+            if name not in self.native_tools and name not in self.target.tools
+        ]
 
     def built_kind(self, prompt: Prompt) -> str:
         """The kind of file `prompt` becomes here (a converted prompt becomes the kind the

@@ -67,6 +67,7 @@ class ClineFormat(Format):
     keep_unknown = False
     default_models: ClassVar[Mapping[str, str]] = CLINE_MODELS
     install_prefix = ".cline"
+    native_tools: ClassVar[Mapping[str, str]] = CLINE_TOOLS
     default_target = False
     detect_order = 56
 
@@ -89,9 +90,8 @@ class ClineFormat(Format):
         return values
 
     def map_tools(self, tools: Sequence[str]) -> Any:
-        """A YAML list of Cline tool names (each once); tools without one are left out."""
-        mapped = [self.target.tools.get(t) or CLINE_TOOLS.get(t) for t in tools]
-        return list(dict.fromkeys(t for t in mapped if t))
+        """A YAML list of Cline tool names (each once)."""
+        return self.native_tool_list(tools)
 
     def map_fields(self, rendered: RenderedPrompt) -> Mapped:
         mapped = super().map_fields(rendered)
@@ -100,10 +100,7 @@ class ClineFormat(Format):
             return mapped
         if "/" in prompt.id and mapped.fields.get("name") == prompt.id.rsplit("/", 1)[-1]:
             mapped.fields["name"] = prompt.id.replace("/", NESTED_JOINER)
-        for tool in prompt.tools or ():
-            if tool not in CLINE_TOOLS and tool not in self.target.tools:
-                reason = "no Cline equivalent"
-                mapped.lossy.append(self.lossy(prompt.label, f"tools.{tool}", reason))
+        mapped.lossy += self.unmapped_tools(prompt, "Cline")
         return mapped
 
     def checks(self, output: OutputFile, fields: Mapping[str, Any]) -> list[Diagnostic]:

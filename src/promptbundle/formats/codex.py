@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from promptbundle.core.lines import key_line as find_key_line
-from promptbundle.core.model import PROJECT_FOLDER, OutputFile, Prompt
+from promptbundle.core.model import PROJECT_FOLDER, OutputFile
 from promptbundle.formats.base import Format, Mapped
 from promptbundle.formats.layouts import TomlLayout
+from promptbundle.formats.opencode import AGENTS_MD_RULE
 from promptbundle.render.environment import RenderedPrompt
 
 __all__ = ["CODEX_AGENT_TOML", "CODEX_MODELS", "CodexFormat"]
@@ -38,8 +39,6 @@ CODEX_MODELS = {
     "haiku": "gpt-5-codex-mini",
     "inherit": "",
 }
-# The rule that is the project's AGENTS.md.
-AGENTS_MD_RULE = "AGENTS"
 
 
 class CodexFormat(Format):
@@ -54,6 +53,7 @@ class CodexFormat(Format):
     keep_unknown = False
     default_models: ClassVar[Mapping[str, str]] = CODEX_MODELS
     install_prefix = ".codex"
+    rule_ids = frozenset({AGENTS_MD_RULE})
     default_target = False
 
     def agent_path(self, agent_id: str) -> str:
@@ -65,12 +65,6 @@ class CodexFormat(Format):
 
     def rule_path(self, rule_id: str) -> str:
         return f"{PROJECT_FOLDER}/{rule_id}.md"
-
-    def carries(self, prompt: Prompt) -> bool:
-        """Codex reads one rule file here, the project's AGENTS.md (the rule `AGENTS`)."""
-        if prompt.kind == "rule":
-            return prompt.id == AGENTS_MD_RULE or bool(prompt.imported.get("format") == self.name)
-        return super().carries(prompt)
 
     def map_fields(self, rendered: RenderedPrompt) -> Mapped:
         mapped = super().map_fields(rendered)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from promptbundle.core.lines import key_line as find_key_line
-from promptbundle.core.model import PROJECT_FOLDER, OutputFile, Prompt
+from promptbundle.core.model import PROJECT_FOLDER, OutputFile
 from promptbundle.formats.base import Format, Mapped
 from promptbundle.formats.layouts import TomlLayout
 from promptbundle.render.environment import RenderedPrompt
@@ -75,6 +75,8 @@ class GeminiFormat(Format):
     keep_unknown = False
     default_models: ClassVar[Mapping[str, str]] = GEMINI_MODELS
     install_prefix = ".gemini"
+    rule_ids = frozenset({GEMINI_MD_RULE})
+    native_tools: ClassVar[Mapping[str, str]] = GEMINI_TOOLS
     default_target = False
     detect_order = 55
 
@@ -91,16 +93,9 @@ class GeminiFormat(Format):
     def rule_path(self, rule_id: str) -> str:
         return f"{PROJECT_FOLDER}/{rule_id}.md"
 
-    def carries(self, prompt: Prompt) -> bool:
-        """Gemini reads one rule file, the project's GEMINI.md (the rule `GEMINI`)."""
-        if prompt.kind == "rule":
-            return prompt.id == GEMINI_MD_RULE or bool(prompt.imported.get("format") == self.name)
-        return super().carries(prompt)
-
     def map_tools(self, tools: Sequence[str]) -> Any:
-        """A YAML list of Gemini tool names (each once); tools without one are left out."""
-        mapped = [self.target.tools.get(t) or GEMINI_TOOLS.get(t) for t in tools]
-        return list(dict.fromkeys(t for t in mapped if t))
+        """A YAML list of Gemini tool names (each once)."""
+        return self.native_tool_list(tools)
 
     def map_fields(self, rendered: RenderedPrompt) -> Mapped:
         mapped = super().map_fields(rendered)
@@ -117,10 +112,7 @@ class GeminiFormat(Format):
             return mapped
         if "/" in prompt.id and mapped.fields.get("name") == prompt.id.rsplit("/", 1)[-1]:
             mapped.fields["name"] = prompt.id.replace("/", NESTED_JOINER)
-        for tool in prompt.tools or ():
-            if tool not in GEMINI_TOOLS and tool not in self.target.tools:
-                reason = "no Gemini CLI equivalent"
-                mapped.lossy.append(self.lossy(prompt.label, f"tools.{tool}", reason))
+        mapped.lossy += self.unmapped_tools(prompt, "Gemini CLI")
         return mapped
 
     def render_file(self, fields: Mapping[str, Any], body: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from promptbundle.core.diagnostics import Diagnostic
-from promptbundle.core.model import PROJECT_FOLDER, OutputFile, Prompt
+from promptbundle.core.model import PROJECT_FOLDER, OutputFile
 from promptbundle.formats.base import Format, Mapped
 from promptbundle.render.environment import RenderedPrompt
 
@@ -80,6 +80,8 @@ class OpencodeFormat(Format):
     fields = OPENCODE_FIELDS
     keep_unknown = False
     install_prefix = ".opencode"
+    # opencode reads one rule file, the project's AGENTS.md.
+    rule_ids = frozenset({AGENTS_MD_RULE})
     kinds = frozenset({"agent", "command", "skill", "rule"})
     kind_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "command": ("description", "agent", "model", "subtask"),
@@ -113,13 +115,6 @@ class OpencodeFormat(Format):
 
     def rule_path(self, rule_id: str) -> str:
         return f"{PROJECT_FOLDER}/{rule_id}.md"
-
-    def carries(self, prompt: Prompt) -> bool:
-        """opencode reads one rule file, the project's AGENTS.md (the rule `AGENTS`); a rule
-        imported from an opencode project is written back where it came from."""
-        if prompt.kind == "rule":
-            return prompt.id == AGENTS_MD_RULE or bool(prompt.imported.get("format") == self.name)
-        return super().carries(prompt)
 
     def native_tool(self, tool: str) -> str | None:
         """The opencode tool a canonical tool is here (None: it has none)."""

@@ -30,7 +30,7 @@ from promptbundle.importing.convert import (
 )
 from promptbundle.importing.targets import narrowings
 from promptbundle.release.install import relocate
-from promptbundle.sources.prompts import PATH_SEGMENT
+from promptbundle.sources.prompts import is_valid_id
 
 __all__ = [
     "PlannedPrompt",
@@ -301,7 +301,7 @@ def convert_plan(plan: TreePlan) -> None:
         try:
             if path.is_symlink():
                 raise Unsupported("a symbolic link")
-            if not _usable(item.kind, prompt_id):
+            if not is_valid_id(item.kind, prompt_id):
                 raise Unsupported(f"{prompt_id!r} cannot be a {item.kind} id")
             agent = convert_file(
                 path,
@@ -338,12 +338,6 @@ def _valid_id(kind: str, prompt_id: str) -> str:
         return "/".join(part.replace(" ", "-") for part in prompt_id.split("/"))
     parts = [part if ID_PATTERN.match(part) else slugify(part) for part in prompt_id.split("/")]
     return "/".join(parts) if kind == "agent" else parts[-1]
-
-
-def _usable(kind: str, prompt_id: str) -> bool:
-    """Whether the loader takes `prompt_id` as an id of `kind` (see sources/prompts.py)."""
-    pattern = ID_PATTERN if kind in ("agent", "skill") else PATH_SEGMENT
-    return all(pattern.match(part) and len(part) <= 64 for part in prompt_id.split("/"))
 
 
 def _unique(prompt_id: str, taken: set[str]) -> str:

@@ -16,7 +16,7 @@ from promptbundle.core.suggest import did_you_mean
 from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml
 from promptbundle.sources.config import var_name_problems
 
-__all__ = ["load_prompt", "read_source"]
+__all__ = ["is_valid_id", "load_prompt", "read_source"]
 
 CANONICAL_KEYS = (
     "name",
@@ -103,13 +103,19 @@ def _check_keys(
             )
 
 
+def is_valid_id(kind: str, prompt_id: str) -> bool:
+    """Whether `prompt_id` can be the id of a prompt of `kind`: each `/`-separated part a
+    lowercase-hyphen name (agents, skills) or a file name (commands, rules), at most 64."""
+    pattern = ID_PATTERN if kind in NAMED_KINDS else PATH_SEGMENT
+    return all(pattern.match(part) and len(part) <= 64 for part in prompt_id.split("/"))
+
+
 def _prompt_id(
     meta: dict[Any, Any], kind: str, prompt_id: str, path: Path, problems: _Problems
 ) -> str:
     """The prompt's id (its path under the kind's folder); an agent's or a skill's `name`,
     when set, must be the last part of it."""
-    pattern = ID_PATTERN if kind in NAMED_KINDS else PATH_SEGMENT
-    if not all(pattern.match(part) and len(part) <= 64 for part in prompt_id.split("/")):
+    if not is_valid_id(kind, prompt_id):
         rule = (
             "lowercase letters, digits and hyphens (at most 64)"
             if kind in NAMED_KINDS
