@@ -83,7 +83,7 @@ def test_user_error_prints_location_and_exits_one_without_traceback(
     root = make_bundle({"agents/one.md": "---\nname: one\ndescription: x\n---\n{{ nope }}\n"})
     code, out, err = run("build", "--root", str(root))
     assert code == 1
-    assert err == f"{root / 'agents/one.md'}:5:1: error: 'nope' is undefined\n"
+    assert err == f"{root / 'agents/one.md'}:5:1: error: 'nope' is undefined [PB003]\n"
     assert "Traceback" not in out + err
     assert not (root / "dist").exists()
 
@@ -186,4 +186,4 @@ def test_error_paths_are_relative_to_the_current_folder(
     monkeypatch.chdir(root)
     code, _, err = run("build")
     assert code == 1
-    assert err == "agents/one.md:5:1: error: 'nope' is undefined\n"
+    assert err == "agents/one.md:5:1: error: 'nope' is undefined [PB003]\n"

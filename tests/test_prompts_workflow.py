@@ -94,7 +94,7 @@ def test_diff_step_fails_when_the_pull_request_does_not_build(
     assert proc.stderr == (
         f"error: cannot build HEAD ({head}): the build fails there\n"
         "HEAD:fragments/testing.md:1:1: error: 'nope' is undefined"
-        " (while rendering agents/alpha.md for target claude-code)\n"
+        " (while rendering agents/alpha.md for target claude-code) [PB003]\n"
     )
 
 

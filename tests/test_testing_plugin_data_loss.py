@@ -30,7 +30,7 @@ IDS = [
 # The outputs a change of the agent's body changes (README.md counts its lines and characters).
 BODY_IDS = [IDS[0], IDS[1], IDS[4], IDS[5]]
 ORPHAN = "test_output[gone.md].md"
-BUILD_ERROR = "agents/x.md:5:1: error: 'stak' is undefined"
+BUILD_ERROR = "agents/x.md:5:1: error: 'stak' is undefined [PB003]"
 
 
 def _demo(pytester: pytest.Pytester, test_file: str = TEST_FILE) -> Path:

@@ -183,7 +183,7 @@ def test_a_build_gives_up_on_a_held_lock_naming_its_holder(
         "",
         f"{lock}:1:1: error: another build of this bundle holds the lock {lock} "
         f"(pid {helper.pid}, started {match[2]}); gave up after 1 s "
-        f"(set {TIMEOUT_VARIABLE} to wait longer); nothing written\n",
+        f"(set {TIMEOUT_VARIABLE} to wait longer); nothing written [PB300]\n",
     )
     assert 1 <= waited < 30
     # Nothing written: no output folder, no staging folder, no record; the holder's line kept.

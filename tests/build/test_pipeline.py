@@ -214,7 +214,7 @@ def test_strict_undefined_variable_is_an_error_with_its_line(make_bundle: Bundle
     with pytest.raises(PromptBundleError) as info:
         build_outputs(load(root))
     assert info.value.lines() == [
-        f"{root / 'agents/beta.md'}:6:1: error: 'missing_var' is undefined"
+        f"{root / 'agents/beta.md'}:6:1: error: 'missing_var' is undefined [PB003]"
     ]
 
 
@@ -227,7 +227,7 @@ def test_sandbox_refuses_attribute_tricks(make_bundle: BundleFactory) -> None:
         build_outputs(load(root))
     assert info.value.lines() == [
         f"{root / 'agents/beta.md'}:5:1: error: unsafe template: "
-        "access to attribute '__class__' of 'str' object is unsafe."
+        "access to attribute '__class__' of 'str' object is unsafe. [PB003]"
     ]
 
 
@@ -237,7 +237,7 @@ def test_loader_refuses_paths_outside_the_bundle(make_bundle: BundleFactory) -> 
     with pytest.raises(PromptBundleError) as info:
         build_outputs(load(root))
     assert info.value.lines() == [
-        f"{root / 'agents/beta.md'}:5:1: error: template not found: ../../etc/passwd"
+        f"{root / 'agents/beta.md'}:5:1: error: template not found: ../../etc/passwd [PB003]"
     ]
 
 
@@ -253,7 +253,7 @@ def test_loader_refuses_a_symlink_that_leaves_the_bundle(
     with pytest.raises(PromptBundleError) as info:
         build_outputs(load(root))
     assert info.value.lines() == [
-        f"{root / 'agents/beta.md'}:5:1: error: template not found: leak.md"
+        f"{root / 'agents/beta.md'}:5:1: error: template not found: leak.md [PB003]"
     ]
 
 
@@ -286,7 +286,8 @@ def test_yaml_error_points_at_the_line_in_the_agent_file(make_bundle: BundleFact
     with pytest.raises(PromptBundleError) as info:
         load(root)
     assert info.value.lines() == [
-        f"{root / 'agents/beta.md'}:5:1: error: invalid YAML: did not find expected ',' or ']'"
+        f"{root / 'agents/beta.md'}:5:1: error: invalid YAML:"
+        " did not find expected ',' or ']' [PB001]"
     ]
 
 
@@ -300,7 +301,7 @@ def test_jinja_error_in_a_fragment_names_the_fragment_line_and_the_agent(
         build_outputs(load(root))
     assert info.value.lines() == [
         f"{root / 'fragments/broken.md'}:4:1: error: 'nope' is undefined"
-        " (while rendering agents/beta.md for target claude-code)"
+        " (while rendering agents/beta.md for target claude-code) [PB003]"
     ]
 
 
@@ -311,7 +312,7 @@ def test_jinja_syntax_error_in_a_fragment_names_its_line(make_bundle: BundleFact
         build_outputs(load(root))
     assert info.value.lines() == [
         f"{root / 'fragments/bad.md'}:3:1: error: template syntax error: Expected an expression,"
-        " got 'end of statement block' (in a fragment included by agents/beta.md)"
+        " got 'end of statement block' (in a fragment included by agents/beta.md) [PB002]"
     ]
 
 
@@ -327,12 +328,12 @@ def test_every_bad_agent_is_reported_before_aborting(make_bundle: BundleFactory)
         load(root)
     assert info.value.lines() == [
         f"{root / 'agents/one.md'}:2:1: error: 'description' is required"
-        " and must be a non-empty string",
+        " and must be a non-empty string [PB001]",
         f"{root / 'agents/three.md'}:1:1: error: agent has no YAML frontmatter"
-        " (a '---' block first)",
+        " (a '---' block first) [PB001]",
         f"{root / 'agents/two.md'}:4:1: error: unknown key 'colour': canonical keys are name,"
         " description, model, tools, targets, vars; per-target blocks are keyed by target"
-        " (agent-skill, claude-code, claude-plugin, opencode, skill-table)",
+        " (agent-skill, claude-code, claude-plugin, opencode, skill-table) [PB001]",
     ]
 
 
@@ -347,9 +348,9 @@ def test_agent_name_must_be_an_id_matching_the_file(make_bundle: BundleFactory) 
         load(root)
     assert info.value.lines() == [
         f"{root / 'agents/one.md'}:2:1: error: 'name' must be an id of lowercase letters,"
-        " digits and hyphens (at most 64), got 'One Prompt'",
+        " digits and hyphens (at most 64), got 'One Prompt' [PB001]",
         f"{root / 'agents/two.md'}:2:1: error: 'name' 'other' does not match"
-        " the file name 'two.md'",
+        " the file name 'two.md' [PB001]",
     ]
 
 
@@ -359,7 +360,7 @@ def test_agent_listing_an_unknown_target_is_an_error(make_bundle: BundleFactory)
         load(root)
     assert info.value.lines() == [
         f"{root / 'agents/one.md'}:4:1: error: target 'vim' is not a target of this bundle"
-        " (agent-skill, claude-code, claude-plugin, opencode, skill-table)"
+        " (agent-skill, claude-code, claude-plugin, opencode, skill-table) [PB205]"
     ]
 
 
@@ -560,7 +561,8 @@ def test_suppress_must_list_check_codes(make_bundle: BundleFactory) -> None:
     with pytest.raises(PromptBundleError) as info:
         load(root)
     assert info.value.lines() == [
-        f"{root / 'agents/beta.md'}:4:1: error: 'suppress' must be a list of check codes like PB112"
+        f"{root / 'agents/beta.md'}:4:1: error: 'suppress' must be a list of check codes"
+        " like PB112 [PB001]"
     ]
 
 
@@ -600,7 +602,7 @@ def test_a_block_value_no_format_can_write_is_a_located_error(
         load(root)
     assert info.value.lines() == [
         f"{root / 'agents' / 'a.md'}:3:1: error: per-target block 'claude-code': {reason}"
-        " (quote a value meant as text)"
+        " (quote a value meant as text) [PB001]"
     ]
 
 
@@ -678,7 +680,7 @@ def test_variable_names_a_template_cannot_use_are_errors(
     with pytest.raises(PromptBundleError) as info:
         load(root)
     assert info.value.lines() == [
-        f"{root / 'agents/beta.md'}:4:1: error: variable name {name!r} {reason}"
+        f"{root / 'agents/beta.md'}:4:1: error: variable name {name!r} {reason} [PB001]"
     ]
 
 

@@ -86,8 +86,8 @@ def test_errors_are_reported_the_same_way_with_any_jobs(make_bundle: BundleFacto
         reports.append(caught.value.lines())
     assert reports[0] == reports[1] == reports[2]
     assert reports[0] == [
-        f"{root / 'agents/a3.md'}:8:1: error: 'missing' is undefined",
-        f"{root / 'agents/a7.md'}:8:1: error: division by zero",
+        f"{root / 'agents/a3.md'}:8:1: error: 'missing' is undefined [PB003]",
+        f"{root / 'agents/a7.md'}:8:1: error: division by zero [PB003]",
     ]
 
 
@@ -155,7 +155,7 @@ def test_a_shared_fragment_error_names_the_same_agent_with_any_jobs(
             build_outputs(load(root), jobs=jobs)
         assert caught.value.lines() == [
             f"{root / 'fragments/broken.md'}:1:1: error: 'missing' is undefined "
-            "(while rendering agents/a7.md for target claude-code)"
+            "(while rendering agents/a7.md for target claude-code) [PB003]"
         ]
 
 

@@ -131,7 +131,7 @@ def test_verify_of_a_bad_archive_prints_a_located_error(tmp_path: Path) -> None:
     code, out, err = run("verify", str(tmp_path / "x.zip"))
     assert code == 1 and out == ""
     message = "not a release archive: its content is neither a gzipped tar nor a zip"
-    assert err == f"{tmp_path / 'x.zip'}:1:1: error: {message}\n"
+    assert err == f"{tmp_path / 'x.zip'}:1:1: error: {message} [PB300]\n"
 
 
 def test_install_conflict_exits_one_naming_the_file(

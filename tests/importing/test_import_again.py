@@ -29,7 +29,7 @@ def test_importing_the_same_file_twice_is_an_error_naming_the_existing_source(
         import_command([root / "in/reviewer.md"], root=root)
     assert caught.value.lines() == [
         f"{root / 'in/reviewer.md'}:1:1: error: already imported as {root / 'agents/reviewer.md'}"
-        " (same import source); use --force to replace it"
+        " (same import source); use --force to replace it [PB001]"
     ]
     assert snapshot(root / "agents") == before
 
@@ -56,7 +56,7 @@ def test_a_file_deriving_the_id_of_a_hand_written_agent_is_an_error(
         import_command([root / "in/reviewer.md"], root=root)
     assert caught.value.lines() == [
         f"{root / 'in/reviewer.md'}:1:1: error: id 'reviewer' is already used by"
-        f" {root / 'agents/reviewer.md'}; use --force to replace it"
+        f" {root / 'agents/reviewer.md'}; use --force to replace it [PB001]"
     ]
     assert (root / "agents/reviewer.md").read_text() == hand
 
@@ -69,7 +69,7 @@ def test_one_conflict_writes_nothing_for_the_other_files(make_bundle: BundleFact
         import_command([root / "in/other.md", root / "in/reviewer.md"], root=root)
     assert caught.value.lines() == [
         f"{root / 'in/reviewer.md'}:1:1: error: already imported as {root / 'agents/reviewer.md'}"
-        " (same import source); use --force to replace it"
+        " (same import source); use --force to replace it [PB001]"
     ]
     assert sorted(snapshot(root / "agents")) == ["reviewer.md"]
 
@@ -111,7 +111,7 @@ def test_cli_second_import_exits_1_and_force_exits_0(make_bundle: BundleFactory)
     assert again.stdout == ""
     assert again.stderr == (
         f"{root / 'in/reviewer.md'}:1:1: error: already imported as {root / 'agents/reviewer.md'}"
-        " (same import source); use --force to replace it\n"
+        " (same import source); use --force to replace it [PB001]\n"
     )
     forced = runner.invoke(main, [*args, "--force"])
     assert forced.exit_code == 0, forced.output

@@ -292,7 +292,8 @@ def test_a_file_where_a_folder_must_go_is_an_error(two_agents: Path, tmp_path: P
     with pytest.raises(BundleError) as caught:
         install(two_agents, targets=["claude-code"], into=into, force=True)
     assert caught.value.lines() == [
-        f"{into / '.claude'}:1:1: error: cannot install .claude/agents/one.md: a file is in the way"
+        f"{into / '.claude'}:1:1: error: cannot install .claude/agents/one.md:"
+        " a file is in the way [PB300]"
     ]
 
 
@@ -303,7 +304,7 @@ def test_a_folder_where_a_file_must_go_is_an_error(two_agents: Path, tmp_path: P
         install(two_agents, targets=["claude-code"], into=into, force=True)
     assert caught.value.lines() == [
         f"{into / '.claude/agents/one.md'}:1:1: error: "
-        "cannot install .claude/agents/one.md: a folder is in the way"
+        "cannot install .claude/agents/one.md: a folder is in the way [PB300]"
     ]
 
 

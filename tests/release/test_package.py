@@ -274,7 +274,9 @@ def test_render_error_stops_packaging(make_bundle: BundleFactory, tmp_path: Path
     root = make_bundle({"agents/one.md": agent("one", "{{ missing }}\n")})
     with pytest.raises(SourceError) as caught:
         package(root, out=tmp_path / "r", environ={})
-    assert caught.value.lines() == [f"{root / 'agents/one.md'}:6:1: error: 'missing' is undefined"]
+    assert caught.value.lines() == [
+        f"{root / 'agents/one.md'}:6:1: error: 'missing' is undefined [PB003]"
+    ]
     assert not (tmp_path / "r").exists()
 
 
@@ -463,7 +465,7 @@ def test_since_a_revision_that_does_not_build_is_an_error(tmp_path: Path, no_epo
     assert caught.value.message == (
         f"--since HEAD~1: cannot build HEAD~1 ({base}): the build fails there;"
         " HEAD~1:agents/one.md:2:1: error: 'description' is required and must be"
-        " a non-empty string"
+        " a non-empty string [PB001]"
     )
     assert not (tmp_path / "out").exists()
 

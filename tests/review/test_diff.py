@@ -153,7 +153,7 @@ def test_revision_whose_build_fails_is_named_with_the_source_location(repo: GitR
     assert caught.value.exit_code == 2
     assert caught.value.lines() == [
         f"error: cannot build HEAD ({bad[:12]}): the build fails there",
-        "HEAD:agents/alpha.md:6:1: error: 'nope' is undefined",
+        "HEAD:agents/alpha.md:6:1: error: 'nope' is undefined [PB003]",
     ]
 
 
@@ -166,7 +166,7 @@ def test_base_revision_failure_is_reported_against_the_base(repo: GitRepo) -> No
     assert err.splitlines()[:2] == [
         f"error: cannot build HEAD~1 ({base}): the build fails there",
         "HEAD~1:fragments/git.md:1:1: error: template syntax error: Expected an expression,"
-        " got 'end of statement block' (in a fragment included by agents/beta.md)",
+        " got 'end of statement block' (in a fragment included by agents/beta.md) [PB002]",
     ]
     assert "Traceback" not in err
 
@@ -442,7 +442,7 @@ def test_working_tree_that_does_not_build_is_named(repo: GitRepo) -> None:
     assert err.splitlines() == [
         "error: cannot build working tree: the build fails there",
         f"{repo.root.resolve() / 'fragments/git.md'}:1:1: error: 'nope' is undefined "
-        "(while rendering agents/beta.md for target claude-code)",
+        "(while rendering agents/beta.md for target claude-code) [PB003]",
     ]
 
 

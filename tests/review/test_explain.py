@@ -134,7 +134,7 @@ def test_a_bundle_that_does_not_build_reports_the_location(make_bundle: BundleFa
     root = make_bundle({"agents/one.md": "---\nname: one\ndescription: x\n---\n{{ nope }}\n"})
     code, _, err = cli("explain", "--root", str(root), "fragments/x.md")
     assert code == 1
-    assert err == f"{root / 'agents/one.md'}:5:1: error: 'nope' is undefined\n"
+    assert err == f"{root / 'agents/one.md'}:5:1: error: 'nope' is undefined [PB003]\n"
 
 
 def test_json_output_for_both_directions(root: Path) -> None:

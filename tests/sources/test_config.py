@@ -51,9 +51,9 @@ def test_unknown_bundle_keys_are_errors_naming_key_and_file(make_bundle: BundleF
         read_config(root)
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:2:1: error: unknown key 'tagets' (did you mean"
-        " 'targets'?) (known: author, description, name, out, targets, vars, version)",
+        " 'targets'?) (known: author, description, name, out, targets, vars, version) [PB001]",
         f"{root / 'promptbundle.toml'}:3:1: error: 'out' must be a folder inside the bundle,"
-        " got '../x'",
+        " got '../x' [PB001]",
     ]
 
 
@@ -63,7 +63,7 @@ def test_a_config_without_name_says_name_is_required(make_bundle: BundleFactory)
         read_config(root)
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:1:1: error: 'name' is required: the bundle's id, "
-        "like 'my-bundle'"
+        "like 'my-bundle' [PB001]"
     ]
 
 
@@ -73,7 +73,7 @@ def test_invalid_toml_points_at_its_line(make_bundle: BundleFactory) -> None:
         read_config(root)
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:2:11: error: invalid TOML: Invalid value"
-        " (at line 2, column 11)"
+        " (at line 2, column 11) [PB001]"
     ]
 
 
@@ -102,10 +102,11 @@ def test_unknown_target_and_bad_target_config_are_errors(make_bundle: BundleFact
         read_config(root)
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:2:1: error: target 'vim' is neither a built-in format"
-        f" ({BUILT_IN}) nor configured in targets/vim.toml",
-        f"{root / 'targets/odd.toml'}:1:1: error: unknown format 'nope' (built-in: {BUILT_IN})",
+        f" ({BUILT_IN}) nor configured in targets/vim.toml [PB001]",
+        f"{root / 'targets/odd.toml'}:1:1: error: unknown format 'nope' (built-in: {BUILT_IN})"
+        " [PB001]",
         f"{root / 'targets/odd.toml'}:2:1: error: unknown key 'colour'"
-        " (known: convert, description, format, models, options, tools)",
+        " (known: convert, description, format, models, options, tools) [PB001]",
     ]
 
 
@@ -121,7 +122,7 @@ def test_out_folder_may_not_hold_or_sit_in_the_sources(
         f"{root / 'promptbundle.toml'}:2:1: error: 'out' must not be inside a source folder"
         " (agents, commands, skills, rules, plugins, files, fragments, targets, .git):"
         " a build removes the files it does not produce"
-        f" there, got {out!r}"
+        f" there, got {out!r} [PB001]"
     ]
 
 
@@ -140,7 +141,7 @@ def test_target_names_must_be_ids_so_outputs_stay_in_the_out_folder(
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:2:1: error: target name '../evil' must be an id"
         " (lowercase letters, digits, hyphens): it names the output folder and"
-        " targets/<name>.toml"
+        " targets/<name>.toml [PB001]"
     ]
 
 
@@ -153,7 +154,7 @@ def test_version_must_be_semver_and_the_error_points_at_the_config(
         read_config(root)
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:2:1: error: 'version' must be a semantic version "
-        f"like 1.2.3, got {version!r}"
+        f"like 1.2.3, got {version!r} [PB001]"
     ]
 
 
@@ -200,7 +201,7 @@ def test_convert_of_a_kind_the_format_cannot_take_is_an_error(
     with pytest.raises(ConfigError) as info:
         read_config(root)
     assert info.value.lines() == [
-        f"{root / 'targets' / target}.toml:2:1: error: 'convert' must list kinds {problem}"
+        f"{root / 'targets' / target}.toml:2:1: error: 'convert' must list kinds {problem} [PB001]"
     ]
 
 
@@ -210,5 +211,5 @@ def test_files_is_not_a_target_name(make_bundle: BundleFactory) -> None:
         read_config(root)
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:2:1: error: target name 'files' is reserved"
-        " (the output folder's files/ holds the bundle's own files)"
+        " (the output folder's files/ holds the bundle's own files) [PB001]"
     ]

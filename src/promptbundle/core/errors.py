@@ -48,6 +48,8 @@ class PromptBundleError(Exception):
     """Base class of every error a user can cause; the CLI prints it without a traceback."""
 
     exit_code = 1
+    # The code of an error of this class that has no rule of its own (docs/checks.md).
+    default_code: str | None = None
 
     def __init__(
         self, message: str, location: Location | None = None, *, code: str | None = None
@@ -55,13 +57,14 @@ class PromptBundleError(Exception):
         super().__init__(message)
         self.message = message
         self.location = location
-        # The check code of the rule it breaks (docs/checks.md), when it has one of its own.
-        self.code = code
+        # The check code of the rule it breaks (docs/checks.md).
+        self.code = code or self.default_code
 
     def lines(self) -> list[str]:
-        """The error as compiler-style lines: `path:line:col: error: message`."""
+        """The error as compiler-style lines: `path:line:col: error: message [CODE]`."""
         prefix = f"{self.location}: " if self.location else ""
-        return [f"{prefix}error: {self.message}"]
+        suffix = f" [{self.code}]" if self.code else ""
+        return [f"{prefix}error: {self.message}{suffix}"]
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
@@ -76,17 +79,25 @@ class UsageError(PromptBundleError):
 class ConfigError(PromptBundleError):
     """The bundle configuration is invalid."""
 
+    default_code = "PB001"
+
 
 class SourceError(PromptBundleError):
     """An agent, fragment or target file is invalid."""
+
+    default_code = "PB001"
 
 
 class RenderError(SourceError):
     """A template failed to render."""
 
+    default_code = "PB003"
+
 
 class BundleError(PromptBundleError):
     """An error about the bundle as a whole (e.g. a failed build of a git revision)."""
+
+    default_code = "PB300"
 
 
 class BuildFailedError(BundleError):
