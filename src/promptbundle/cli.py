@@ -450,5 +450,47 @@ def init(folder: Path | None, as_json: bool) -> None:
     _finish(outcome, as_json=as_json)
 
 
+@main.command()
+@_root_option
+@click.option(
+    "--strict", is_flag=True, help="Treat dropped fields (lossiness) and warnings as errors."
+)
+def watch(root: Path | None, strict: bool) -> None:
+    """Build, then rebuild whenever a source changes, until Ctrl-C.
+
+    Prints the files that changed and the build's result each time: its errors, located at
+    the sources, or its summary. A failed build never stops the watch. The output folder,
+    .promptbundle-cache/, .git and virtual environments are not watched.
+    """
+
+    from promptbundle.commands import watch as command
+
+    def echo(line: str, to_stderr: bool) -> None:
+        click.echo(line, err=to_stderr)
+
+    with _handle_errors("watch"):
+        code = command.watch_bundle(root, echo, strict=strict)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    \b
+    bash: promptbundle completion bash > ~/.local/share/bash-completion/completions/promptbundle
+    zsh:  promptbundle completion zsh > "${fpath[1]}/_promptbundle"
+    fish: promptbundle completion fish > ~/.config/fish/completions/promptbundle.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    if cls is None:  # pragma: no cover - click knows the three shells the choice allows
+        raise click.UsageError(f"no completion for {shell}")
+    script = cls(main, {}, "promptbundle", "_PROMPTBUNDLE_COMPLETE").source()
+    click.echo(script, nl=not script.endswith("\n"))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
