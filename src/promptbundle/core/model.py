@@ -84,6 +84,8 @@ class BundleConfig:
     out: str = "dist"
     vars: dict[str, Any] = field(default_factory=dict)
     targets: tuple[TargetConfig, ...] = ()
+    # Tool names beyond the canonical ones (core/tools.py) that prompts may list.
+    tools: tuple[str, ...] = ()
 
     @property
     def out_dir(self) -> Path:

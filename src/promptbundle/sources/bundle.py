@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from promptbundle.core.errors import Location, PromptBundleError, SourceError, raise_collected
+from promptbundle.core.lines import key_line
 from promptbundle.core.model import (
     KIND_FOLDERS,
     Bundle,
@@ -24,8 +25,9 @@ from promptbundle.core.model import (
     Plugin,
     Prompt,
 )
+from promptbundle.core.tools import unknown_tool
 from promptbundle.sources.plugins import PLUGIN_FILE, load_plugin
-from promptbundle.sources.prompts import load_prompt
+from promptbundle.sources.prompts import load_prompt, read_source
 
 __all__ = ["CARRIED_FOLDER", "PLUGINS_FOLDER", "load_bundle", "read_bundle", "readmes_like_prompts"]
 
@@ -61,6 +63,7 @@ def read_bundle(
         prompts += _load_prompts(root, folder, plugin.name, known_targets, formats, errors)
         files += _plugin_files(root, folder, plugin.name)
     _check_unique(prompts, errors)
+    _check_tools(prompts, config, errors)
     bundle = Bundle(
         config=config,
         prompts=tuple(prompts),
@@ -201,6 +204,31 @@ def _check_unique(prompts: list[Prompt], errors: list[PromptBundleError]) -> Non
                 )
             )
         seen[key] = prompt
+
+
+def _check_tools(
+    prompts: list[Prompt], config: BundleConfig, errors: list[PromptBundleError]
+) -> None:
+    """PB212 for each tool a prompt lists that no format could know. A prompt imported from a
+    tool's file keeps whatever that file listed: its tool read it."""
+    extra = {*config.tools, *(name for t in config.targets for name in t.tools)}
+    for prompt in prompts:
+        if prompt.imported:
+            continue
+        for tool in prompt.tools or ():
+            if (problem := unknown_tool(tool, extra)) is not None:
+                errors.append(SourceError(problem, _tool_location(prompt, tool), code="PB212"))
+
+
+def _tool_location(prompt: Prompt, tool: str) -> Location:
+    """Where the prompt's frontmatter lists `tool`: on the `tools` line, or the item below."""
+    lines = read_source(prompt.path).splitlines()
+    start = key_line("\n".join(lines), "tools") or 1
+    for number in range(start, min(start + len(prompt.tools or ()) + 1, len(lines)) + 1):
+        column = lines[number - 1].find(tool)
+        if column >= 0:
+            return Location(prompt.path, number, column + 1)
+    return Location(prompt.path, start, 1)
 
 
 def _fragments(folder: Path) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ __all__ = ["find_root", "key_line_in", "load_config", "read_toml"]
 
 CONFIG_FILE = "promptbundle.toml"
 PYPROJECT = "pyproject.toml"
-_BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars"}
+_BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars", "tools"}
 _TARGET_KEYS = {"format", "models", "tools", "options", "description", "convert"}
 # The output folder's `files/` holds the bundle's own files: no target may take the name.
 RESERVED_TARGETS = frozenset({"files"})
@@ -248,6 +248,7 @@ def load_config(root: Path, *, formats: KnownFormats) -> BundleConfig:
     _check_strings(table, problems)
     out = _out_folder(table, problems)
     variables = _variables(table, problems)
+    tools = _tool_names(table, problems)
     target_names = _target_names(table, formats, problems)
     targets = _load_targets(root, target_names, formats, problems)
     raise_collected(problems.errors)
@@ -261,7 +262,17 @@ def load_config(root: Path, *, formats: KnownFormats) -> BundleConfig:
         out=out,
         vars=variables,
         targets=tuple(targets),
+        tools=tools,
     )
+
+
+def _tool_names(table: dict[str, Any], problems: _Problems) -> tuple[str, ...]:
+    """`tools`: tool names beyond the canonical ones that this bundle's prompts may list."""
+    tools = table.get("tools", [])
+    if not isinstance(tools, list) or not all(isinstance(t, str) and t for t in tools):
+        problems.add("'tools' must be a list of tool names", "tools")
+        return ()
+    return tuple(tools)
 
 
 def _load_target(root: Path, name: str, config_source: Path, formats: KnownFormats) -> TargetConfig:
