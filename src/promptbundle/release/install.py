@@ -167,22 +167,28 @@ def _read_ownership(into: Path) -> list[dict[str, Any]]:
             Location(path),
         )
     for entry in installs:
-        pending = entry.get("pending", {})
-        if not isinstance(pending, dict) or not all(isinstance(d, str) for d in pending.values()):
+        _check_entry(path, entry)
+    return installs
+
+
+def _check_entry(path: Path, entry: Mapping[str, Any]) -> None:
+    """Refuse a record entry whose `pending` map is not one, or that names a path outside
+    the install folder."""
+    pending = entry.get("pending", {})
+    if not isinstance(pending, dict) or not all(isinstance(d, str) for d in pending.values()):
+        raise BundleError(
+            f"install record entry {entry.get('bundle')}:{entry.get('target')} has an "
+            "invalid 'pending' map; fix or delete the record to install again",
+            Location(path),
+        )
+    for rel in [*entry["files"], *pending]:
+        if not is_plain_relative(rel):
             raise BundleError(
-                f"install record entry {entry.get('bundle')}:{entry.get('target')} has an "
-                "invalid 'pending' map; fix or delete the record to install again",
+                f"install record entry {rel!r} ({entry.get('bundle')}:{entry.get('target')}) "
+                "is not a relative path inside the install folder; fix or delete the "
+                "record to install again",
                 Location(path),
             )
-        for rel in [*entry["files"], *pending]:
-            if not is_plain_relative(rel):
-                raise BundleError(
-                    f"install record entry {rel!r} ({entry.get('bundle')}:{entry.get('target')}) "
-                    "is not a relative path inside the install folder; fix or delete the "
-                    "record to install again",
-                    Location(path),
-                )
-    return installs
 
 
 def _write_ownership(into: Path, installs: list[dict[str, Any]]) -> None:
