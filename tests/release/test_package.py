@@ -689,3 +689,40 @@ def test_a_bundle_outside_git_records_no_commit_and_no_cleanliness(
     report = package(root, out=tmp_path / "out")
     manifest = read_archive(Path(report.data["archives"][0])).manifest
     assert (manifest["commit"], manifest["clean"]) == (None, None)
+
+
+# -- no write through a link out of the bundle --------------------------------------------
+
+
+def test_a_release_folder_linking_out_of_the_bundle_is_refused(
+    make_bundle: BundleFactory, tmp_path: Path, no_epoch: None
+) -> None:
+    root = make_bundle({"agents/one.md": agent("one")})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "dist").mkdir()
+    (root / "dist/release").symlink_to(elsewhere)
+    with pytest.raises(BundleError) as caught:
+        package(root)
+    assert caught.value.lines() == [
+        f"{root / 'dist/release'}:1:1: error: dist/release is a symbolic link to {elsewhere}, "
+        f"outside {root}; refusing to go through it [PB307]"
+    ]
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["SHA256SUMS", "demo-1.2.3.zip"])
+def test_a_release_file_linking_out_of_the_release_folder_is_refused(
+    make_bundle: BundleFactory, tmp_path: Path, no_epoch: None, name: str
+) -> None:
+    root = make_bundle({"agents/one.md": agent("one")})
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).symlink_to(victim)
+    with pytest.raises(BundleError) as caught:
+        package(root, out=out)
+    assert (caught.value.code, caught.value.location) == ("PB307", Location(out / name))
+    assert victim.read_text() == "keep me\n"
+    assert sorted(p.name for p in out.iterdir()) == [name]

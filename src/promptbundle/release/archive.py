@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from promptbundle.core.errors import BundleError, Location, UsageError
-from promptbundle.core.files import file_sha256, is_plain_relative, sha256
+from promptbundle.core.files import atomic_write, file_sha256, is_plain_relative, sha256
 from promptbundle.core.git import git_text
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "VerifyReport",
     "manifest_entries",
     "read_archive",
+    "release_names",
     "source_date_epoch",
     "tar_gz_bytes",
     "verify_archive",
@@ -179,20 +180,26 @@ def zip_bytes(prefix: str, files: Mapping[str, bytes], epoch: int) -> bytes:
     return buffer.getvalue()
 
 
+def release_names(prefix: str) -> list[str]:
+    """The files `write_release` writes into its folder."""
+    return [f"{prefix}.tar.gz", f"{prefix}.zip", SUMS]
+
+
 def write_release(
     out_dir: Path, prefix: str, files: Mapping[str, bytes], epoch: int
 ) -> tuple[list[Path], Path]:
     """Write `<prefix>.tar.gz`, `<prefix>.zip` and SHA256SUMS into `out_dir`."""
+    tar_name, zip_name, _ = release_names(prefix)
     archives = {
-        f"{prefix}.tar.gz": tar_gz_bytes(prefix, files, epoch),
-        f"{prefix}.zip": zip_bytes(prefix, files, epoch),
+        tar_name: tar_gz_bytes(prefix, files, epoch),
+        zip_name: zip_bytes(prefix, files, epoch),
     }
     sums = "".join(f"{sha256(data)}  {name}\n" for name, data in sorted(archives.items()))
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, data in archives.items():
-            (out_dir / name).write_bytes(data)
-        (out_dir / SUMS).write_text(sums, encoding="utf-8")
+            atomic_write(out_dir / name, data)
+        atomic_write(out_dir / SUMS, sums.encode("utf-8"))
     except OSError as err:
         raise BundleError(f"cannot write the release: {err}", Location(out_dir)) from err
     return [out_dir / name for name in sorted(archives)], out_dir / SUMS
