@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from promptbundle.core.errors import BundleError, Location
-from promptbundle.core.files import check_no_symlink_escape, file_sha256, resolve_inside, sha256
+from promptbundle.core.errors import BundleError, ErrorGroup, Location
+from promptbundle.core.files import (
+    check_no_symlink_escape,
+    check_paths_inside,
+    file_sha256,
+    resolve_inside,
+    sha256,
+)
 
 
 def test_a_plain_path_inside_the_root_resolves(tmp_path: Path) -> None:
@@ -78,3 +84,19 @@ def test_file_sha256_reads_in_chunks_and_matches_sha256(tmp_path: Path) -> None:
     data = os.urandom(200_000)
     (tmp_path / "f").write_bytes(data)
     assert file_sha256(tmp_path / "f") == sha256(data)
+
+
+def test_check_paths_inside_reports_each_offending_link_once(tmp_path: Path) -> None:
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    (root / "ok").mkdir(parents=True)
+    elsewhere.mkdir()
+    (root / "a").symlink_to(elsewhere)
+    (root / "b").symlink_to(elsewhere)
+    with pytest.raises(ErrorGroup) as caught:
+        check_paths_inside(root, ["a/1.md", "a/2.md", "b/1.md", "ok/1.md", "../x"])
+    assert [(err.code, err.location) for err in caught.value.errors] == [
+        ("PB307", Location(root)),
+        ("PB307", Location(root / "a")),
+        ("PB307", Location(root / "b")),
+    ]
+    check_paths_inside(root, ["ok/1.md", "new/2.md"])

@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from promptbundle.core.errors import BundleError, Location
+from promptbundle.core.errors import BundleError, Location, PromptBundleError, raise_collected
 
 __all__ = [
     "ESCAPE_CODE",
     "atomic_write",
     "check_no_symlink_escape",
+    "check_paths_inside",
     "file_sha256",
     "is_plain_relative",
     "resolve_inside",
@@ -99,3 +101,15 @@ def check_no_symlink_escape(root: Path, path: Path) -> None:
                 Location(current),
                 code=ESCAPE_CODE,
             )
+
+
+def check_paths_inside(root: Path, rels: Iterable[str]) -> None:
+    """`resolve_inside` for every path at once, before anything is written: one error per
+    offending link or path (several links behind one link are one error)."""
+    errors: dict[str, PromptBundleError] = {}
+    for rel in sorted(set(rels)):
+        try:
+            resolve_inside(root, rel)
+        except BundleError as err:
+            errors.setdefault(str(err), err)
+    raise_collected(errors.values())

@@ -24,14 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from promptbundle import __version__
-from promptbundle.core.errors import (
-    BundleError,
-    Location,
-    PromptBundleError,
-    UsageError,
-    raise_collected,
-)
-from promptbundle.core.files import atomic_write, check_no_symlink_escape, is_plain_relative, sha256
+from promptbundle.core.errors import BundleError, Location, UsageError
+from promptbundle.core.files import atomic_write, check_paths_inside, is_plain_relative, sha256
 from promptbundle.core.model import PROJECT_FOLDER
 
 __all__ = [
@@ -225,21 +219,10 @@ class _Owned:
         return set(self.files) | set(self.pending)
 
 
-def _check_escapes(into: Path, rels: set[str]) -> None:
-    """Refuse (every one at once) the paths that go through a link leading outside `into`."""
-    errors: list[PromptBundleError] = []
-    for rel in sorted(rels):
-        try:
-            check_no_symlink_escape(into, into / rel)
-        except BundleError as err:
-            errors.append(err)
-    raise_collected({str(err): err for err in errors}.values())
-
-
 def _plan(
     into: Path, payload: Payload, owned: _Owned, others: Mapping[str, str]
 ) -> tuple[InstallReport, list[tuple[Path, str]]]:
-    _check_escapes(into, set(payload.files) | owned.paths())
+    check_paths_inside(into, set(payload.files) | owned.paths())
     report = InstallReport(into, payload.target, dry_run=False, interrupted=owned.interrupted)
     conflicts: list[tuple[Path, str]] = []
     for rel, content in sorted(payload.files.items()):
