@@ -350,3 +350,15 @@ def test_manifest_paths_with_dot_or_empty_components_are_refused(
     err = refusal(path)
     assert err.code == "PB306"
     assert "needs a canonical relative 'path'" in err.message
+
+
+def test_a_huge_sha256sums_beside_the_archive_is_read_only_in_part(tmp_path: Path) -> None:
+    path = zip_with(tmp_path / "r.zip", {})
+    with (tmp_path / "SHA256SUMS").open("wb") as handle:
+        handle.write(f"{'0' * 64}  r.zip\n".encode())
+        handle.truncate(3 * GIB)  # sparse: 3 GiB of zeros after the line
+    proc = run_limited("verify", path, cwd=tmp_path)
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        f"{path}: error: altered archive: its sha256 differs from SHA256SUMS\n",
+    )

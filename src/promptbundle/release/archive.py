@@ -58,6 +58,8 @@ _BRACKETS = re.compile(r"[\[\]{}]")
 
 Files = dict[str, bytes]
 _CHUNK = 1 << 16
+# How much of a SHA256SUMS file is read (a line per archive; a release has two).
+_MAX_SUMS_BYTES = 1 << 20
 _ZIP_METHODS = frozenset(
     {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 )
@@ -496,7 +498,9 @@ def _sums_problem(path: Path) -> str | None:
     sums = path.parent / SUMS
     if not sums.is_file():
         return None
-    for line in sums.read_text(encoding="utf-8", errors="replace").splitlines():
+    with sums.open("rb") as handle:
+        text = handle.read(_MAX_SUMS_BYTES).decode("utf-8", errors="replace")
+    for line in text.splitlines():
         digest, _, name = line.partition("  ")
         if name.lstrip("*") == path.name:
             if digest != file_sha256(path):
