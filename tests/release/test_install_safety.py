@@ -4,6 +4,9 @@ that stopped half-way is finished by the next one, never mistaken for the user's
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -227,3 +230,49 @@ def test_a_bad_pending_map_in_the_record_is_an_error(three_agents: Path, tmp_pat
         "install record entry demo:claude-code has an invalid 'pending' map; fix or delete the "
         "record to install again"
     )
+
+
+KILLED_AFTER_ONE_FILE = """
+import os, signal, sys
+from pathlib import Path
+import promptbundle.release.install as install_module
+from promptbundle.commands.install import run_install
+
+real = install_module.atomic_write
+written = []
+
+def dying(path, content):
+    if path.suffix == ".md":
+        if written:
+            os.kill(os.getpid(), signal.SIGKILL)
+        written.append(path)
+    real(path, content)
+
+install_module.atomic_write = dying
+run_install(Path(sys.argv[1]), targets=["claude-code"], into=Path(sys.argv[2]))
+"""
+
+
+def test_an_install_killed_half_way_is_finished_by_the_next(
+    three_agents: Path, tmp_path: Path
+) -> None:
+    into = tmp_path / "project"
+    install(three_agents, targets=["claude-code"], into=into)
+    for name in ("one", "two", "three"):
+        (three_agents / f"agents/{name}.md").write_text(agent(name, "Changed.\n"))
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_ONE_FILE, str(three_agents), str(into)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    mixed = snapshot(into)
+    assert [b"Changed." in mixed[f".claude/agents/{n}.md"] for n in ("one", "three", "two")] == [
+        True,
+        False,
+        False,
+    ]
+    outcome = install(three_agents, targets=["claude-code"], into=into)
+    assert outcome.lines[1:] == ["update: .claude/agents/three.md", "update: .claude/agents/two.md"]
+    assert not [p for p in (into / ".claude/agents").iterdir() if p.name.startswith(".pb-")]
