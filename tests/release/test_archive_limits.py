@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
@@ -44,13 +45,17 @@ def run_limited(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str
     )
 
 
-def zeros_deflated(size: int) -> bytes:
-    """A raw deflate stream of `size` zero bytes (size a multiple of 64 MiB, a few KB per
-    64 MiB): one self-contained block repeated."""
-    block = 64 * MIB
+@functools.cache
+def zero_block(size: int) -> bytes:
+    """`size` zero bytes as a self-contained run of deflate blocks (it can be repeated)."""
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-    chunk = packer.compress(bytes(block)) + packer.flush(zlib.Z_FULL_FLUSH)
-    return chunk * (size // block) + zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+    return packer.compress(bytes(size)) + packer.flush(zlib.Z_FULL_FLUSH)
+
+
+def zeros_deflated(size: int) -> bytes:
+    """A raw deflate stream of `size` zero bytes (a multiple of 64 MiB; about 64 KB each)."""
+    block = 64 * MIB
+    return zero_block(block) * (size // block) + zlib.compressobj(9, zlib.DEFLATED, -15).flush()
 
 
 def tar_header(name: str, size: int) -> bytes:
@@ -91,13 +96,25 @@ def many_members_bomb(path: Path, members: int) -> Path:
 
 
 def zip_bomb(path: Path, entries: int, size: int) -> Path:
-    """A zip of `entries` files of `size` zero bytes each (deflated, a few KB each)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("rel/manifest.json", MANIFEST)
-        for number in range(entries):
-            archive.writestr(f"rel/z{number}.md", bytes(size))
-    path.write_bytes(buffer.getvalue())
+    """A zip of rel/manifest.json and `entries` files of `size` zero bytes each (a multiple
+    of 1 MiB), deflated once and written raw: a few KB per file."""
+    zeros = zero_block(MIB) * (size // MIB) + zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+    members = [("rel/manifest.json", MANIFEST, 0, len(MANIFEST), zlib.crc32(MANIFEST))]
+    crc = 0
+    for _ in range(size // MIB):
+        crc = zlib.crc32(bytes(MIB), crc)
+    members += [(f"rel/z{n}.md", zeros, 8, size, crc) for n in range(entries)]
+    local, central = bytearray(), bytearray()
+    for name, data, method, full, check in members:
+        raw = name.encode()
+        fields = struct.pack(
+            "<HHHHHIIIHH", 20, 0, method, 0, 33, check, len(data), full, len(raw), 0
+        )
+        central += b"PK\x01\x02" + struct.pack("<H", 20) + fields
+        central += struct.pack("<HHHII", 0, 0, 0, 0o100644 << 16, len(local)) + raw
+        local += b"PK\x03\x04" + fields + raw + data
+    end = struct.pack("<HHHHIIH", 0, 0, len(members), len(members), len(central), len(local), 0)
+    path.write_bytes(bytes(local + central) + b"PK\x05\x06" + end)
     return path
 
 
@@ -135,6 +152,23 @@ def test_a_3_gib_gzip_bomb_is_refused_within_500_mb(tmp_path: Path, command: str
         "limit of 16777216 per file [PB302]\n"
     )
     assert not (tmp_path / "x").exists()
+
+
+def test_a_3_gib_pax_header_is_refused_within_500_mb(tmp_path: Path) -> None:
+    info = tarfile.TarInfo("rel/@PaxHeader")
+    info.type, info.size = tarfile.XHDTYPE, 3 * GIB
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = packer.compress(info.tobuf(format=tarfile.USTAR_FORMAT))
+    body += packer.flush(zlib.Z_FULL_FLUSH)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    bomb = tmp_path / "pax.tar.gz"
+    bomb.write_bytes(header + body + zeros_deflated(3 * GIB) + struct.pack("<II", 0, 0))
+    proc = run_limited("verify", bomb, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        "pax.tar.gz:1:1: error: more than 268435456 bytes uncompressed; refusing to read on "
+        "(an archive bomb?) [PB302]\n"
+    )
 
 
 def test_a_gzip_bomb_of_many_files_under_the_file_limit_stops_at_the_ratio(
@@ -236,8 +270,18 @@ def test_an_unknown_compression_method_is_refused(tmp_path: Path) -> None:
     err = refusal(path)
     assert err.lines() == [
         f"{path}:1:1: error: entry 'rel/manifest.json' uses compression method 99, which is "
-        "not supported (stored, deflate, bzip2 and lzma are) [PB303]"
+        "not supported (stored and deflate are) [PB303]"
     ]
+
+
+def test_bzip2_and_lzma_entries_are_refused(tmp_path: Path) -> None:
+    for method in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", method) as archive:
+            archive.writestr("rel/manifest.json", MANIFEST)
+        path = tmp_path / "r.zip"
+        path.write_bytes(buffer.getvalue())
+        assert refusal(path).code == "PB303"
 
 
 def test_an_encrypted_entry_is_refused(tmp_path: Path) -> None:

@@ -60,9 +60,8 @@ Files = dict[str, bytes]
 _CHUNK = 1 << 16
 # How much of a SHA256SUMS file is read (a line per archive; a release has two).
 _MAX_SUMS_BYTES = 1 << 20
-_ZIP_METHODS = frozenset(
-    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-)
+# The zip compression methods read: those a release is written with.
+_ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 # How deep manifest.json may nest (a release manifest needs four levels).
 MAX_MANIFEST_DEPTH = 32
 
@@ -362,7 +361,7 @@ def _check_zip_entry(path: Path, info: zipfile.ZipInfo, limits: ArchiveLimits) -
     if info.compress_type not in _ZIP_METHODS:
         raise BundleError(
             f"entry {name!r} uses compression method {info.compress_type}, which is not "
-            "supported (stored, deflate, bzip2 and lzma are)",
+            "supported (stored and deflate are)",
             Location(path),
             code="PB303",
         )
