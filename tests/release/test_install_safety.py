@@ -276,3 +276,29 @@ def test_an_install_killed_half_way_is_finished_by_the_next(
     outcome = install(three_agents, targets=["claude-code"], into=into)
     assert outcome.lines[1:] == ["update: .claude/agents/three.md", "update: .claude/agents/two.md"]
     assert not [p for p in (into / ".claude/agents").iterdir() if p.name.startswith(".pb-")]
+
+
+def test_an_interrupted_uninstall_is_finished_by_the_next(
+    three_agents: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    into = tmp_path / "project"
+    install(three_agents, targets=["claude-code"], into=into)
+    real = Path.unlink
+    removed: list[Path] = []
+
+    def dying(self: Path, missing_ok: bool = False) -> None:
+        if self.suffix == ".md":
+            if removed:
+                raise Crash
+            removed.append(self)
+        real(self, missing_ok=missing_ok)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "unlink", dying)
+        with pytest.raises(Crash):
+            uninstall(three_agents, into=into)
+    [entry] = json.loads((into / OWNERSHIP_FILE).read_text())["installs"]
+    assert (len(entry["files"]), entry["pending"]) == (3, {})
+    outcome = uninstall(three_agents, into=into)
+    assert outcome.lines[1:] == ["remove: .claude/agents/three.md", "remove: .claude/agents/two.md"]
+    assert list(into.iterdir()) == []
