@@ -549,23 +549,39 @@ def test_verify_reports_entries_outside_the_release_folder(tmp_path: Path) -> No
     assert verify_archive(tmp_path / "r.zip").problems == ["extra: stray.txt (outside rel/)"]
 
 
-def test_verify_reports_links_and_unsafe_paths(tmp_path: Path) -> None:
+def _tar_gz_with(path: Path, extra: tarfile.TarInfo) -> Path:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
         data = json.dumps({"files": []}).encode()
         info = tarfile.TarInfo("rel/manifest.json")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-        link = tarfile.TarInfo("rel/link")
-        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
-        tar.addfile(link)
-        up = tarfile.TarInfo("rel/../up.md")
-        tar.addfile(up, io.BytesIO(b""))
-    (tmp_path / "r.tar.gz").write_bytes(gzip.compress(raw.getvalue()))
-    assert verify_archive(tmp_path / "r.tar.gz").problems == [
-        "not a regular file: rel/../up.md",
-        "not a regular file: rel/link",
+        tar.addfile(extra, io.BytesIO(b""))
+    path.write_bytes(gzip.compress(raw.getvalue()))
+    return path
+
+
+def test_verify_refuses_a_link_in_the_archive(tmp_path: Path) -> None:
+    link = tarfile.TarInfo("rel/link")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    path = _tar_gz_with(tmp_path / "r.tar.gz", link)
+    with pytest.raises(BundleError) as caught:
+        verify_archive(path)
+    assert caught.value.lines() == [
+        f"{path}:1:1: error: entry 'rel/link' is a link, device or other entry that is not a "
+        "regular file or folder [PB304]"
     ]
+
+
+def test_verify_refuses_a_path_leading_out_of_the_archive(tmp_path: Path) -> None:
+    path = _tar_gz_with(tmp_path / "r.tar.gz", tarfile.TarInfo("rel/../up.md"))
+    with pytest.raises(BundleError) as caught:
+        verify_archive(path)
+    assert caught.value.code == "PB305"
+    assert caught.value.message == (
+        "entry 'rel/../up.md' is not a canonical relative path (no '.', '..' or empty "
+        "components, no leading '/', no backslash)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -628,8 +644,8 @@ def zip_with(entries: dict[str, bytes], path: Path) -> Path:
         ({"rel/manifest.json": b"[]"}, "manifest.json in the archive has no 'outputs' list"),
         (
             {"rel/manifest.json": b'{"files": [{"path": "../x", "sha256": "0", "bytes": 1}]}'},
-            "manifest.json in the archive: file entry 1 needs a safe 'path', a hex 'sha256'"
-            " and integer 'bytes'",
+            "manifest.json in the archive: file entry 1 needs a canonical relative 'path', a hex"
+            " 'sha256' and integer 'bytes'",
         ),
     ],
 )
@@ -673,3 +689,40 @@ def test_a_bundle_outside_git_records_no_commit_and_no_cleanliness(
     report = package(root, out=tmp_path / "out")
     manifest = read_archive(Path(report.data["archives"][0])).manifest
     assert (manifest["commit"], manifest["clean"]) == (None, None)
+
+
+# -- no write through a link out of the bundle --------------------------------------------
+
+
+def test_a_release_folder_linking_out_of_the_bundle_is_refused(
+    make_bundle: BundleFactory, tmp_path: Path, no_epoch: None
+) -> None:
+    root = make_bundle({"agents/one.md": agent("one")})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "dist").mkdir()
+    (root / "dist/release").symlink_to(elsewhere)
+    with pytest.raises(BundleError) as caught:
+        package(root)
+    assert caught.value.lines() == [
+        f"{root / 'dist/release'}:1:1: error: dist/release is a symbolic link to {elsewhere}, "
+        f"outside {root}; refusing to go through it [PB307]"
+    ]
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["SHA256SUMS", "demo-1.2.3.zip"])
+def test_a_release_file_linking_out_of_the_release_folder_is_refused(
+    make_bundle: BundleFactory, tmp_path: Path, no_epoch: None, name: str
+) -> None:
+    root = make_bundle({"agents/one.md": agent("one")})
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).symlink_to(victim)
+    with pytest.raises(BundleError) as caught:
+        package(root, out=out)
+    assert (caught.value.code, caught.value.location) == ("PB307", Location(out / name))
+    assert victim.read_text() == "keep me\n"
+    assert sorted(p.name for p in out.iterdir()) == [name]

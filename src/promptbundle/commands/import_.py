@@ -9,6 +9,7 @@ from typing import Any
 from promptbundle.build.pipeline import read_config
 from promptbundle.commands.outcome import Outcome
 from promptbundle.core.errors import ConfigError, UsageError
+from promptbundle.core.files import check_paths_inside
 from promptbundle.formats.registry import FORMATS
 from promptbundle.importing.check import check_import
 from promptbundle.importing.importer import run_import
@@ -57,6 +58,7 @@ def _import_files(
             raise
         config = None
     if config is not None:
+        _check_target_files(config.root)
         targets = [t.format for t in config.targets]
         into = into if into is not None else config.root
     result = run_import(
@@ -79,6 +81,17 @@ def _import_files(
             "narrowed": result.narrowed,
         },
     )
+
+
+def _check_target_files(bundle: Path) -> None:
+    """Refuse a `targets/*.toml` of the bundle that links out of it (PB307): import reads
+    them, and a bundle's configuration is its own."""
+    check_paths_inside(bundle, [p.relative_to(bundle).as_posix() for p in _target_files(bundle)])
+
+
+def _target_files(bundle: Path) -> list[Path]:
+    folder = bundle / "targets"
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
 
 
 def _check(paths: Sequence[Path], format_name: str | None) -> Outcome:
@@ -121,6 +134,7 @@ def _import_projects(
 ) -> Outcome:
     """Import whole project folders (and any single files) into one bundle folder."""
     bundle = into if into is not None else (root if root is not None else Path.cwd())
+    _check_target_files(bundle)
     messages: list[str] = []
     summaries = []
     written = 0

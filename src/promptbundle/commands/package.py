@@ -11,12 +11,13 @@ from promptbundle.build.manifest import manifest_bytes, manifest_data, manifest_
 from promptbundle.build.pipeline import BuildResult, build_outputs, load
 from promptbundle.commands.outcome import Outcome
 from promptbundle.core.errors import BuildFailedError, BundleError, PromptBundleError, UsageError
-from promptbundle.core.files import sha256
+from promptbundle.core.files import check_no_symlink_escape, sha256
 from promptbundle.core.git import git_text
-from promptbundle.core.model import VERSION_PATTERN, OutputFile
+from promptbundle.core.model import VERSION_PATTERN, BundleConfig, OutputFile
 from promptbundle.release.archive import (
     CHANGES,
     RELEASE_MANIFEST,
+    release_names,
     source_date_epoch,
     verify_archive,
     write_release,
@@ -72,7 +73,7 @@ def run_package(
     manifest["version"] = version
     files[RELEASE_MANIFEST] = manifest_bytes(manifest)
     prefix = f"{config.name}-{version}"
-    out_dir = out if out is not None else config.out_dir / "release"
+    out_dir = _release_folder(out, config, prefix)
     archives, sums = write_release(out_dir, prefix, files, epoch)
     at = f" at {commit[:12]}" if commit else ""
     with_notes = " with CHANGES.md" if since is not None else ""
@@ -92,6 +93,16 @@ def run_package(
             "sha256": {path.name: sha256(path.read_bytes()) for path in archives},
         },
     )
+
+
+def _release_folder(out: Path | None, config: BundleConfig, prefix: str) -> Path:
+    """Where the release goes (`--out`, else `dist/release`), once no file of it would be
+    written through a link out of `--out` or out of the bundle (PB307)."""
+    out_dir = out if out is not None else config.out_dir / "release"
+    inside = out if out is not None else config.root
+    for name in release_names(prefix):
+        check_no_symlink_escape(inside, out_dir / name)
+    return out_dir
 
 
 def run_verify(archive: Path) -> Outcome:

@@ -14,6 +14,7 @@ from promptbundle.core.errors import (
     UsageError,
     raise_collected,
 )
+from promptbundle.core.files import atomic_write, check_paths_inside
 from promptbundle.core.frontmatter import (
     split_frontmatter,
 )
@@ -23,7 +24,13 @@ from promptbundle.formats.registry import Unsupported
 from promptbundle.importing.convert import ImportedAgent, convert_file, with_targets
 from promptbundle.importing.targets import Narrowing, judge_targets
 
-__all__ = ["ExistingSource", "ImportResult", "collect_files", "existing_sources", "run_import"]
+__all__ = [
+    "ExistingSource",
+    "ImportResult",
+    "collect_files",
+    "existing_sources",
+    "run_import",
+]
 
 _CLAUDE_FORMATS = frozenset({"claude-code", "claude-plugin"})
 # Name endings dropped when an id is derived from a file name.
@@ -146,6 +153,7 @@ def run_import(
     ]
     result.narrowed = len(narrowed)
     known = set(targets) if targets is not None else None
+    check_paths_inside(into, [agent.source_rel for agent in result.agents])
     for agent in result.agents:
         result.written.append(_write_agent(into, agent))
         result.messages += _agent_notes(agent, narrowed, known)
@@ -209,10 +217,10 @@ def _convert(
 
 
 def _write_agent(into: Path, agent: ImportedAgent) -> Path:
-    """Write the prompt's source into the bundle at `into`; the file written."""
+    """Write the prompt's source into the bundle at `into` (replacing a link inside it, never
+    writing through one); the file written."""
     target = into / agent.source_rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(agent.text.encode("utf-8"))
+    atomic_write(target, agent.text.encode("utf-8"))
     return target
 
 

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from promptbundle.build.pipeline import CARRIED_TARGET, build_outputs, load
 from promptbundle.core.errors import UsageError
+from promptbundle.core.files import atomic_write, check_paths_inside, resolve_inside
 from promptbundle.core.model import ID_PATTERN, OutputFile, TargetConfig
 from promptbundle.formats.registry import FORMATS, TEXT_SUFFIXES, Unsupported, detect_format
 from promptbundle.importing.convert import (
@@ -352,10 +353,11 @@ def write_tree(plan: TreePlan, into: Path, *, name: str, targets: list[str]) -> 
     carried files. Returns every file written."""
     written: list[Path] = []
     has_config = (into / "promptbundle.toml").exists() or (into / "pyproject.toml").exists()
-    for rel, data in _bundle_files(plan, name=name, targets=targets, config=not has_config):
+    files = list(_bundle_files(plan, name=name, targets=targets, config=not has_config))
+    check_paths_inside(into, [rel for rel, _ in files])
+    for rel, data in files:
         path = into / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        atomic_write(path, data)
         written.append(path)
     return written
 
@@ -470,7 +472,7 @@ def _narrow(plan: TreePlan, into: Path) -> int:
     found = narrowings(result, list(by_label))
     for label, narrowing in found.items():
         agent = with_targets(by_label[label], narrowing.kept)
-        (into / agent.source_rel).write_bytes(agent.text.encode("utf-8"))
+        atomic_write(resolve_inside(into, agent.source_rel), agent.text.encode("utf-8"))
     return len(found)
 
 

@@ -5,6 +5,13 @@
 and target removes the recorded files it no longer produces. A file that was not recorded, or
 that changed since it was recorded, is never overwritten or removed without `force`: the
 install stops naming every such file, having written nothing.
+
+No write or delete goes through a symbolic link that leads outside `into` (PB307); every path
+is checked before anything is written. An install is journalled: the record first gets the
+files as they are and the files as they will be (`pending`), then the files are written, then
+the record is committed. An install that stopped half-way is finished by the next install or
+uninstall of the same bundle and target: a file matching either side is its own, not a file
+the user changed.
 """
 
 from __future__ import annotations
@@ -13,12 +20,12 @@ import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from promptbundle import __version__
 from promptbundle.core.errors import BundleError, Location, UsageError
-from promptbundle.core.files import atomic_write, sha256
+from promptbundle.core.files import atomic_write, check_paths_inside, is_plain_relative, sha256
 from promptbundle.core.model import PROJECT_FOLDER
 
 __all__ = [
@@ -63,16 +70,27 @@ class InstallReport:
     # Files changed since they were installed, left as they are (`skip_modified`), each with
     # the unified diff from the file as it is to what the install would write.
     skipped: dict[str, str] = field(default_factory=dict)
+    # The record showed an install of this target that stopped half-way.
+    interrupted: bool = False
+    # The digest of each file the install owns as it is now (what the journal keeps).
+    before: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         forced = set(self.forced)
         tag = {True: " (--force)", False: ""}
+        notes = []
+        if self.interrupted:
+            notes.append(
+                f"note: the last install of {self.target} into {self.into} was interrupted; "
+                "its files (old or new) count as installed and are put right"
+            )
         skipped = []
         for path, diff in self.skipped.items():
             skipped.append(f"skip: {path} (changed since it was installed)")
             skipped += diff.splitlines()
         return (
-            [f"add: {p}{tag[p in forced]}" for p in self.added]
+            notes
+            + [f"add: {p}{tag[p in forced]}" for p in self.added]
             + [f"update: {p}{tag[p in forced]}" for p in self.updated]
             + [f"remove: {p}{tag[p in forced]}" for p in self.removed]
             + skipped
@@ -143,26 +161,28 @@ def _read_ownership(into: Path) -> list[dict[str, Any]]:
             Location(path),
         )
     for entry in installs:
-        for rel in entry["files"]:
-            if not _is_inside(rel):
-                raise BundleError(
-                    f"install record entry {rel!r} ({entry.get('bundle')}:{entry.get('target')}) "
-                    "is not a relative path inside the install folder; fix or delete the "
-                    "record to install again",
-                    Location(path),
-                )
+        _check_entry(path, entry)
     return installs
 
 
-def _is_inside(rel: object) -> bool:
-    """Whether a recorded path stays inside the install folder: relative, no `..` or `.`, no
-    drive letter (`C:`); a colon elsewhere is a file name's (`svelte:a11y.md`)."""
-    if not isinstance(rel, str) or not rel or "\\" in rel or "\0" in rel:
-        return False
-    if len(rel) >= 2 and rel[1] == ":" and rel[0].isalpha():
-        return False
-    parts = rel.split("/")
-    return not PurePosixPath(rel).is_absolute() and all(p not in ("", ".", "..") for p in parts)
+def _check_entry(path: Path, entry: Mapping[str, Any]) -> None:
+    """Refuse a record entry whose `pending` map is not one, or that names a path outside
+    the install folder."""
+    pending = entry.get("pending", {})
+    if not isinstance(pending, dict) or not all(isinstance(d, str) for d in pending.values()):
+        raise BundleError(
+            f"install record entry {entry.get('bundle')}:{entry.get('target')} has an "
+            "invalid 'pending' map; fix or delete the record to install again",
+            Location(path),
+        )
+    for rel in [*entry["files"], *pending]:
+        if not is_plain_relative(rel):
+            raise BundleError(
+                f"install record entry {rel!r} ({entry.get('bundle')}:{entry.get('target')}) "
+                "is not a relative path inside the install folder; fix or delete the "
+                "record to install again",
+                Location(path),
+            )
 
 
 def _write_ownership(into: Path, installs: list[dict[str, Any]]) -> None:
@@ -183,31 +203,52 @@ def _digest(path: Path) -> str | None:
 # -- planning and doing --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Owned:
+    """What the record says this bundle and target own: each file's digest, and the digests
+    an install that stopped half-way was writing (`pending`)."""
+
+    files: Mapping[str, str]
+    pending: Mapping[str, str]
+    interrupted: bool = False
+
+    def ours(self, rel: str, found: str | None) -> bool:
+        return found is not None and found in (self.files.get(rel), self.pending.get(rel))
+
+    def paths(self) -> set[str]:
+        return set(self.files) | set(self.pending)
+
+
 def _plan(
-    into: Path, payload: Payload, owned: Mapping[str, str], others: Mapping[str, str]
+    into: Path, payload: Payload, owned: _Owned, others: Mapping[str, str]
 ) -> tuple[InstallReport, list[tuple[Path, str]]]:
-    report = InstallReport(into, payload.target, dry_run=False)
+    check_paths_inside(into, set(payload.files) | owned.paths())
+    report = InstallReport(into, payload.target, dry_run=False, interrupted=owned.interrupted)
     conflicts: list[tuple[Path, str]] = []
     for rel, content in sorted(payload.files.items()):
         dest = into / rel
         _check_way_clear(into, rel, dest)
         found = _digest(dest)
+        if owned.ours(rel, found):
+            report.before[rel] = str(found)
         if found is None:
             report.added.append(rel)
-        elif found == sha256(content) and rel in owned:
+        elif found == sha256(content) and rel in owned.paths():
             report.unchanged.append(rel)
         else:
             report.updated.append(rel)
             reason = _overwrite_conflict(rel, found, owned, others)
             if reason is not None:
                 conflicts.append((dest, reason))
-    for rel in sorted(set(owned) - set(payload.files)):
+    for rel in sorted(owned.paths() - set(payload.files)):
         dest = into / rel
         found = _digest(dest)
         if found is None:
             continue
         report.removed.append(rel)
-        if found != owned[rel]:
+        if owned.ours(rel, found):
+            report.before[rel] = found
+        else:
             conflicts.append((dest, f"{MODIFIED}; will not remove it"))
     return report, conflicts
 
@@ -223,16 +264,16 @@ def _check_way_clear(into: Path, rel: str, dest: Path) -> None:
 
 
 def _overwrite_conflict(
-    rel: str, found: str, owned: Mapping[str, str], others: Mapping[str, str]
+    rel: str, found: str, owned: _Owned, others: Mapping[str, str]
 ) -> str | None:
     """Why overwriting `rel` (now with digest `found`) needs `force`; None when it does not."""
+    if owned.ours(rel, found):
+        return None
     if rel in others:
         return f"installed by {others[rel]}, not by this install"
-    if rel not in owned:
+    if rel not in owned.paths():
         return "not installed by promptbundle; will not overwrite it"
-    if found != owned[rel]:
-        return f"{MODIFIED}; will not overwrite it"
-    return None
+    return f"{MODIFIED}; will not overwrite it"
 
 
 def install_payload(
@@ -254,7 +295,7 @@ def install_payload(
     report, conflicts = _plan(into, payload, owned, _files_of_others(rest))
     if skip_modified:
         conflicts = _skip_modified(into, payload, report, conflicts)
-        payload = _keep_skipped(payload, report, owned)
+        payload = _keep_skipped(payload, report, owned.files)
     report.dry_run = dry_run
     if conflicts and not force:
         raise InstallConflictError(conflicts)
@@ -262,11 +303,13 @@ def install_payload(
     if dry_run:
         return report
     try:
+        into.mkdir(parents=True, exist_ok=True)
+        _write_ownership(into, [*rest, _journal(payload, report)])
         _apply(into, payload, report)
     except OSError as err:
         raise BundleError(f"install failed: {err}", Location(into)) from err
     _disown(rest, payload.files)
-    _write_ownership(into, [*(i for i in rest if i["files"]), _record(payload)])
+    _write_ownership(into, [*(i for i in rest if _holds_files(i)), _record(payload)])
     return report
 
 
@@ -332,7 +375,7 @@ def uninstall(
     if dry_run:
         return reports
     reports = [install_payload(p, into=into, force=force) for p in payloads]
-    kept = [i for i in _read_ownership(into) if i["files"]]
+    kept = [i for i in _read_ownership(into) if _holds_files(i)]
     if kept:
         _write_ownership(into, kept)
     else:
@@ -349,14 +392,28 @@ def _partition(
     return mine, rest
 
 
-def _owned_files(mine: list[dict[str, Any]]) -> dict[str, str]:
-    """Each file this bundle and target installed, with its recorded digest."""
-    return {p: str(d) for i in mine for p, d in i["files"].items()}
+def _owned_files(mine: list[dict[str, Any]]) -> _Owned:
+    """Each file this bundle and target installed, with its recorded digest (and those of an
+    install that stopped half-way)."""
+    return _Owned(
+        {p: str(d) for i in mine for p, d in i["files"].items()},
+        {p: str(d) for i in mine for p, d in i.get("pending", {}).items()},
+        interrupted=any("pending" in i for i in mine),
+    )
 
 
 def _files_of_others(rest: list[dict[str, Any]]) -> dict[str, str]:
-    """Each file another install recorded, with that install's `bundle:target`."""
-    return {p: f"{i.get('bundle')}:{i.get('target')}" for i in rest for p in i["files"]}
+    """Each file another install recorded (or was writing), with its `bundle:target`."""
+    return {
+        p: f"{i.get('bundle')}:{i.get('target')}"
+        for i in rest
+        for p in [*i["files"], *i.get("pending", {})]
+    }
+
+
+def _holds_files(install: Mapping[str, Any]) -> bool:
+    """Whether a record entry still names a file (installed, or being installed)."""
+    return bool(install["files"] or install.get("pending"))
 
 
 def _disown(rest: list[dict[str, Any]], files: Mapping[str, bytes]) -> None:
@@ -364,6 +421,21 @@ def _disown(rest: list[dict[str, Any]], files: Mapping[str, bytes]) -> None:
     for other in rest:
         for rel in set(other["files"]) & set(files):
             del other["files"][rel]
+        for rel in set(other.get("pending", {})) & set(files):
+            del other["pending"][rel]
+
+
+def _journal(payload: Payload, report: InstallReport) -> dict[str, Any]:
+    """The record entry written before any file: the files as they are now (each checked to
+    be this install's own) and, as `pending`, the files as they will be."""
+    files = {**report.before, **payload.recorded}
+    return {
+        "bundle": payload.bundle,
+        "target": payload.target,
+        "version": payload.version,
+        "files": {rel: files[rel] for rel in sorted(files)},
+        "pending": _record(payload)["files"],
+    }
 
 
 def _record(payload: Payload) -> dict[str, Any]:
@@ -390,6 +462,11 @@ def _apply(into: Path, payload: Payload, report: InstallReport) -> None:
         dest = into / rel
         dest.unlink()
         for folder in dest.parents:
-            if folder == into or not folder.is_relative_to(into) or any(folder.iterdir()):
+            if (
+                folder == into
+                or not folder.is_relative_to(into)
+                or folder.is_symlink()
+                or any(folder.iterdir())
+            ):
                 break
             folder.rmdir()
