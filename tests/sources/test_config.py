@@ -51,7 +51,8 @@ def test_unknown_bundle_keys_are_errors_naming_key_and_file(make_bundle: BundleF
         read_config(root)
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:2:1: error: unknown key 'tagets' (did you mean"
-        " 'targets'?) (known: author, description, name, out, targets, tools, vars, version) [PB001]",
+        " 'targets'?) (known: author, description, name, out, targets, tools, vars, version)"
+        " [PB001]",
         f"{root / 'promptbundle.toml'}:3:1: error: 'out' must be a folder inside the bundle,"
         " got '../x' [PB001]",
     ]
