@@ -59,6 +59,17 @@ def _json_option(func: F) -> F:
     )(func)
 
 
+def _install_folder(into: Path | None, user: bool) -> Path:
+    """`--into DIR`, or the home folder for `--user`: exactly one of them."""
+    if user and into is not None:
+        raise click.UsageError("give --into DIR or --user, not both")
+    if user:
+        return Path.home()
+    if into is None:
+        raise click.UsageError("give --into DIR (a project folder) or --user (every project)")
+    return into
+
+
 def _root_option(func: F) -> F:
     return click.option(
         "--root",
@@ -248,8 +259,13 @@ def verify(archive: Path, as_json: bool) -> None:
 @click.option(
     "--into",
     type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Project or home folder to install into (e.g. . or ~).",
+    default=None,
+    help="Project folder to install into (e.g. .).",
+)
+@click.option(
+    "--user",
+    is_flag=True,
+    help="Install for every project: into the home folder, where each tool reads user files.",
 )
 @click.option(
     "--from",
@@ -269,7 +285,8 @@ def verify(archive: Path, as_json: bool) -> None:
 def install(
     root: Path | None,
     targets: tuple[str, ...],
-    into: Path,
+    into: Path | None,
+    user: bool,
     from_archive: Path | None,
     dry_run: bool,
     force: bool,
@@ -279,8 +296,10 @@ def install(
     """Copy targets' outputs where each tool reads them (default: every target).
 
     claude-code goes to INTO/.claude/, opencode to INTO/.opencode/ (AGENTS.md to INTO/),
-    agent-skill to INTO/.claude/skills/, claude-plugin is a marketplace rooted at INTO, and
-    the bundle's own files/ go to INTO/. What is written is recorded in
+    agent-skill to INTO/.agents/skills/, claude-plugin is a marketplace rooted at INTO, and
+    the bundle's own files/ go to INTO/. With --user instead of --into: claude-code to
+    ~/.claude/ (CLAUDE.md included), opencode to ~/.config/opencode/, gemini to ~/.gemini/,
+    agent-skill to ~/.agents/skills/. What is written is recorded in
     INTO/.promptbundle-install.json; the next install removes only recorded files no longer
     produced. Files it did not write, or that changed since, are never overwritten or
     removed without --force.
@@ -291,7 +310,8 @@ def install(
         outcome = command.run_install(
             root,
             targets=targets,
-            into=into,
+            into=_install_folder(into, user),
+            user=user,
             dry_run=dry_run,
             force=force,
             from_archive=from_archive,
@@ -306,16 +326,18 @@ def install(
 @click.option(
     "--into",
     type=click.Path(file_okay=False, path_type=Path),
-    required=True,
+    default=None,
     help="The folder an earlier install wrote into.",
 )
+@click.option("--user", is_flag=True, help="Remove what `install --user` wrote.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; remove nothing.")
 @click.option("--force", is_flag=True, help="Remove files changed since they were installed too.")
 @_json_option
 def uninstall(
     root: Path | None,
     targets: tuple[str, ...],
-    into: Path,
+    into: Path | None,
+    user: bool,
     dry_run: bool,
     force: bool,
     as_json: bool,
@@ -329,7 +351,7 @@ def uninstall(
 
     with _handle_errors("uninstall", as_json=as_json):
         outcome = command.run_uninstall(
-            root, targets=targets, into=into, dry_run=dry_run, force=force
+            root, targets=targets, into=_install_folder(into, user), dry_run=dry_run, force=force
         )
     _finish(outcome, as_json=as_json)
 

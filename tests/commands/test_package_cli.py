@@ -66,6 +66,7 @@ def test_install_passes_its_options_to_the_library(monkeypatch: pytest.MonkeyPat
             {
                 "targets": ("opencode",),
                 "into": Path("p"),
+                "user": False,
                 "dry_run": True,
                 "force": True,
                 "from_archive": Path("a.zip"),
@@ -94,7 +95,9 @@ def test_install_takes_several_targets_or_none(monkeypatch: pytest.MonkeyPatch) 
 def test_install_requires_into() -> None:
     code, _, err = run("install", "claude-code")
     assert code == 2
-    assert err.splitlines()[-1] == "Error: Missing option '--into'."
+    assert err.splitlines()[-1] == (
+        "Error: give --into DIR (a project folder) or --user (every project)"
+    )
 
 
 def test_package_then_verify_end_to_end(make_bundle: BundleFactory, tmp_path: Path) -> None:
@@ -212,6 +215,7 @@ def test_install_json_lists_each_target(make_bundle: BundleFactory, tmp_path: Pa
         ),
         "diagnostics": [],
         "into": str(into),
+        "user": False,
         "dry_run": False,
         "targets": [
             {

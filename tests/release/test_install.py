@@ -84,6 +84,7 @@ def test_reinstall_removes_exactly_the_dropped_outputs_and_keeps_user_files(
     report = install(two_agents, targets=["claude-code"], into=into)
     assert report.data == {
         "into": str(into),
+        "user": False,
         "dry_run": False,
         "targets": [
             {

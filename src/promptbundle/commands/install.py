@@ -24,15 +24,19 @@ def run_install(
     force: bool = False,
     from_archive: Path | None = None,
     skip_modified: bool = False,
+    user: bool = False,
 ) -> Outcome:
     """Copy targets' outputs into `into`, from a fresh build or a verified release: the named
-    targets, or every installable target (and the bundle's own files) when none is named."""
+    targets, or every installable target (and the bundle's own files) when none is named.
+
+    With `user`, `into` is the home folder and each target goes where its tool reads files
+    for every project (`user_install_prefix`); the bundle's own files are not installed."""
     if into.exists() and not into.is_dir():
         raise UsageError(f"--into {into} is not a folder")
     payloads = (
-        payloads_from_archive(from_archive, targets)
+        payloads_from_archive(from_archive, targets, user=user)
         if from_archive is not None
-        else payloads_from_build(root, targets)
+        else payloads_from_build(root, targets, user=user)
     )
     _check_overlaps(payloads)
     # Every target is planned (and its conflicts found) before any target is written.
@@ -48,6 +52,7 @@ def run_install(
         lines=lines,
         data={
             "into": str(into),
+            "user": user,
             "dry_run": dry_run,
             "targets": [
                 {
@@ -84,25 +89,34 @@ def _check_overlaps(payloads: Sequence[Payload]) -> None:
         )
 
 
-def _prefix_for(target: str, fmt: str, known: Mapping[str, str]) -> str:
-    if target == CARRIED_TARGET:
+def _prefix_for(target: str, fmt: str, known: Mapping[str, str], *, user: bool = False) -> str:
+    if target == CARRIED_TARGET and not user:
         return ""
-    cls = FORMATS.get(fmt)
-    if cls is None or cls.install_prefix is None:
-        installable = sorted(t for t, f in known.items() if _installable(f))
+    prefix = _install_prefix(fmt, user=user)
+    if prefix is None:
+        installable = sorted(t for t, f in known.items() if _installable(f, user=user))
+        where = "user (--user) install location" if user else "install location"
         raise UsageError(
-            f"target {target!r} ({fmt}) has no install location "
+            f"target {target!r} ({fmt}) has no {where} "
             f"(installable targets: {', '.join(installable) or 'none'})"
         )
-    return cls.install_prefix
+    return prefix
 
 
-def _installable(fmt: str) -> bool:
+def _install_prefix(fmt: str, *, user: bool) -> str | None:
     cls = FORMATS.get(fmt)
-    return cls is not None and cls.install_prefix is not None
+    if cls is None:
+        return None
+    return cls.user_install_prefix if user else cls.install_prefix
 
 
-def _selected(targets: Sequence[str], known: Mapping[str, str], carried: bool) -> list[str]:
+def _installable(fmt: str, *, user: bool = False) -> bool:
+    return _install_prefix(fmt, user=user) is not None
+
+
+def _selected(
+    targets: Sequence[str], known: Mapping[str, str], carried: bool, *, user: bool = False
+) -> list[str]:
     """The targets to install: those named (checked), else every installable one."""
     names = dict(known)
     if carried:
@@ -110,19 +124,21 @@ def _selected(targets: Sequence[str], known: Mapping[str, str], carried: bool) -
     for target in targets:
         if target not in names:
             raise UsageError(f"unknown target {target!r} (targets: {', '.join(sorted(names))})")
-        _prefix_for(target, names[target], known)
+        _prefix_for(target, names[target], known, user=user)
     if targets:
         return list(dict.fromkeys(targets))
-    chosen = [t for t, fmt in known.items() if _installable(fmt)]
-    return [*chosen, CARRIED_TARGET] if carried else chosen
+    chosen = [t for t, fmt in known.items() if _installable(fmt, user=user)]
+    return [*chosen, CARRIED_TARGET] if carried and not user else chosen
 
 
-def payloads_from_build(root: Path | None, targets: Sequence[str]) -> list[Payload]:
+def payloads_from_build(
+    root: Path | None, targets: Sequence[str], *, user: bool = False
+) -> list[Payload]:
     """A fresh in-memory build, one payload per target to install."""
     bundle = load(root)
     config = bundle.config
     known = {t.name: t.format for t in config.targets}
-    wanted = _selected(targets, known, carried=bool(bundle.files))
+    wanted = _selected(targets, known, carried=bool(bundle.files), user=user)
     result = build_outputs(bundle)
     if result.errors:
         raise BuildFailedError(
@@ -132,14 +148,16 @@ def payloads_from_build(root: Path | None, targets: Sequence[str]) -> list[Paylo
     payloads = []
     for target in wanted:
         files = {o.path: o.content for o in result.outputs if o.target == target}
-        prefix = _prefix_for(target, known.get(target, CARRIED_TARGET), known)
+        prefix = _prefix_for(target, known.get(target, CARRIED_TARGET), known, user=user)
         payloads.append(
-            Payload(config.name, config.version, target, relocate(prefix, target, files))
+            Payload(config.name, config.version, target, relocate(prefix, target, files, user=user))
         )
     return payloads
 
 
-def payloads_from_archive(archive: Path, targets: Sequence[str]) -> list[Payload]:
+def payloads_from_archive(
+    archive: Path, targets: Sequence[str], *, user: bool = False
+) -> list[Payload]:
     """Targets of a release archive, after verifying the whole archive."""
     report = verify_archive(archive)
     if not report.ok:
@@ -157,8 +175,8 @@ def payloads_from_archive(archive: Path, targets: Sequence[str]) -> list[Payload
     entries = manifest_entries(manifest)
     carried = any(e.get("target") == CARRIED_TARGET for e in entries)
     payloads = []
-    for target in _selected(targets, known, carried):
-        prefix = _prefix_for(target, known.get(target, CARRIED_TARGET), known)
+    for target in _selected(targets, known, carried, user=user):
+        prefix = _prefix_for(target, known.get(target, CARRIED_TARGET), known, user=user)
         wanted = {e["path"] for e in entries if e.get("target") == target}
         files = {path: contents.files[path] for path in wanted}
         payloads.append(
@@ -166,7 +184,7 @@ def payloads_from_archive(archive: Path, targets: Sequence[str]) -> list[Payload
                 str(manifest.get("bundle", "")),
                 str(manifest.get("version", "")),
                 target,
-                relocate(prefix, target, files),
+                relocate(prefix, target, files, user=user),
             )
         )
     return payloads

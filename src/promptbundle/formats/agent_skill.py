@@ -25,6 +25,7 @@ class AgentSkillFormat(Format):
     # Where every Agent Skills reader looks (Codex, Gemini CLI, Copilot); Claude Code's own
     # .claude/skills/ is the claude-code target's.
     install_prefix = ".agents/skills"
+    user_install_prefix = ".agents/skills"
     strict_yaml = True
     detect_order = 20
 

@@ -77,6 +77,10 @@ class Format:
     kind_tools_fields: ClassVar[Mapping[str, str]] = {}
     # Where a target's folder goes when installed into a project (None: not installable).
     install_prefix: ClassVar[str | None] = None
+    # Where `install --user` puts the target's folder, relative to the home folder (None: the
+    # tool has no user scope promptbundle installs into). Files at the project's root
+    # (`@project/`, e.g. AGENTS.md) go inside it: that is where the tool reads user rules.
+    user_install_prefix: ClassVar[str | None] = None
     # How a file carries its fields: YAML frontmatter, a `| key | value |` table, JSON.
     layout: ClassVar[Layout] = FRONTMATTER
     # Whether the real client rejects YAML PyYAML rejects (skills-ref reads with strictyaml).

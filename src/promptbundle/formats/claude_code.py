@@ -69,6 +69,7 @@ class ClaudeCodeFormat(Format):
         "skill": "allowed-tools",
     }
     install_prefix = ".claude"
+    user_install_prefix = ".claude"
     detect_order = 80
 
     def agent_path(self, agent_id: str) -> str:

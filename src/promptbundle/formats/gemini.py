@@ -75,6 +75,7 @@ class GeminiFormat(Format):
     keep_unknown = False
     default_models: ClassVar[Mapping[str, str]] = GEMINI_MODELS
     install_prefix = ".gemini"
+    user_install_prefix = ".gemini"
     rule_ids = frozenset({GEMINI_MD_RULE})
     native_tools: ClassVar[Mapping[str, str]] = GEMINI_TOOLS
     default_target = False

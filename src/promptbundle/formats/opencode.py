@@ -80,6 +80,7 @@ class OpencodeFormat(Format):
     fields = OPENCODE_FIELDS
     keep_unknown = False
     install_prefix = ".opencode"
+    user_install_prefix = ".config/opencode"
     # opencode reads one rule file, the project's AGENTS.md.
     rule_ids = frozenset({AGENTS_MD_RULE})
     kinds = frozenset({"agent", "command", "skill", "rule"})

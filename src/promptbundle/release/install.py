@@ -122,17 +122,24 @@ class InstallConflictError(BundleError):
         ]
 
 
-def relocate(prefix: str, target: str, files: Mapping[str, bytes]) -> dict[str, bytes]:
+def relocate(
+    prefix: str, target: str, files: Mapping[str, bytes], *, user: bool = False
+) -> dict[str, bytes]:
     """`<target>/<rel>` (a dist path) to `<prefix>/<rel>` (a path in the install folder);
-    `<target>/@project/<rel>` goes to `<rel>`, at the root of the install folder."""
+    `<target>/@project/<rel>` goes to `<rel>`, at the root of the install folder (for a
+    `user` install, where the tool's own folder is the root of its rules: `<prefix>/<rel>`)."""
     head = f"{target}/"
     moved = {}
     for path, content in files.items():
         if not path.startswith(head):
             continue
         rel = path[len(head) :]
-        if rel.startswith(PROJECT_FOLDER + "/"):
+        if rel.startswith(PROJECT_FOLDER + "/") and not user:
             moved[rel[len(PROJECT_FOLDER) + 1 :]] = content
+        elif rel.startswith(PROJECT_FOLDER + "/"):
+            moved["/".join(p for p in (prefix.strip("/"), rel[len(PROJECT_FOLDER) + 1 :]) if p)] = (
+                content
+            )
         else:
             moved["/".join(p for p in (prefix.strip("/"), rel) if p)] = content
     return moved
