@@ -48,6 +48,8 @@ class BuildResult(Generic[T]):
     bundle: Bundle
     outputs: list[T] = field(default_factory=list)
     lossy: list[LossyField] = field(default_factory=list)
+    # Dropped fields the target's `accept` names: not reported, counted.
+    accepted: list[LossyField] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     suppressed: list[Diagnostic] = field(default_factory=list)
     partial: bool = False
@@ -156,8 +158,21 @@ def _build(
         bundle, ((output.agent, output.diagnostics) for output in result.outputs)
     )
     result.outputs.sort(key=lambda o: o.path)
-    result.lossy.sort(key=lambda x: (x.agent, x.target, x.field))
+    result.lossy, result.accepted = _split_accepted(bundle, result.lossy)
     return result
+
+
+def _split_accepted(
+    bundle: Bundle, lossy: list[LossyField]
+) -> tuple[list[LossyField], list[LossyField]]:
+    """(losses to report, losses the targets' `accept` names), each sorted."""
+    targets = {t.name: t for t in bundle.config.targets}
+    kept: list[LossyField] = []
+    accepted: list[LossyField] = []
+    for item in sorted(lossy, key=lambda x: (x.agent, x.target, x.field)):
+        target = targets.get(item.target)
+        (accepted if target is not None and target.accepts(item.field) else kept).append(item)
+    return kept, accepted
 
 
 def select_formats(

@@ -162,6 +162,8 @@ def _written(result: BuildResult[Any], report: EmitReport) -> Outcome:
     )
     if result.lossy:
         text += f"; {len(result.lossy)} field(s) dropped by formats (see 'lossy:' lines)"
+    if result.accepted:
+        text += f"; {len(result.accepted)} dropped field(s) accepted by targets"
     outcome = _base(result, text)
     outcome.data = {
         "outputs": len(result.outputs),

@@ -69,6 +69,15 @@ class TargetConfig:
     source: Path | None = None
     # Kinds this target converts into the kind its format carries (`convert = ["agent"]`).
     convert: tuple[str, ...] = ()
+    # Fields the target may drop without it counting as a loss (`accept = ["model"]`).
+    accept: tuple[str, ...] = ()
+
+    def accepts(self, field_name: str) -> bool:
+        """Whether dropping `field_name` (`tools`, or `tools.Grep`) is accepted."""
+        return any(
+            name == "*" or field_name == name or field_name.startswith(name + ".")
+            for name in self.accept
+        )
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class CheckReport:
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
     lossy: list[LossyField] = field(default_factory=list)
+    accepted: int = 0
     outputs: int = 0
     suppressed: int = 0
 
@@ -39,12 +40,15 @@ class CheckReport:
         return [d for d in self.diagnostics if d.severity == "warning"]
 
     def exit_code(self, *, strict: bool = False) -> int:
-        return 1 if self.errors or (strict and self.warnings) else 0
+        """1 on errors; with `strict`, on warnings and on fields dropped that the targets do
+        not `accept` too (as `build --strict`)."""
+        return 1 if self.errors or (strict and (self.warnings or self.lossy)) else 0
 
     def summary(self) -> str:
         return (
             f"checked {self.outputs} outputs: {len(self.errors)} error(s), "
             f"{len(self.warnings)} warning(s), {len(self.lossy)} dropped field(s)"
+            + (f" ({self.accepted} more accepted)" if self.accepted else "")
             + (f", {self.suppressed} warning(s) suppressed by agents" if self.suppressed else "")
         )
 
@@ -89,11 +93,13 @@ def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> l
             outputs.extend(mine)
             report.diagnostics.extend(d for d in partial.diagnostics if d.output in paths)
             report.lossy.extend(partial.lossy)
+            report.accepted += len(partial.accepted)
             report.suppressed += len(partial.suppressed)
         return outputs
     report.suppressed += len(result.suppressed)
     report.diagnostics.extend(result.diagnostics)
     report.lossy.extend(result.lossy)
+    report.accepted += len(result.accepted)
     return result.outputs
 
 

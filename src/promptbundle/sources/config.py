@@ -24,7 +24,7 @@ __all__ = ["find_root", "key_line_in", "load_config", "read_toml"]
 CONFIG_FILE = "promptbundle.toml"
 PYPROJECT = "pyproject.toml"
 _BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars", "tools"}
-_TARGET_KEYS = {"format", "models", "tools", "options", "description", "convert"}
+_TARGET_KEYS = {"format", "models", "tools", "options", "description", "convert", "accept"}
 # The output folder's `files/` holds the bundle's own files: no target may take the name.
 RESERVED_TARGETS = frozenset({"files"})
 # Folders a build must never write into: it removes every file there that it does not produce.
@@ -326,6 +326,7 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
             )
         )
         convert = []
+    accept = _accepted_losses(table, path, errors)
     raise_collected(errors)
     return TargetConfig(
         name=name,
@@ -335,4 +336,22 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
         options=dict(table.get("options", {})),
         source=path,
         convert=tuple(convert),
+        accept=accept,
     )
+
+
+def _accepted_losses(
+    table: dict[str, Any], path: Path, errors: list[PromptBundleError]
+) -> tuple[str, ...]:
+    """`accept`: the fields this target may drop without failing `--strict` (`model`,
+    `tools`, or `*` for every field)."""
+    accept = table.get("accept", [])
+    if not isinstance(accept, list) or not all(isinstance(f, str) and f for f in accept):
+        errors.append(
+            ConfigError(
+                f"'accept' must be a list of field names this target may drop, got {accept!r}",
+                Location(path, key_line_in(path, "accept"), 1),
+            )
+        )
+        return ()
+    return tuple(accept)
