@@ -107,7 +107,7 @@ def test_unknown_target_and_bad_target_config_are_errors(make_bundle: BundleFact
         f"{root / 'targets/odd.toml'}:1:1: error: unknown format 'nope' (built-in: {BUILT_IN})"
         " [PB001]",
         f"{root / 'targets/odd.toml'}:2:1: error: unknown key 'colour'"
-        " (known: convert, description, format, models, options, tools) [PB001]",
+        " (known: accept, convert, description, format, models, options, tools) [PB001]",
     ]
 
 
