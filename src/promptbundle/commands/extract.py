@@ -62,7 +62,15 @@ def run_extract(
             exit_code=1,
             summary_stream="stderr",
         )
-    return Outcome("extract", _applied_summary(plan, result), lines=lines, data=data)
+    notes = (
+        [
+            "note: outputs compared byte for byte; the catalog (README.md) without its fragment"
+            " index, which now lists the new fragments (dist/manifest.json records them too)"
+        ]
+        if result.written
+        else []
+    )
+    return Outcome("extract", _applied_summary(plan, result), lines=lines, notes=notes, data=data)
 
 
 def _place(occurrence: Occurrence) -> str:

@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from promptbundle.build.pipeline import build_outputs, load
-from promptbundle.core.errors import BundleError, Location, UsageError
+from promptbundle.core.errors import (
+    BuildFailedError,
+    BundleError,
+    ErrorGroup,
+    Location,
+    PromptBundleError,
+    UsageError,
+)
 from promptbundle.core.model import Bundle, OutputFile
 from promptbundle.core.roundtrip import escape_body
 from promptbundle.core.suggest import did_you_mean
@@ -209,7 +216,7 @@ def rewrite_body(body: str, items: Iterable[tuple[Occurrence, str]]) -> str:
 def _comparable(output: OutputFile) -> bytes:
     """An output's bytes as compared: a catalog without its fragment index."""
     if output.target == "catalog":
-        return output.content.split(_FRAGMENT_INDEX, 1)[0]
+        return output.content.split(_FRAGMENT_INDEX, 1)[0].rstrip(b"\n")
     return output.content
 
 
@@ -233,11 +240,23 @@ def _build_copy(bundle: Bundle, files: dict[str, str], folder: Path) -> list[Out
         path = copy / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode("utf-8"))
-    result = build_outputs(load(copy))
+    try:
+        result = build_outputs(load(copy))
+    except PromptBundleError as err:
+        first = err.errors[0] if isinstance(err, ErrorGroup) else err
+        raise _unbuilt_copy(copy, first.message, first.location) from err
     if result.errors:
-        first = result.errors[0]
-        raise BundleError(f"the rewritten bundle does not build: {first.message}", first.location)
+        first_found = result.errors[0]
+        raise _unbuilt_copy(copy, first_found.message, first_found.location)
     return result.outputs
+
+
+def _unbuilt_copy(copy: Path, message: str, location: Location | None) -> BundleError:
+    """The rewrite failed to build (a bug in the rewrite): where, relative to the bundle."""
+    where = str(location).replace(str(copy) + os.sep, "") if location else "the bundle"
+    return BundleError(
+        f"the rewritten sources would not build ({where}: {message}); nothing was written"
+    )
 
 
 def apply_plan(plan: ExtractPlan) -> ApplyResult:
@@ -252,10 +271,9 @@ def apply_plan(plan: ExtractPlan) -> ApplyResult:
     bundle = load(plan.root)
     before = build_outputs(bundle)
     if before.errors:
-        first = before.errors[0]
-        raise BundleError(
-            f"the bundle does not build ({first.message}); extract writes nothing until it does",
-            first.location,
+        raise BuildFailedError(
+            [d.line() for d in before.errors],
+            "the bundle does not build; extract writes nothing until it does",
         )
     with tempfile.TemporaryDirectory(prefix="promptbundle-extract-") as folder:
         after = _build_copy(bundle, plan.files, Path(folder))
