@@ -300,6 +300,23 @@ def test_half_a_code_block_and_text_inside_a_fence_stay_in_the_prompt(make_bundl
     assert find_repeats(load(root).prompts) == []
 
 
+def test_a_run_never_spans_text_left_out_between_its_paragraphs(make_bundle):
+    label = "**Good example:** the code below is what we want to see in every service of ours."
+
+    def body(code: str) -> str:
+        return f"{label}\n\n```java\n{code}\n\n{code}\n```\n\n{OTHER}\n"
+
+    root = make_bundle(
+        {"agents/a.md": agent("a", body("int a;")), "agents/b.md": agent("b", body("int b;"))}
+    )
+    plan = plan_extract(root)
+    assert sorted((p.id, [o.text for o in p.occurrences]) for p in plan.selected) == [
+        ("good-example-the-code-below-is", [label, label]),
+        ("keep-every-change-small-enough-that", [OTHER, OTHER]),
+    ]
+    applied(root)
+
+
 def test_template_text_next_to_a_trimming_tag_is_left_alone(make_bundle):
     text = f"  {OTHER}"
     root = make_bundle(

@@ -325,7 +325,7 @@ def _joined(index: _Index, claimed: set[int]) -> list[bool]:
     follows = [False] * len(blocks)
     for number in range(1, len(blocks)):
         a, b = blocks[number - 1], blocks[number]
-        if {number - 1, number} & claimed or a.piece != b.piece or a.prompt != b.prompt:
+        if {number - 1, number} & claimed or not _next_to(a, b):
             continue
         follows[number] = True
         pairs[(a.text, b.text)] += 1
@@ -336,6 +336,13 @@ def _joined(index: _Index, claimed: set[int]) -> list[bool]:
         joined[number] = follows[number] and uses == len(index.by_text[second])
         joined[number] = joined[number] and uses == pairs[(first, second)]
     return joined
+
+
+def _next_to(a: Block, b: Block) -> bool:
+    """Whether only blank lines stand between two blocks (none was left out between them)."""
+    return (
+        a.prompt is b.prompt and a.piece == b.piece and not a.prompt.body[a.end : b.start].strip()
+    )
 
 
 def _exact_runs(index: _Index, claimed: set[int]) -> list[list[list[int]]]:
