@@ -49,8 +49,8 @@ def test_the_report_ranks_proposals_and_shows_near_duplicates_with_their_diff(ma
     assert lines[:3] == [
         "exact     testing-rules: 2 prompts, 6 lines; saves 4 lines",
         f"  in {root / 'agents/a.md'}:7, {root / 'agents/b.md'}:7",
-        "near      near-keep-every-change-small-enough-that: 2 prompts, 1 line, 89% alike or"
-        " more; unify the wording by hand",
+        "near      near-keep-every-change-small-enough-that: 2 prompts, 1 line, at least 89%"
+        " alike; unify the wording by hand",
     ]
     assert f"  -{WORDED}" in lines and f"  +{REWORDED}" in lines
     assert lines[-1] == (

@@ -84,13 +84,15 @@ def _proposal_lines(proposal: Proposal) -> list[str]:
     size = f"{proposal.uses} prompts, {proposal.lines} line{'s' * (proposal.lines != 1)}"
     if proposal.kind == "near":
         head = (
-            f"near      {proposal.id}: {size}, {proposal.ratio:.0%} alike or more;"
+            f"near      {proposal.id}: {size}, at least {proposal.ratio:.0%} alike;"
             " unify the wording by hand"
         )
         diffs = [f"  {line}" for _, diff in proposal.diffs for line in diff.split("\n")]
         return [head, f"  in {where}", *diffs]
     slots = f", slots: {', '.join(proposal.slot_names)}" if proposal.slot_names else ""
-    head = f"{proposal.kind:<9} {proposal.id}: {size}{slots}; saves {proposal.lines_saved} lines"
+    saved = proposal.lines_saved
+    plural = "s" * (saved != 1)
+    head = f"{proposal.kind:<9} {proposal.id}: {size}{slots}; saves {saved} line{plural}"
     return [head, f"  in {where}"]
 
 
