@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.cli import main
 from promptbundle.core.errors import BuildFailedError, BundleError, PromptBundleError, UsageError
-from promptbundle.render import repeats
 from promptbundle.render.lint import duplicate_paragraphs
 from promptbundle.render.repeats import find_repeats, literal_pieces
+from promptbundle.render.similar import similar_groups
 from promptbundle.review import extract as extract_module
 from promptbundle.review.check import run_checks
 from promptbundle.review.extract import apply_plan, plan_extract
@@ -134,13 +134,15 @@ def protocol(role: str, topic: str) -> str:
 ROLES = [("api", "endpoints"), ("css", "stylesheets"), ("db", "the schema")]
 
 
-def test_one_skeleton_with_varying_slots_becomes_a_fragment_with_variables(make_bundle):
+def test_a_section_with_one_skeleton_and_varying_slots_becomes_a_fragment_with_variables(
+    make_bundle,
+):
     root = make_bundle(
         {f"agents/{r}.md": agent(r, f"# {r}\n\n{protocol(r, t)}\n") for r, t in ROLES}
     )
     (proposal,) = plan_extract(root).selected
     assert (proposal.id, proposal.kind, proposal.slot_names) == (
-        "ask-the-context-manager-for-the",
+        "communication",
         "templated",
         ("the", "about"),
     )
@@ -150,14 +152,47 @@ def test_one_skeleton_with_varying_slots_becomes_a_fragment_with_variables(make_
         ("db", "the schema"),
     ]
     applied(root)
-    fragment = (root / "fragments/ask-the-context-manager-for-the.md").read_text()
+    fragment = (root / "fragments/communication.md").read_text()
+    assert fragment.startswith("## Communication\n\nAsk the context manager")
     assert "you are the {{ the }} agent" in fragment
     assert "about {{ about }} before" in fragment
     assert (root / "agents/db.md").read_text() == agent(
-        "db",
-        "# db\n\n## Communication\n\n"
-        '{{ fragment("ask-the-context-manager-for-the", the="db", about="the schema") }}\n',
+        "db", '# db\n\n{{ fragment("communication", the="db", about="the schema") }}\n'
     )
+
+
+def section(role: str, topic: str, gap: str = "\n\n") -> str:
+    return f"{protocol(role, topic)}{gap}{RULES}\n\nYou own the {role} code and its tests; nobody else changes them.\n"
+
+
+def test_fixed_and_templated_paragraphs_that_always_stand_together_are_one_section(
+    make_bundle,
+):
+    root = make_bundle({f"agents/{r}.md": agent(r, section(r, t)) for r, t in ROLES})
+    (proposal,) = plan_extract(root).selected
+    assert (proposal.id, proposal.slot_names, proposal.lines) == (
+        "communication",
+        ("the", "about", "the_2"),
+        12,
+    )
+    assert proposal.occurrences[0].slots == ("api", "endpoints", "api")
+    applied(root)
+    assert (root / "agents/css.md").read_text() == agent(
+        "css", '{{ fragment("communication", the="css", about="stylesheets", the_2="css") }}\n'
+    )
+
+
+def test_neighbours_with_different_gaps_stay_apart(make_bundle):
+    gaps = ["\n\n", "\n\n", "\n\n\n"]
+    root = make_bundle(
+        {
+            f"agents/{r}.md": agent(r, section(r, t, g))
+            for (r, t), g in zip(ROLES, gaps, strict=True)
+        }
+    )
+    kinds = sorted((p.kind, p.lines) for p in plan_extract(root).selected)
+    assert kinds == [("templated", 3), ("templated", 8)]
+    applied(root)
 
 
 def test_slot_values_with_quotes_and_backslashes_render_back_exactly(make_bundle):
@@ -275,10 +310,10 @@ def test_a_templated_pb209_names_the_other_prompts(make_bundle):
     )
     hits = [d for d in run_checks(root).diagnostics if d.code == "PB209"]
     assert (str(hits[0].location), hits[0].message) == (
-        "agents/api.md:9:1",
-        "paragraph 'Ask the context manager for the project '... repeats, with other slot "
+        "agents/api.md:7:1",
+        "paragraph '## Communication Ask the context manager'... repeats, with other slot "
         "values, in agents/css.md, agents/db.md; move it into a fragment: promptbundle "
-        "extract --apply --only ask-the-context-manager-for-the",
+        "extract --apply --only communication",
     )
     assert len(hits) == 3
 
@@ -511,5 +546,5 @@ def test_nothing_selected_builds_and_writes_nothing(make_bundle):
 
 def test_similar_groups_join_texts_80_percent_alike_and_nothing_else():
     texts = [WORDED, REWORDED, OTHER, RULES]
-    groups = repeats._similar_groups(sorted(texts))
+    groups = similar_groups(sorted(texts))
     assert groups.groups() == [sorted([WORDED, REWORDED])]
