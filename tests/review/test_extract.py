@@ -75,6 +75,24 @@ def test_literal_pieces_are_raw_blocks_and_template_text_without_jinja():
     ]
 
 
+def test_comments_and_unclosed_tags_are_not_literal_text():
+    body = "a {# note #} b {{ open"
+    assert [body[p.start : p.end] for p in literal_pieces(body)] == ["a ", " b "]
+
+
+def test_a_paragraph_that_starts_or_ends_mid_line_is_not_proposed(make_bundle):
+    def body(before: str, after: str) -> str:
+        return f"{before}{{% raw %}}{OTHER}\n\n{OTHER}{{% endraw %}}{after}\n"
+
+    root = make_bundle(
+        {
+            "agents/a.md": agent("a", body("{{ 'x' }}", "{{ 'y' }}")),
+            "agents/b.md": agent("b", body("{{ 'x' }}", "{{ 'y' }}")),
+        }
+    )
+    assert find_repeats(load(root).prompts) == []
+
+
 def test_a_raw_block_with_whitespace_control_is_not_literal_text():
     body = "{%- raw %}Kept out{% endraw %}\n"
     assert [(body[p.start : p.end], p.raw) for p in literal_pieces(body)] == [("\n", False)]
@@ -162,7 +180,8 @@ def test_a_section_with_one_skeleton_and_varying_slots_becomes_a_fragment_with_v
 
 
 def section(role: str, topic: str, gap: str = "\n\n") -> str:
-    return f"{protocol(role, topic)}{gap}{RULES}\n\nYou own the {role} code and its tests; nobody else changes them.\n"
+    owner = f"You own the {role} code and its tests; nobody else changes them."
+    return f"{protocol(role, topic)}{gap}{RULES}\n\n{owner}\n"
 
 
 def test_fixed_and_templated_paragraphs_that_always_stand_together_are_one_section(
@@ -177,6 +196,7 @@ def test_fixed_and_templated_paragraphs_that_always_stand_together_are_one_secti
     )
     assert proposal.occurrences[0].slots == ("api", "endpoints", "api")
     applied(root)
+    assert [d.line() for d in run_checks(root).diagnostics] == []
     assert (root / "agents/css.md").read_text() == agent(
         "css", '{{ fragment("communication", the="css", about="stylesheets", the_2="css") }}\n'
     )
