@@ -25,7 +25,10 @@ from promptbundle.render.similar import similar_groups, skeleton, slot_names
 __all__ = [
     "MIN_NEAR_CHARS",
     "MIN_PARAGRAPH_CHARS",
+    "RAW_CLOSE",
+    "RAW_OPEN",
     "Block",
+    "Kind",
     "Occurrence",
     "Piece",
     "Proposal",
@@ -383,8 +386,8 @@ def _templated(
             claimed.add(number)
             occurrences.append(_occurrence(index.blocks[number], tuple(row)))
     names = slot_names(parts)
-    skeleton = tuple(p if i % 2 == 0 else names[i // 2] for i, p in enumerate(parts))
-    return Proposal("", "templated", _ordered(occurrences), skeleton, names)
+    named = tuple(p if i % 2 == 0 else names[i // 2] for i, p in enumerate(parts))
+    return Proposal("", "templated", _ordered(occurrences), named, names)
 
 
 def _near(index: _Index, group: list[str], pairs: list[tuple[str, str, float]]) -> Proposal:

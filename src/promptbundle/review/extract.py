@@ -37,6 +37,7 @@ __all__ = [
     "fragment_call",
     "fragment_source",
     "plan_extract",
+    "rewrite_body",
 ]
 
 FRAGMENTS = "fragments"
