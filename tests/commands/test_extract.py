@@ -94,6 +94,18 @@ def test_json_lists_every_proposal_with_its_places_and_fragment(make_bundle):
     assert [o["text"] for o in near["occurrences"]] == [WORDED, REWORDED]
 
 
+def test_json_after_apply_says_what_was_compared_and_written(make_bundle):
+    root = bundle(make_bundle)
+    data = json.loads(run(root, "--apply", "--json").stdout)
+    assert (data["exit_code"], data["applied"], data["compared"], data["changed"]) == (
+        0,
+        True,
+        9,
+        [],
+    )
+    assert data["written"] == ["fragments/testing-rules.md", "agents/a.md", "agents/b.md"]
+
+
 def test_only_min_uses_and_min_lines_reach_the_plan(make_bundle):
     root = bundle(make_bundle)
     assert run(root, "--min-lines", "2").stdout.splitlines()[0].startswith("exact ")
