@@ -451,6 +451,60 @@ def check(root: Path | None, output_format: str, strict: bool, as_json: bool) ->
 
 
 @main.command()
+@_root_option
+@click.option(
+    "--apply",
+    is_flag=True,
+    help="Write the fragments and rewrite the sources, if a rebuild changes no output.",
+)
+@click.option(
+    "--min-uses",
+    type=int,
+    default=2,
+    show_default=True,
+    metavar="N",
+    help="Only text repeated in at least N prompts.",
+)
+@click.option(
+    "--min-lines",
+    type=int,
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Only text of at least N lines.",
+)
+@click.option(
+    "--only", multiple=True, metavar="ID", help="Only this proposal (repeatable; see the report)."
+)
+@_json_option
+def extract(
+    root: Path | None,
+    apply: bool,
+    min_uses: int,
+    min_lines: int,
+    only: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Find text the prompts repeat and propose fragments for it, ranked by lines saved.
+
+    Exact repeats become plain fragments; paragraphs with one skeleton and varying slots
+    (names, roles) become fragments with variables, called as fragment("x", role="...").
+    Near-duplicates (80% alike or more, different wording) are shown with their diff for a
+    person to unify; they are never merged. With --apply, the fragments are written and the
+    sources rewritten only if a rebuild gives every output the same bytes; otherwise nothing
+    is written and the outputs that would change are named (exit 1).
+    """
+
+    from promptbundle.commands import extract as command
+
+    with _handle_errors("extract", as_json=as_json):
+        outcome = command.run_extract(
+            root, apply=apply, min_uses=min_uses, min_lines=min_lines, only=only
+        )
+    _finish(outcome, as_json=as_json)
+
+
+@main.command()
 @click.argument(
     "folder", metavar="[DIR]", required=False, type=click.Path(file_okay=False, path_type=Path)
 )

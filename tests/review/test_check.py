@@ -189,13 +189,15 @@ def test_same_paragraph_in_two_agents_suggests_a_fragment(make_bundle):
             "agents/a.md:5:1",
             "warning",
             "paragraph 'Always run the full test suite before yo'... is also in agents/b.md;"
-            " move it into a fragment and include it",
+            " move it into a fragment: promptbundle extract --apply --only"
+            " always-run-the-full-test-suite",
         ),
         (
             "agents/b.md:5:1",
             "warning",
             "paragraph 'Always run the full test suite before yo'... is also in agents/a.md;"
-            " move it into a fragment and include it",
+            " move it into a fragment: promptbundle extract --apply --only"
+            " always-run-the-full-test-suite",
         ),
     ]
 

@@ -16,9 +16,10 @@ from jinja2 import meta, nodes
 
 from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.errors import Location
-from promptbundle.core.markdown import fences, heading_levels, paragraphs
+from promptbundle.core.markdown import fences, heading_levels
 from promptbundle.core.model import Bundle, Prompt
 from promptbundle.render.environment import FRAGMENT_DIR, BundleEnvironment, BundleLoader, make_env
+from promptbundle.render.repeats import MIN_PARAGRAPH_CHARS, find_repeats
 from promptbundle.sources.prompts import read_source
 
 __all__ = [
@@ -30,8 +31,8 @@ __all__ = [
     "unclosed_fences",
 ]
 
-# Paragraphs shorter than this are too common to suggest a fragment for.
-MIN_PARAGRAPH_CHARS = 80
+# Other prompts named in a PB209 warning before "and N more".
+_LISTED = 3
 CONTEXT_NAMES = frozenset({"agent", "command", "skill", "rule", "prompt", "target", "bundle"})
 _JINJA_TAG = re.compile(r"\{%-?[^\n]*?-?%\}|\{#[^\n]*?#\}")
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*$")
@@ -353,34 +354,29 @@ def heading_jumps(body: str, path: Path | str, first_line: int) -> list[Diagnost
     return found
 
 
-def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
-    lines = text.splitlines()
-    for start, end in paragraphs(text):
-        paragraph = " ".join(" ".join(lines[start:end]).split())
-        if "{{" in paragraph or "{%" in paragraph or len(paragraph) < MIN_PARAGRAPH_CHARS:
-            continue
-        yield start, paragraph
-
-
-def duplicate_paragraphs(agents: Iterable[Prompt]) -> list[Diagnostic]:
-    """The same paragraph written into several agents' sources: a fragment waiting to happen."""
-    places: dict[str, list[tuple[Prompt, int]]] = defaultdict(list)
-    for agent in agents:
-        for line, paragraph in _paragraphs(agent.body):
-            places[paragraph].append((agent, agent.body_line + line))
+def duplicate_paragraphs(
+    agents: Iterable[Prompt], fragments: Iterable[str] = ()
+) -> list[Diagnostic]:
+    """Text written into several prompts' sources (exactly, or as one skeleton with varying
+    slots): what `promptbundle extract` proposes, one warning where each copy stands.
+    Imported bodies are read through their `{% raw %}` blocks."""
+    taken = {name.removesuffix(".md") for name in fragments} | {"readme"}
     found = []
-    for paragraph, where in places.items():
-        if len({agent.id for agent, _ in where}) < 2:
+    for proposal in find_repeats(agents, taken=taken):
+        if proposal.kind == "near":
             continue
-        for agent, line in where:
-            others = sorted({a.rel for a, _ in where if a.id != agent.id})
+        how = "is also" if proposal.kind == "exact" else "repeats, with other slot values,"
+        for occurrence in proposal.occurrences:
+            others = sorted({o.prompt.rel for o in proposal.occurrences} - {occurrence.prompt.rel})
+            more = len(others) - _LISTED
+            where = ", ".join(others[:_LISTED]) + (f" and {more} more" if more > 0 else "")
             found.append(
                 Diagnostic(
                     "warning",
                     "PB209",
-                    f"paragraph {paragraph[:40]!r}... is also in {', '.join(others)}; move it "
-                    "into a fragment and include it",
-                    Location(agent.path, line, 1),
+                    f"paragraph {' '.join(occurrence.text.split())[:40]!r}... {how} in {where};"
+                    f" move it into a fragment: promptbundle extract --apply --only {proposal.id}",
+                    Location(occurrence.prompt.path, occurrence.line, 1),
                 )
             )
     return found

@@ -158,7 +158,7 @@ def run_checks(root: Path | None = None) -> CheckReport:
     report.outputs = len(outputs)
     used = {source for output in outputs for source in output.sources}
     report.diagnostics.extend(lint_templates(bundle, used_sources=used))
-    report.diagnostics.extend(duplicate_paragraphs(bundle.prompts))
+    report.diagnostics.extend(duplicate_paragraphs(bundle.prompts, bundle.fragments))
     report.diagnostics.extend(_composed_headings(bundle, outputs))
     # A render failure in a file a static lint already explains adds nothing.
     explained = {str(d.location.path) for d in report.diagnostics if d.severity == "error"}
