@@ -508,8 +508,15 @@ def extract(
 @click.argument(
     "folder", metavar="[DIR]", required=False, type=click.Path(file_okay=False, path_type=Path)
 )
+@click.option(
+    "--requirement",
+    metavar="SPEC",
+    default=None,
+    help="What the CI workflow and pre-commit hooks pip-install (default: the git URL and "
+    "commit this promptbundle came from, else promptbundle==VERSION).",
+)
 @_json_option
-def init(folder: Path | None, as_json: bool) -> None:
+def init(folder: Path | None, requirement: str | None, as_json: bool) -> None:
     """Start a bundle in DIR (default: the current folder; created when missing).
 
     Writes promptbundle.toml, a reviewer agent, a /review command and an AGENTS.md rule built
@@ -522,7 +529,7 @@ def init(folder: Path | None, as_json: bool) -> None:
     from promptbundle.commands import init as command
 
     with _handle_errors("init", as_json=as_json):
-        outcome = command.run_init(folder)
+        outcome = command.run_init(folder, requirement=requirement)
     _finish(outcome, as_json=as_json)
 
 

@@ -47,9 +47,15 @@ OUTPUTS = [
     "opencode/agent/reviewer.md",
     "opencode/command/review.md",
 ]
+# This checkout is installed from a local folder, which a CI runner cannot install from.
+UNPUBLISHED = (
+    f"note: the CI workflow and pre-commit config install 'promptbundle=={__version__}', which"
+    " is not on PyPI: run init with --requirement 'promptbundle @ git+URL@TAG' (where your"
+    " team gets promptbundle from), or edit both files"
+)
 NEXT = (
     "next: cd team-prompts && pytest --snapshot-update (records the first snapshots), "
-    "then make test\n"
+    f"then make test\n{UNPUBLISHED}\n"
 )
 
 
@@ -261,7 +267,8 @@ def test_init_creates_a_missing_folder_with_its_parents(in_tmp: Path) -> None:
     )
     assert outcome.notes == [
         "next: cd 'work/Team Prompts!' && pytest --snapshot-update (records the first "
-        "snapshots), then make test"
+        "snapshots), then make test",
+        UNPUBLISHED,
     ]
     assert files_under(bundle) == sorted(FILES)
     assert 'name = "team-prompts"\n' in (bundle / "promptbundle.toml").read_text(encoding="utf-8")
@@ -276,7 +283,10 @@ def test_init_without_dir_writes_into_the_current_folder(
     assert code == 0, err
     assert out.splitlines()[0] == "promptbundle.toml"
     assert out.splitlines()[-1] == "created bundle 'unicode-bundle' in .: 11 files written"
-    assert err == ("next: pytest --snapshot-update (records the first snapshots), then make test\n")
+    assert err == (
+        "next: pytest --snapshot-update (records the first snapshots), then make test\n"
+        f"{UNPUBLISHED}\n"
+    )
 
 
 def test_init_json_lists_the_files_written(in_tmp: Path) -> None:
@@ -290,6 +300,7 @@ def test_init_json_lists_the_files_written(in_tmp: Path) -> None:
         "name": "team-prompts",
         "root": str((in_tmp / "team-prompts").resolve()),
         "written": FILES,
+        "requirement": f"promptbundle=={__version__}",
     }
 
 
@@ -304,3 +315,54 @@ def test_init_into_a_file_is_a_usage_error(in_tmp: Path) -> None:
         run_init(Path("notes.txt"))
     assert raised.value.lines() == ["error: notes.txt is not a folder"]
     assert files_under(in_tmp) == ["notes.txt"]
+
+
+class _Dist:
+    def __init__(self, direct_url: str | None) -> None:
+        self.direct_url = direct_url
+
+    def read_text(self, name: str) -> str | None:
+        assert name == "direct_url.json"
+        return self.direct_url
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "expected"),
+    [
+        (
+            '{"url": "https://github.com/team/promptbundle.git",'
+            ' "vcs_info": {"vcs": "git", "commit_id": "0123abc"}}',
+            ("promptbundle @ git+https://github.com/team/promptbundle.git@0123abc", True),
+        ),
+        # A local checkout or wheel: a CI runner cannot install from this machine's files.
+        ('{"url": "file:///work/promptbundle", "dir_info": {"editable": true}}', None),
+        (None, None),
+    ],
+)
+def test_the_requirement_init_writes_comes_from_where_promptbundle_was_installed(
+    monkeypatch: pytest.MonkeyPatch, direct_url: str | None, expected: tuple[str, bool] | None
+) -> None:
+    from promptbundle.commands import init as module
+
+    monkeypatch.setattr(module.metadata, "distribution", lambda name: _Dist(direct_url))
+    assert module.install_requirement() == (expected or (f"promptbundle=={__version__}", False))
+
+
+def test_init_writes_the_requirement_into_ci_and_pre_commit_and_warns_when_unpublished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from promptbundle.commands import init as module
+
+    monkeypatch.setattr(module.metadata, "distribution", lambda name: _Dist(None))
+    outcome = run_init(tmp_path / "a")
+    assert outcome.data["requirement"] == f"promptbundle=={__version__}"
+    assert any("which is not on PyPI" in note for note in outcome.notes)
+
+    spec = "promptbundle @ git+https://example.org/pb.git@v1.0.0"
+    outcome = run_init(tmp_path / "b", requirement=spec)
+    assert not any("not on PyPI" in note for note in outcome.notes)
+    workflow = load_yaml((tmp_path / "b/.github/workflows/prompts.yml").read_text())
+    steps = workflow["jobs"]["prompts"]["steps"]
+    assert f'python -m pip install "{spec}" pytest syrupy' in [s.get("run") for s in steps]
+    hooks = load_yaml((tmp_path / "b/.pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
+    assert [h["additional_dependencies"] for h in hooks] == [[spec], [spec]]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+from importlib import metadata
 from pathlib import Path
 
 from promptbundle import __version__
@@ -11,9 +13,11 @@ from promptbundle.commands.outcome import Outcome
 from promptbundle.core.errors import BundleError, UsageError, display_path
 from promptbundle.importing.convert import slugify
 
-__all__ = ["InitConflictError", "bundle_files", "run_init"]
+__all__ = ["InitConflictError", "bundle_files", "install_requirement", "run_init"]
 
 TARGETS = ("claude-code", "claude-plugin", "opencode")
+# Whether `promptbundle==<version>` installs from PyPI (a release publishes it there).
+PUBLISHED = False
 DESCRIPTION = "A reviewer agent, a /review command and an AGENTS.md rule from shared rules"
 
 TESTING = """\
@@ -122,7 +126,7 @@ __pycache__/
 .pytest_cache/
 """
 
-PRE_COMMIT = f"""\
+PRE_COMMIT = """\
 # Before each commit: dist/ matches the sources, and the sources pass every check.
 # Install with `pre-commit install`.
 repos:
@@ -132,19 +136,19 @@ repos:
         name: promptbundle build --check
         entry: promptbundle build --check
         language: python
-        additional_dependencies: ["promptbundle=={__version__}"]
+        additional_dependencies: ["{requirement}"]
         pass_filenames: false
         always_run: true
       - id: promptbundle-check
         name: promptbundle check
         entry: promptbundle check
         language: python
-        additional_dependencies: ["promptbundle=={__version__}"]
+        additional_dependencies: ["{requirement}"]
         pass_filenames: false
         always_run: true
 """
 
-WORKFLOW = f"""\
+WORKFLOW = """\
 # On every push to main and every pull request: a committed dist/ matches the sources, the
 # sources pass every check, and every output matches its snapshot in tests/__snapshots__/.
 name: prompts
@@ -168,7 +172,7 @@ jobs:
           python-version: "3.12"
 
       - name: Install promptbundle
-        run: python -m pip install "promptbundle=={__version__}" pytest syrupy
+        run: python -m pip install "{requirement}" pytest syrupy
 
       # First, before anything rebuilds dist/. While dist/ is ignored (see .gitignore) a fresh
       # checkout has none, so there is nothing to compare.
@@ -188,8 +192,26 @@ jobs:
 """
 
 
-def bundle_files(name: str) -> dict[str, str]:
-    """Every file of a new bundle named `name`: {path relative to its folder: text}."""
+def install_requirement() -> tuple[str, bool]:
+    """(the pip requirement that installs this promptbundle elsewhere, whether a CI runner can
+    use it): the git URL and commit it was installed from, else its version on PyPI."""
+    try:
+        text = metadata.distribution("promptbundle").read_text("direct_url.json")
+        origin = json.loads(text) if text else {}
+    except (metadata.PackageNotFoundError, ValueError):
+        origin = {}
+    vcs = origin.get("vcs_info") if isinstance(origin, dict) else None
+    url = origin.get("url", "") if isinstance(origin, dict) else ""
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git" and not url.startswith("file:"):
+        return f"promptbundle @ git+{url}@{vcs.get('commit_id', '')}", True
+    return f"promptbundle=={__version__}", PUBLISHED
+
+
+def bundle_files(name: str, requirement: str | None = None) -> dict[str, str]:
+    """Every file of a new bundle named `name`: {path relative to its folder: text}.
+
+    `requirement` is what its CI and pre-commit hooks pip-install (see install_requirement)."""
+    requirement = requirement or install_requirement()[0]
     targets = ", ".join(f'"{target}"' for target in TARGETS)
     config = (
         "# Build with `promptbundle build`; see `promptbundle --help` for the other commands.\n"
@@ -208,8 +230,8 @@ def bundle_files(name: str) -> dict[str, str]:
         "tests/test_outputs.py": SNAPSHOT_TEST,
         "Makefile": MAKEFILE,
         ".gitignore": GITIGNORE,
-        ".github/workflows/prompts.yml": WORKFLOW,
-        ".pre-commit-config.yaml": PRE_COMMIT,
+        ".github/workflows/prompts.yml": WORKFLOW.format(requirement=requirement),
+        ".pre-commit-config.yaml": PRE_COMMIT.format(requirement=requirement),
     }
 
 
@@ -230,16 +252,20 @@ class InitConflictError(BundleError):
         ]
 
 
-def run_init(folder: Path | None = None) -> Outcome:
+def run_init(folder: Path | None = None, *, requirement: str | None = None) -> Outcome:
     """Write a new bundle into `folder` (default: the current folder; created when missing).
 
     The bundle is named after the folder; nothing is written if any of its files exists.
+    `requirement` is what its CI and pre-commit hooks install (default: install_requirement).
     """
     root = (folder if folder is not None else Path.cwd()).resolve()
     if root.exists() and not root.is_dir():
         raise UsageError(f"{display_path(root)} is not a folder")
     name = slugify(root.name)
-    files = bundle_files(name)
+    usable = True
+    if requirement is None:
+        requirement, usable = install_requirement()
+    files = bundle_files(name, requirement)
     in_the_way = _in_the_way(root, files)
     if in_the_way:
         raise InitConflictError(in_the_way)
@@ -255,12 +281,23 @@ def run_init(folder: Path | None = None) -> Outcome:
     where = display_path(root) if root != Path.cwd().resolve() else "."
     step = "" if where == "." else f"cd {shlex.quote(where)} && "
     notes = [f"next: {step}pytest --snapshot-update (records the first snapshots), then make test"]
+    if not usable:
+        notes.append(
+            f"note: the CI workflow and pre-commit config install {requirement!r}, which is not"
+            " on PyPI: run init with --requirement 'promptbundle @ git+URL@TAG' (where your"
+            " team gets promptbundle from), or edit both files"
+        )
     return Outcome(
         "init",
         f"created bundle '{name}' in {where}: {len(files)} files written",
         lines=[display_path(root / rel) for rel in files],
         notes=notes,
-        data={"name": name, "root": str(root), "written": list(files)},
+        data={
+            "name": name,
+            "root": str(root),
+            "written": list(files),
+            "requirement": requirement,
+        },
     )
 
 
