@@ -187,3 +187,25 @@ def test_error_paths_are_relative_to_the_current_folder(
     code, _, err = run("build")
     assert code == 1
     assert err == "agents/one.md:5:1: error: 'nope' is undefined [PB003]\n"
+
+
+def _broken(make_bundle: BundleFactory) -> Path:
+    return make_bundle({"agents/one.md": "---\nname: one\ndescription: x\n---\n{{ nope }}\n"})
+
+
+def test_errors_are_coloured_on_a_terminal(make_bundle: BundleFactory) -> None:
+    root = _broken(make_bundle)
+    result = CliRunner().invoke(main, ["build", "--root", str(root)], color=True)
+    assert result.exit_code == 1
+    assert "\x1b[31m\x1b[1merror\x1b[0m: 'nope' is undefined [PB003]" in result.stderr
+
+
+def test_no_colour_when_not_a_terminal_or_no_color_is_set(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _broken(make_bundle)
+    plain = CliRunner().invoke(main, ["build", "--root", str(root)])
+    assert "\x1b[" not in plain.stderr and "error: 'nope' is undefined" in plain.stderr
+    monkeypatch.setenv("NO_COLOR", "1")
+    asked = CliRunner().invoke(main, ["build", "--root", str(root)], color=True)
+    assert "\x1b[" not in asked.stderr and "error: 'nope' is undefined" in asked.stderr

@@ -6,6 +6,8 @@ what other commands need."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +22,26 @@ from promptbundle.core.errors import PromptBundleError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The word that says what a line is, coloured when the stream is a terminal (and NO_COLOR is
+# unset): `path:1:1: error: ...`, `warning:`, `note:`, `lossy:`, `skip:`.
+_LEVEL_COLOURS = {"error": "red", "warning": "yellow", "note": "cyan", "lossy": "cyan"}
+_LEVEL = re.compile(r"(?:^|: )(error|warning|note|lossy)(?=: )")
+
+
+def _paint(line: str) -> str:
+    found = _LEVEL.search(line)
+    if found is None:
+        return line
+    word = found.group(1)
+    coloured = click.style(word, fg=_LEVEL_COLOURS[word], bold=True)
+    return line[: found.start(1)] + coloured + line[found.end(1) :]
+
+
+def _say(line: str, *, err: bool = False) -> None:
+    """Print a line; click strips the colour when the stream is not a terminal."""
+    colour = False if os.environ.get("NO_COLOR") else None
+    click.echo(_paint(line), err=err, color=colour)
+
 
 @contextmanager
 def _handle_errors(command: str = "", *, as_json: bool = False) -> Iterator[None]:
@@ -33,7 +55,7 @@ def _handle_errors(command: str = "", *, as_json: bool = False) -> Iterator[None
             click.echo(json.dumps(failed.to_json(), indent=2, ensure_ascii=False))
         else:
             for line in err.lines():
-                click.echo(line, err=True)
+                _say(line, err=True)
         sys.exit(err.exit_code)
 
 
@@ -43,7 +65,7 @@ def _finish(outcome: Outcome, *, as_json: bool = False, quiet: bool = False) -> 
         click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
         sys.exit(outcome.exit_code)
     for line in outcome.messages if quiet else [*outcome.messages, *outcome.notes]:
-        click.echo(line, err=True)
+        _say(line, err=True)
     if outcome.document is not None:
         click.echo(outcome.document, nl=False)
     for line in outcome.lines:
