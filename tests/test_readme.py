@@ -49,3 +49,37 @@ def test_readme_commands_exist_in_the_makefile() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci/run").read_text(encoding="utf-8")
+
+
+# `promptbundle CMD ...` in a code block or an inline code span of the README.
+USAGE = re.compile(r"(?:^|`|\$ )promptbundle ([a-z]+)([^`\n#]*)", re.MULTILINE)
+
+
+def _usages() -> list[tuple[str, list[str]]]:
+    found = []
+    for match in USAGE.finditer(README):
+        options = re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", match.group(2))
+        found.append((match.group(1), options))
+    return found
+
+
+def test_every_command_is_shown_in_the_readme_with_options_it_has() -> None:
+    import click
+
+    from promptbundle.cli import main
+
+    usages = _usages()
+    shown = {command for command, _ in usages}
+    assert set(main.commands) <= shown, f"not in the README: {set(main.commands) - shown}"
+    wrong = []
+    for command, options in usages:
+        if command not in main.commands:
+            continue  # prose such as "promptbundle is not on PyPI"
+        known = {
+            opt
+            for param in main.commands[command].params
+            if isinstance(param, click.Option)
+            for opt in (*param.opts, *param.secondary_opts)
+        }
+        wrong += [f"{command} {opt}" for opt in options if opt not in known | {"-h", "--help"}]
+    assert wrong == []
