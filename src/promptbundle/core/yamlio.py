@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import yaml
 
-__all__ = ["YamlError", "dump_frontmatter", "is_plain_safe", "load_yaml", "quote"]
+from promptbundle.core.bounded import MAX_DEPTH
+
+__all__ = [
+    "YamlError",
+    "YamlStructureError",
+    "check_structure",
+    "dump_frontmatter",
+    "is_plain_safe",
+    "load_yaml",
+    "quote",
+]
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL = "tag:yaml.org,2002:bool"
@@ -36,9 +47,99 @@ _Loader.add_implicit_resolver(
 YamlError = yaml.YAMLError
 
 
+class YamlStructureError(yaml.MarkedYAMLError):
+    """YAML refused before it is built: an anchor or alias, a duplicate key or too deep a
+    nesting (check code PB005)."""
+
+    code = "PB005"
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
 def load_yaml(text: str) -> Any:
-    """Parse YAML safely (C loader when available), with YAML 1.2 booleans."""
+    """Parse YAML safely (C loader when available), with YAML 1.2 booleans.
+
+    The event stream is checked first (`check_structure`), so no alias is expanded, no
+    duplicate key silently wins and no deep nesting reaches the recursive composer."""
+    check_structure(text)
     return yaml.load(text, Loader=_Loader)
+
+
+_COLLECTION_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_COLLECTION_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+@dataclass
+class _Frame:
+    """A collection being read: whether it is a mapping, the keys it has, whether its next
+    node is a key, and whether the collection itself is a value of a mapping."""
+
+    is_mapping: bool
+    is_value: bool
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    expect_key: bool = True
+
+
+def check_structure(text: str) -> None:
+    """Refuse YAML that cannot be built safely, at the event that shows it.
+
+    libyaml produces events without recursion, and reading stops at the first problem, so
+    an alias bomb or 100,000 nested brackets cost no more than reading up to it."""
+    loader = _Loader(text)
+    stack: list[_Frame] = []
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            _refuse_anchor(event)
+            if isinstance(event, _COLLECTION_END):
+                if stack.pop().is_value:
+                    stack[-1].expect_key = True
+            elif isinstance(event, _COLLECTION_START):
+                _push(stack, event)
+            elif isinstance(event, yaml.ScalarEvent):
+                _scalar_event(loader, stack, event)
+    finally:
+        loader.dispose()
+
+
+def _refuse_anchor(event: Any) -> None:
+    if isinstance(event, yaml.AliasEvent):
+        raise YamlStructureError(
+            f"YAML alias *{event.anchor} is not allowed (anchors and aliases are refused)",
+            event.start_mark,
+        )
+    anchor = getattr(event, "anchor", None)
+    if anchor is not None:
+        raise YamlStructureError(
+            f"YAML anchor &{anchor} is not allowed (anchors and aliases are refused)",
+            event.start_mark,
+        )
+
+
+def _push(stack: list[_Frame], event: Any) -> None:
+    if len(stack) >= MAX_DEPTH:
+        raise YamlStructureError(f"YAML nested deeper than {MAX_DEPTH} levels", event.start_mark)
+    is_value = False
+    if stack and stack[-1].is_mapping:  # a mapping's key or value: it waits for its end
+        is_value = not stack[-1].expect_key
+        stack[-1].expect_key = False
+    stack.append(_Frame(isinstance(event, yaml.MappingStartEvent), is_value))
+
+
+def _scalar_event(loader: Any, stack: list[_Frame], event: Any) -> None:
+    if not stack or not stack[-1].is_mapping:
+        return
+    frame = stack[-1]
+    if frame.expect_key:
+        tag = event.tag or loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if (tag, event.value) in frame.keys:
+            raise YamlStructureError(
+                f"duplicate key {event.value!r} (each key may appear once in a mapping)",
+                event.start_mark,
+            )
+        frame.keys.add((tag, event.value))
+    frame.expect_key = not frame.expect_key
 
 
 # Plain scalars that some YAML reader turns into something other than the same string.
@@ -56,7 +157,12 @@ _SPECIAL = re.compile(
     re.VERBOSE,
 )
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
-_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+# Characters never written as they are: everything outside YAML's printable set (controls,
+# U+FFFE, U+FFFF, surrogates), which PyYAML and YAML 1.2 readers refuse in a stream, and the
+# line separators and byte order mark, which some readers take for a line break or strip.
+_UNSAFE_CHARS = re.compile(
+    "[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]"
+)
 
 
 @lru_cache(maxsize=8192)
@@ -98,8 +204,8 @@ def _has_unsafe_inside(text: str) -> bool:
 
 def _round_trips(text: str) -> bool:
     """Whether the YAML reader gives back `text` unchanged as a mapping value."""
-    try:
-        return bool(load_yaml(f"k: {text}\n") == {"k": text})
+    try:  # one line that starts like no indicator: no alias, no nesting to check first
+        return bool(yaml.load(f"k: {text}\n", Loader=_Loader) == {"k": text})
     except yaml.YAMLError:
         return False
 
@@ -108,13 +214,17 @@ _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x
 
 
 def quote(text: str) -> str:
-    """A double-quoted YAML scalar for `text`."""
+    """A double-quoted YAML scalar for `text`; every character outside YAML's printable set
+    is escaped, so PyYAML and YAML 1.2 readers read back the same string. A lone surrogate
+    is no character at all: ValueError."""
     out = []
     for ch in text:
         if ch in _ESCAPES:
             out.append(_ESCAPES[ch])
         elif _UNSAFE_CHARS.match(ch):
             code = ord(ch)
+            if 0xD800 <= code <= 0xDFFF:
+                raise ValueError(f"a lone surrogate (U+{code:04X}) cannot be written as text")
             out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
         else:
             out.append(ch)
