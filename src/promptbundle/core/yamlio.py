@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -33,7 +32,21 @@ _BOOL = "tag:yaml.org,2002:bool"
 class _Loader(_BaseLoader):  # type: ignore[misc]
     """The safe loader with YAML 1.2 booleans: only true/false are booleans, so a key or a
     value `on`, `off`, `yes`, `no`, `y`, `n` stays a string, as the tools that read
-    frontmatter with a YAML 1.2 parser (opencode, Gemini CLI) see it."""
+    frontmatter with a YAML 1.2 parser (opencode, Gemini CLI) see it. A key twice in one
+    mapping is an error at the second, not a silent last-one-wins."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: set[tuple[str, str]] = set()
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                continue
+            if (key.tag, key.value) in seen:
+                raise YamlStructureError(
+                    f"duplicate key {key.value!r} (each key may appear once in a mapping)",
+                    key.start_mark,
+                )
+            seen.add((key.tag, key.value))
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -48,8 +61,7 @@ YamlError = yaml.YAMLError
 
 
 class YamlStructureError(yaml.MarkedYAMLError):
-    """YAML refused before it is built: an anchor or alias, a duplicate key or too deep a
-    nesting (check code PB005)."""
+    """YAML refused: an anchor or alias, a duplicate key or too deep a nesting (PB005)."""
 
     code = "PB005"
 
@@ -60,45 +72,51 @@ class YamlStructureError(yaml.MarkedYAMLError):
 def load_yaml(text: str) -> Any:
     """Parse YAML safely (C loader when available), with YAML 1.2 booleans.
 
-    The event stream is checked first (`check_structure`), so no alias is expanded, no
-    duplicate key silently wins and no deep nesting reaches the recursive composer."""
-    check_structure(text)
+    Anchors, aliases and deep nesting are refused before anything is built (so no alias
+    bomb expands and no deep nesting reaches the recursive composer); a duplicate key is
+    refused as its mapping is built."""
+    if _may_hold_anchors_or_depth(text):
+        check_structure(text)
     return yaml.load(text, Loader=_Loader)
+
+
+# Every level of nesting opens with one of these: a line break (block collections), a flow
+# bracket, or an indicator (`- `, `? `, `: `) that starts a compact collection on a line.
+_LEVEL_OPENERS = "\n\r\x85\u2028\u2029[{-?:"
+
+
+def _may_hold_anchors_or_depth(text: str) -> bool:
+    """Whether `text` could hold an anchor, an alias or nesting past MAX_DEPTH. Without
+    `&` and `*`, and with fewer places a level can open than MAX_DEPTH, it cannot: most
+    frontmatter skips the event scan."""
+    if "&" in text or "*" in text:
+        return True
+    return sum(text.count(ch) for ch in _LEVEL_OPENERS) + 1 >= MAX_DEPTH
 
 
 _COLLECTION_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _COLLECTION_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
-@dataclass
-class _Frame:
-    """A collection being read: whether it is a mapping, the keys it has, whether its next
-    node is a key, and whether the collection itself is a value of a mapping."""
-
-    is_mapping: bool
-    is_value: bool
-    keys: set[tuple[str, str]] = field(default_factory=set)
-    expect_key: bool = True
-
-
 def check_structure(text: str) -> None:
-    """Refuse YAML that cannot be built safely, at the event that shows it.
-
-    libyaml produces events without recursion, and reading stops at the first problem, so
-    an alias bomb or 100,000 nested brackets cost no more than reading up to it."""
+    """Refuse YAML with an anchor, an alias or nesting past MAX_DEPTH, at the event that
+    shows it. libyaml produces events without recursion, and reading stops at the first
+    problem, so an alias bomb or 100,000 nested brackets cost no more than reading up to
+    it."""
     loader = _Loader(text)
-    stack: list[_Frame] = []
+    depth = 0
     try:
         while loader.check_event():
             event = loader.get_event()
             _refuse_anchor(event)
             if isinstance(event, _COLLECTION_END):
-                if stack.pop().is_value:
-                    stack[-1].expect_key = True
+                depth -= 1
             elif isinstance(event, _COLLECTION_START):
-                _push(stack, event)
-            elif isinstance(event, yaml.ScalarEvent):
-                _scalar_event(loader, stack, event)
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlStructureError(
+                        f"YAML nested deeper than {MAX_DEPTH} levels", event.start_mark
+                    )
     finally:
         loader.dispose()
 
@@ -115,31 +133,6 @@ def _refuse_anchor(event: Any) -> None:
             f"YAML anchor &{anchor} is not allowed (anchors and aliases are refused)",
             event.start_mark,
         )
-
-
-def _push(stack: list[_Frame], event: Any) -> None:
-    if len(stack) >= MAX_DEPTH:
-        raise YamlStructureError(f"YAML nested deeper than {MAX_DEPTH} levels", event.start_mark)
-    is_value = False
-    if stack and stack[-1].is_mapping:  # a mapping's key or value: it waits for its end
-        is_value = not stack[-1].expect_key
-        stack[-1].expect_key = False
-    stack.append(_Frame(isinstance(event, yaml.MappingStartEvent), is_value))
-
-
-def _scalar_event(loader: Any, stack: list[_Frame], event: Any) -> None:
-    if not stack or not stack[-1].is_mapping:
-        return
-    frame = stack[-1]
-    if frame.expect_key:
-        tag = event.tag or loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-        if (tag, event.value) in frame.keys:
-            raise YamlStructureError(
-                f"duplicate key {event.value!r} (each key may appear once in a mapping)",
-                event.start_mark,
-            )
-        frame.keys.add((tag, event.value))
-    frame.expect_key = not frame.expect_key
 
 
 # Plain scalars that some YAML reader turns into something other than the same string.
