@@ -47,7 +47,16 @@ STATE_FILE = "build-state.json"
 STAMP_FILE = "build-started"
 # Folders a writing build stages its outputs in (build/staging.py).
 STAGING_PREFIX = "staging-"
-SOURCE_FOLDERS = ("agents", "fragments", "targets")
+SOURCE_FOLDERS = (
+    "agents",
+    "commands",
+    "skills",
+    "rules",
+    "plugins",
+    "files",
+    "fragments",
+    "targets",
+)
 CONFIG_FILES = ("promptbundle.toml", "pyproject.toml")
 # Libraries that shape outputs or their diagnostics (a cached no-op result holds both);
 # a reinstall changes their files' mtimes.
