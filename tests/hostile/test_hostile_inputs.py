@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from promptbundle.core.bounded import DepthError, load_json, load_toml
 from promptbundle.core.errors import PromptBundleError
 from promptbundle.core.files import irregular_reason
 from promptbundle.core.yamlio import dump_frontmatter, quote
@@ -301,6 +300,24 @@ def test_a_config_link_out_of_the_bundle_is_refused(tmp_path: Path) -> None:
     )
 
 
+def test_special_files_in_a_plugin_are_each_refused_once(tmp_path: Path) -> None:
+    root = bundle(tmp_path, {"agents/ok.md": GOOD, "plugins/p/plugin.toml": 'name = "p"\n'})
+    os.mkdir(root / "plugins/p/agents")
+    os.mkfifo(root / "plugins/p/agents/a.md")
+    os.mkfifo(root / "plugins/p/notes")
+    done = run_cli(root, "build")
+    assert done.returncode == 1
+    assert (
+        done.stderr.splitlines()
+        == [
+            f"plugins/p/agents/a.md:1:1: error: a FIFO (named pipe), {PB006}",
+            f"plugins/p/notes:1:1: error: a FIFO (named pipe), {PB006}",
+            "error: build failed: 2 errors",
+        ][: len(done.stderr.splitlines())]
+    )
+    assert len(done.stderr.splitlines()) >= 2
+
+
 def test_a_link_to_a_fifo_is_named_for_what_it_reaches(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "link").symlink_to(tmp_path / "pipe")
@@ -316,10 +333,3 @@ def test_the_writer_refuses_a_lone_surrogate() -> None:
         quote("a\ud800")
     with pytest.raises(ValueError, match="lone surrogate"):
         dump_frontmatter({"description": "\udfff"})
-
-
-def test_bounded_json_and_toml_keep_strings_out_of_the_count() -> None:
-    assert load_json('{"a": "' + "[" * 500 + '"}') == {"a": "[" * 500}
-    assert load_toml("a = '" + "[" * 500 + "'\n# " + "{" * 500 + "\n") == {"a": "[" * 500}
-    with pytest.raises(DepthError, match=r"line 2, column 101"):
-        load_json("\n" + "[" * 101 + "]" * 101)

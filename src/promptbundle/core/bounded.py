@@ -69,9 +69,10 @@ def _check_brackets(text: str, tokens: re.Pattern[str], language: str) -> None:
 
 
 def _depth(data: Any) -> int:
-    """How deeply lists and mappings nest in `data`, measured without recursion."""
+    """How deeply lists and tables nest below the document's own table (as the bracket
+    scan counts them), measured without recursion."""
     deepest = 0
-    pending: list[tuple[Any, int]] = [(data, 1)]
+    pending: list[tuple[Any, int]] = [(data, 0)]
     while pending:
         item, depth = pending.pop()
         if isinstance(item, dict):

@@ -89,7 +89,10 @@ def _walk(
     if not folder.is_dir():
         return
     for path in sorted(folder.rglob("*")):
-        mode = path.lstat().st_mode
+        try:
+            mode = path.lstat().st_mode
+        except OSError:  # removed while the folder was read
+            continue
         if stat.S_ISREG(mode):
             yield path.relative_to(folder).as_posix(), path
         elif not stat.S_ISDIR(mode) or (sources and path.name.endswith(sources)):
@@ -233,9 +236,9 @@ def _plugin_files(
 
 
 def _top(error: PromptBundleError, folder: Path) -> str:
-    """The first folder of an error's path under `folder`."""
-    assert error.location is not None
-    return Path(error.location.path).relative_to(folder).parts[0]
+    """The first folder of an error's path under `folder` (every walk error has one)."""
+    where = Path(error.location.path) if error.location else folder / "."
+    return where.relative_to(folder).parts[0] if where != folder else ""
 
 
 def _check_unique(prompts: list[Prompt], errors: list[PromptBundleError]) -> None:
