@@ -7,15 +7,13 @@ import os
 import stat
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from promptbundle.core.errors import PromptBundleError
-from promptbundle.core.files import irregular_reason
+from promptbundle.core.regular import irregular_reason
 from promptbundle.core.yamlio import dump_frontmatter, quote
-from promptbundle.release.archive import read_archive
 from promptbundle.release.install import _read_ownership
 from tests.support import write_tree
 
@@ -210,20 +208,6 @@ def test_a_deep_install_record_is_a_located_error(tmp_path: Path) -> None:
         f"{into / '.promptbundle-install.json'}:1:1: error: unreadable install record "
         "(JSON nested deeper than 100 levels (line 1, column 101)); fix or delete it to "
         "install again [PB300]"
-    ]
-
-
-def test_a_deep_release_manifest_is_refused(tmp_path: Path) -> None:
-    archive = tmp_path / "demo-1.0.0.tar.gz"
-    member = tmp_path / "manifest.json"
-    member.write_text(DEEP_JSON)
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(member, arcname="demo-1.0.0/manifest.json")
-    with pytest.raises(PromptBundleError) as info:
-        read_archive(archive)
-    assert info.value.lines() == [
-        f"{archive}:1:1: error: manifest.json in the archive is not JSON: JSON nested deeper "
-        "than 100 levels (line 1, column 101) [PB300]"
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import re
 import tarfile
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.core.bounded import load_json
 from promptbundle.core.errors import BundleError, Location, UsageError
 from promptbundle.core.files import sha256
 from promptbundle.core.git import git_text
@@ -253,7 +253,7 @@ def read_archive(path: Path) -> ArchiveContents:
 def _parse_manifest(path: Path, data: bytes) -> dict[str, Any]:
     where = Location(path)
     try:
-        manifest = load_json(data.decode("utf-8"))
+        manifest = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:
         raise BundleError(f"{RELEASE_MANIFEST} in the archive is not JSON: {err}", where) from err
     files = manifest.get("outputs", manifest.get("files")) if isinstance(manifest, dict) else None

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from promptbundle.core.errors import Location, PromptBundleError, SourceError, raise_collected
-from promptbundle.core.files import irregular_reason
 from promptbundle.core.model import (
     KIND_FOLDERS,
     Bundle,
@@ -27,6 +26,7 @@ from promptbundle.core.model import (
     Plugin,
     Prompt,
 )
+from promptbundle.core.regular import irregular_reason
 from promptbundle.sources.plugins import PLUGIN_FILE, load_plugin
 from promptbundle.sources.prompts import load_prompt
 

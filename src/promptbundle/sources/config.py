@@ -10,7 +10,6 @@ from typing import Any
 
 from promptbundle.core.bounded import DepthError, load_toml
 from promptbundle.core.errors import ConfigError, Location, PromptBundleError, raise_collected
-from promptbundle.core.files import decode_utf8, irregular_reason, read_regular
 from promptbundle.core.lines import key_line
 from promptbundle.core.model import (
     ID_PATTERN,
@@ -19,6 +18,7 @@ from promptbundle.core.model import (
     KnownFormats,
     TargetConfig,
 )
+from promptbundle.core.regular import decode_utf8, irregular_reason, read_regular
 from promptbundle.core.suggest import did_you_mean
 
 __all__ = ["find_root", "is_config_file", "key_line_in", "load_config", "read_toml"]

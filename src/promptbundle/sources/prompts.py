@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from promptbundle.core.errors import Location, PromptBundleError, SourceError, raise_collected
-from promptbundle.core.files import decode_utf8, irregular_reason, read_regular
 from promptbundle.core.frontmatter import split_frontmatter
 from promptbundle.core.lines import key_line
 from promptbundle.core.model import ID_PATTERN, TIERS, KnownFormats, Prompt
+from promptbundle.core.regular import decode_utf8, irregular_reason, read_regular
 from promptbundle.core.suggest import did_you_mean
 from promptbundle.core.yamlio import YamlError, YamlStructureError, dump_frontmatter, load_yaml
 from promptbundle.sources.config import var_name_problems
