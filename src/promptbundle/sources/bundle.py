@@ -16,6 +16,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from promptbundle.core import regular
 from promptbundle.core.errors import Location, PromptBundleError, SourceError, raise_collected
 from promptbundle.core.model import (
     KIND_FOLDERS,
@@ -26,7 +27,6 @@ from promptbundle.core.model import (
     Plugin,
     Prompt,
 )
-from promptbundle.core.regular import irregular_reason
 from promptbundle.sources.plugins import PLUGIN_FILE, load_plugin
 from promptbundle.sources.prompts import load_prompt
 
@@ -53,6 +53,7 @@ def read_bundle(
     errors: list[PromptBundleError] = []
     prompts = _load_prompts(root, root, "", known_targets, formats, errors)
     files = _root_files(root, errors)
+    _check_fragment_files(root, errors)
     plugins: list[Plugin] = []
     for folder in _plugin_folders(root, errors):
         try:
@@ -67,7 +68,7 @@ def read_bundle(
     bundle = Bundle(
         config=config,
         prompts=tuple(prompts),
-        fragments=_fragments(root, errors),
+        fragments=_fragments(root / "fragments"),
         plugins=tuple(plugins),
         files=tuple(files),
     )
@@ -101,7 +102,7 @@ def _walk(
 
 def _irregular(path: Path) -> SourceError:
     """PB006 for a path that is not a regular file, saying what it is."""
-    reason = irregular_reason(path) or "a symbolic link"
+    reason = regular.irregular_reason(path) or "a symbolic link"
     return SourceError(
         f"{reason}, not a regular file (a bundle reads and carries regular files only)",
         Location(path),
@@ -125,6 +126,13 @@ def _root_files(root: Path, errors: list[PromptBundleError]) -> list[CarriedFile
         CarriedFile(rel, path, _rel(root, path))
         for rel, path in _walk(root / CARRIED_FOLDER, errors)
     ]
+
+
+def _check_fragment_files(root: Path, errors: list[PromptBundleError]) -> None:
+    """PB006 for each fragment that is not a regular file (the template loader would open
+    it): a folder named like one, a FIFO, a device, a link."""
+    for _ in _walk(root / "fragments", errors, sources=".md"):
+        pass
 
 
 def _is_readme(path: Path) -> bool:
@@ -255,9 +263,16 @@ def _check_unique(prompts: list[Prompt], errors: list[PromptBundleError]) -> Non
         seen[key] = prompt
 
 
-def _fragments(root: Path, errors: list[PromptBundleError]) -> tuple[str, ...]:
-    walked = _walk(root / "fragments", errors, sources=".md")
-    return tuple(rel for rel, path in walked if rel.endswith(".md") and not _is_readme(path))
+def _fragments(folder: Path) -> tuple[str, ...]:
+    if not folder.is_dir():
+        return ()
+    return tuple(
+        sorted(
+            p.relative_to(folder).as_posix()
+            for p in folder.rglob("*.md")
+            if p.is_file() and not _is_readme(p)
+        )
+    )
 
 
 def readmes_like_prompts(root: Path) -> list[Path]:
