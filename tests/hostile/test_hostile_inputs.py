@@ -273,14 +273,14 @@ def test_a_config_file_that_is_not_a_regular_file_is_refused(
     assert done.stderr == f"{rel}:1:1: error: {reason}, {tail}\n"
 
 
-def test_a_config_link_out_of_the_bundle_is_refused(tmp_path: Path) -> None:
+def test_a_dangling_config_link_is_refused(tmp_path: Path) -> None:
     root = bundle(tmp_path, {"agents/ok.md": GOOD})
-    _special(root / "targets" / "claude-code.toml", "outside", tmp_path)
+    _special(root / "targets" / "claude-code.toml", "dangling", tmp_path)
     done = run_cli(root, "build")
+    assert done.returncode == 1
     assert done.stderr == (
-        f"targets/claude-code.toml:1:1: error: a symbolic link out of the bundle "
-        f"(to {tmp_path / 'outside.md'}), not a regular file "
-        "(a configuration file must be one) [PB006]\n"
+        "targets/claude-code.toml:1:1: error: a dangling symbolic link (to nowhere.md), "
+        "not a regular file (a configuration file must be one) [PB006]\n"
     )
 
 

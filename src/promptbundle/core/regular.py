@@ -14,17 +14,17 @@ from pathlib import Path
 __all__ = ["decode_utf8", "irregular_reason", "read_regular"]
 
 
-def irregular_reason(path: Path, root: Path | None = None) -> str | None:
+def irregular_reason(path: Path) -> str | None:
     """What `path` is when it is not a regular file a source can be read from, by its type
     alone (`lstat`, before anything opens it): a folder, a FIFO, a device, a socket, a
-    dangling link or a link out of `root`. None for a regular file, for a link to one
-    inside `root`, and for nothing at all."""
+    dangling link or a link to any of those. None for a regular file, for a link to one,
+    and for nothing at all."""
     try:
         mode = os.lstat(path).st_mode
     except OSError:
         return None
     if stat.S_ISLNK(mode):
-        return _link_reason(path, root)
+        return _link_reason(path)
     return _type_reason(mode)
 
 
@@ -40,15 +40,11 @@ def _type_reason(mode: int) -> str | None:
     return "a socket or another special file"
 
 
-def _link_reason(path: Path, root: Path | None) -> str | None:
-    target = os.readlink(path)
+def _link_reason(path: Path) -> str | None:
     try:
         mode = os.stat(path).st_mode
     except OSError:
-        return f"a dangling symbolic link (to {target})"
-    resolved = path.resolve()
-    if root is not None and not resolved.is_relative_to(root.resolve()):
-        return f"a symbolic link out of the bundle (to {target})"
+        return f"a dangling symbolic link (to {os.readlink(path)})"
     reason = _type_reason(mode)
     return f"a symbolic link to {reason}" if reason else None
 

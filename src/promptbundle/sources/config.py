@@ -55,10 +55,10 @@ def _has_bundle_table(pyproject: Path) -> bool:
     return isinstance(data.get("tool", {}).get("promptbundle"), dict)
 
 
-def is_config_file(path: Path, root: Path | None = None) -> bool:
-    """Whether `path` is a regular file; a folder, FIFO, device or bad link in its place is
-    refused before anything opens it (PB006)."""
-    reason = irregular_reason(path, root)
+def is_config_file(path: Path) -> bool:
+    """Whether `path` is a regular file; a folder, FIFO, device or dangling link in its place
+    is refused before anything opens it (PB006). A link to a regular file is followed."""
+    reason = irregular_reason(path)
     if reason is not None:
         raise ConfigError(
             f"{reason}, not a regular file (a configuration file must be one)",
@@ -161,10 +161,10 @@ class _Problems:
 
 def _config_table(root: Path) -> tuple[Path, dict[str, Any]]:
     """The configuration file and its bundle table: promptbundle.toml, else pyproject.toml."""
-    if is_config_file(root / CONFIG_FILE, root):
+    if is_config_file(root / CONFIG_FILE):
         source = root / CONFIG_FILE
         return source, read_toml(source)
-    if is_config_file(root / PYPROJECT, root) and _has_bundle_table(root / PYPROJECT):
+    if is_config_file(root / PYPROJECT) and _has_bundle_table(root / PYPROJECT):
         source = root / PYPROJECT
         table: dict[str, Any] = read_toml(source)["tool"]["promptbundle"]
         return source, table
@@ -303,7 +303,7 @@ def load_config(root: Path, *, formats: KnownFormats) -> BundleConfig:
 
 def _load_target(root: Path, name: str, config_source: Path, formats: KnownFormats) -> TargetConfig:
     path = root / "targets" / f"{name}.toml"
-    if not is_config_file(path, root):
+    if not is_config_file(path):
         if name not in formats.names:
             raise ConfigError(
                 f"target {name!r}{did_you_mean(name, formats.names)} is neither a built-in format "
