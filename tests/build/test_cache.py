@@ -159,6 +159,26 @@ def test_a_new_agent_rebuilds(make_bundle: BundleFactory, renders: list[int]) ->
     assert (root / "dist/claude-code/agents/gamma.md").is_file()
 
 
+@pytest.mark.parametrize(
+    ("rel", "text"),
+    [
+        ("skills/s/SKILL.md", "---\nname: s\ndescription: A skill\n---\nBody\n"),
+        ("commands/go.md", "Go.\n"),
+        ("rules/style.md", "Be brief.\n"),
+        ("files/notes.txt", "carried\n"),
+        ("plugins/p/plugin.toml", 'name = "p"\n'),
+    ],
+)
+def test_a_new_source_of_any_kind_rebuilds(
+    make_bundle: BundleFactory, renders: list[int], rel: str, text: str
+) -> None:
+    root = _built(make_bundle(FILES))
+    _write(root / rel, text)
+    renders.clear()
+    run_build(root)
+    assert renders == [1]
+
+
 def test_a_deleted_agent_rebuilds_and_its_outputs_go(
     make_bundle: BundleFactory, renders: list[int]
 ) -> None:

@@ -253,7 +253,8 @@ def test_loader_refuses_a_symlink_that_leaves_the_bundle(
     with pytest.raises(PromptBundleError) as info:
         build_outputs(load(root))
     assert info.value.lines() == [
-        f"{root / 'agents/beta.md'}:5:1: error: template not found: leak.md [PB003]"
+        f"{root / 'fragments/leak.md'}:1:1: error: a symbolic link, not a regular file "
+        "(a bundle reads and carries regular files only) [PB006]"
     ]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from promptbundle.core.yamlio import dump_frontmatter, is_plain_safe, load_yaml
+from promptbundle.core.yamlio import YamlStructureError, dump_frontmatter, is_plain_safe, load_yaml
 
 TRICKY = [
     "yes",
@@ -111,3 +111,52 @@ def test_only_true_and_false_are_booleans_as_in_yaml_1_2() -> None:
         "x": True,
         "y": False,
     }
+
+
+# -- what the reader refuses, and what it still reads --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: {x: 1}\nx: 2\n",
+        "- a: 1\n  b: {}\n  c: 3\n- a: 2\n",
+        "1: a\n'1': b\n",
+        "a: " + "[" * 97 + "]" * 97 + "\n",
+        "description: " + "well-known re-usable low-cost " * 40 + "\n",
+    ],
+)
+def test_the_reader_accepts_distinct_keys_and_nesting_up_to_the_limit(text: str) -> None:
+    assert load_yaml(text) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem", "line", "column"),
+    [
+        ("a: 1\nb: 2\na: 3\n", "duplicate key 'a' (each key may appear once in a mapping)", 2, 0),
+        ("x: [{a: 1, a: 2}]\n", "duplicate key 'a' (each key may appear once in a mapping)", 0, 11),
+        ("a: &x 1\n", "YAML anchor &x is not allowed (anchors and aliases are refused)", 0, 3),
+        ("a: *x\n", "YAML alias *x is not allowed (anchors and aliases are refused)", 0, 3),
+        ("a: " + "[" * 100 + "]" * 100 + "\n", "YAML nested deeper than 100 levels", 0, 102),
+        ("a:\n" + "- " * 100 + "x\n", "YAML nested deeper than 100 levels", 1, 198),
+    ],
+)
+def test_the_reader_refuses_aliases_duplicate_keys_and_deep_nesting(
+    text: str, problem: str, line: int, column: int
+) -> None:
+    with pytest.raises(YamlStructureError) as info:
+        load_yaml(text)
+    assert (info.value.problem, info.value.code) == (problem, "PB005")
+    assert (info.value.problem_mark.line, info.value.problem_mark.column) == (line, column)
+
+
+@pytest.mark.parametrize("text", ["\ufffe", "a\uffffb", "\x85", "\x7f", "\x9f", "\u2028", "\x00"])
+def test_non_printable_characters_are_escaped_and_read_back(text: str) -> None:
+    written = dump_frontmatter({"description": text})
+    assert written.isascii()
+    assert yaml.safe_load(written) == {"description": text}
+
+
+def test_a_lone_surrogate_is_refused_by_the_writer() -> None:
+    with pytest.raises(ValueError, match=r"a lone surrogate \(U\+DFFF\) cannot be written"):
+        dump_frontmatter({"description": "x\udfff"})

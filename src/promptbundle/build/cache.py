@@ -29,6 +29,7 @@ from stat import S_ISDIR
 from typing import Any
 
 from promptbundle import __version__
+from promptbundle.core.bounded import load_json
 
 __all__ = [
     "CACHE_FOLDER",
@@ -46,7 +47,16 @@ STATE_FILE = "build-state.json"
 STAMP_FILE = "build-started"
 # Folders a writing build stages its outputs in (build/staging.py).
 STAGING_PREFIX = "staging-"
-SOURCE_FOLDERS = ("agents", "fragments", "targets")
+SOURCE_FOLDERS = (
+    "agents",
+    "commands",
+    "skills",
+    "rules",
+    "plugins",
+    "files",
+    "fragments",
+    "targets",
+)
 CONFIG_FILES = ("promptbundle.toml", "pyproject.toml")
 # Libraries that shape outputs or their diagnostics (a cached no-op result holds both);
 # a reinstall changes their files' mtimes.
@@ -243,7 +253,7 @@ def _staging(root: Path) -> bool:
 def up_to_date(root: Path, *, key: dict[str, Any]) -> dict[str, Any] | None:
     """The recorded result when nothing the last full build read or wrote has changed."""
     try:
-        state = json.loads((cache_folder(root) / STATE_FILE).read_text(encoding="utf-8"))
+        state = load_json((cache_folder(root) / STATE_FILE).read_text(encoding="utf-8"))
         out_dir = Path(state["key"]["out"])
         if state["key"] != {**key, **_code_key(), "out": str(out_dir)}:
             return None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from promptbundle import __version__
+from promptbundle.core.bounded import load_json
 from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.model import BundleConfig
 
@@ -81,7 +82,7 @@ def manifest_bytes(data: dict[str, Any]) -> bytes:
 def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     """The manifest of an earlier build, or None when there is none or it is unreadable."""
     try:
-        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        data = load_json((out_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and isinstance(data.get("outputs"), list) else None

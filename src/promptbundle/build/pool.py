@@ -20,6 +20,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from promptbundle.core.bounded import load_json
 from promptbundle.core.diagnostics import LossyField
 from promptbundle.core.errors import PromptBundleError
 from promptbundle.core.markdown import Heading, HeadingMemo, use_heading_memo
@@ -162,7 +163,7 @@ def _load_headings(cache_dir: Path) -> HeadingMemo:
     import markdown_it
 
     try:
-        data = json.loads((cache_dir / HEADINGS_FILE).read_text(encoding="utf-8"))
+        data = load_json((cache_dir / HEADINGS_FILE).read_text(encoding="utf-8"))
         if data["markdown-it-py"] != markdown_it.__version__:
             return HeadingMemo()
         known = {

@@ -13,7 +13,17 @@ from typing import Any
 
 import yaml
 
-__all__ = ["YamlError", "dump_frontmatter", "is_plain_safe", "load_yaml", "quote"]
+from promptbundle.core.bounded import MAX_DEPTH
+
+__all__ = [
+    "YamlError",
+    "YamlStructureError",
+    "check_structure",
+    "dump_frontmatter",
+    "is_plain_safe",
+    "load_yaml",
+    "quote",
+]
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL = "tag:yaml.org,2002:bool"
@@ -22,7 +32,21 @@ _BOOL = "tag:yaml.org,2002:bool"
 class _Loader(_BaseLoader):  # type: ignore[misc]
     """The safe loader with YAML 1.2 booleans: only true/false are booleans, so a key or a
     value `on`, `off`, `yes`, `no`, `y`, `n` stays a string, as the tools that read
-    frontmatter with a YAML 1.2 parser (opencode, Gemini CLI) see it."""
+    frontmatter with a YAML 1.2 parser (opencode, Gemini CLI) see it. A key twice in one
+    mapping is an error at the second, not a silent last-one-wins."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: set[tuple[str, str]] = set()
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                continue
+            if (key.tag, key.value) in seen:
+                raise YamlStructureError(
+                    f"duplicate key {key.value!r} (each key may appear once in a mapping)",
+                    key.start_mark,
+                )
+            seen.add((key.tag, key.value))
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -36,9 +60,79 @@ _Loader.add_implicit_resolver(
 YamlError = yaml.YAMLError
 
 
+class YamlStructureError(yaml.MarkedYAMLError):
+    """YAML refused: an anchor or alias, a duplicate key or too deep a nesting (PB005)."""
+
+    code = "PB005"
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
 def load_yaml(text: str) -> Any:
-    """Parse YAML safely (C loader when available), with YAML 1.2 booleans."""
+    """Parse YAML safely (C loader when available), with YAML 1.2 booleans.
+
+    Anchors, aliases and deep nesting are refused before anything is built (so no alias
+    bomb expands and no deep nesting reaches the recursive composer); a duplicate key is
+    refused as its mapping is built."""
+    if _may_hold_anchors_or_depth(text):
+        check_structure(text)
     return yaml.load(text, Loader=_Loader)
+
+
+# Every level of nesting opens with one of these: a line break (block collections), a flow
+# bracket, or an indicator (`- `, `? `, `: `) that starts a compact collection on a line.
+_LEVEL_OPENERS = "\n\r\x85\u2028\u2029[{-?:"
+
+
+def _may_hold_anchors_or_depth(text: str) -> bool:
+    """Whether `text` could hold an anchor, an alias or nesting past MAX_DEPTH. Without
+    `&` and `*`, and with fewer places a level can open than MAX_DEPTH, it cannot: most
+    frontmatter skips the event scan."""
+    if "&" in text or "*" in text:
+        return True
+    return sum(text.count(ch) for ch in _LEVEL_OPENERS) + 1 >= MAX_DEPTH
+
+
+_COLLECTION_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_COLLECTION_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def check_structure(text: str) -> None:
+    """Refuse YAML with an anchor, an alias or nesting past MAX_DEPTH, at the event that
+    shows it. libyaml produces events without recursion, and reading stops at the first
+    problem, so an alias bomb or 100,000 nested brackets cost no more than reading up to
+    it."""
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            _refuse_anchor(event)
+            if isinstance(event, _COLLECTION_END):
+                depth -= 1
+            elif isinstance(event, _COLLECTION_START):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlStructureError(
+                        f"YAML nested deeper than {MAX_DEPTH} levels", event.start_mark
+                    )
+    finally:
+        loader.dispose()
+
+
+def _refuse_anchor(event: Any) -> None:
+    if isinstance(event, yaml.AliasEvent):
+        raise YamlStructureError(
+            f"YAML alias *{event.anchor} is not allowed (anchors and aliases are refused)",
+            event.start_mark,
+        )
+    anchor = getattr(event, "anchor", None)
+    if anchor is not None:
+        raise YamlStructureError(
+            f"YAML anchor &{anchor} is not allowed (anchors and aliases are refused)",
+            event.start_mark,
+        )
 
 
 # Plain scalars that some YAML reader turns into something other than the same string.
@@ -56,7 +150,12 @@ _SPECIAL = re.compile(
     re.VERBOSE,
 )
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
-_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+# Characters never written as they are: everything outside YAML's printable set (controls,
+# U+FFFE, U+FFFF, surrogates), which PyYAML and YAML 1.2 readers refuse in a stream, and the
+# line separators and byte order mark, which some readers take for a line break or strip.
+_UNSAFE_CHARS = re.compile(
+    "[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]"
+)
 
 
 @lru_cache(maxsize=8192)
@@ -98,8 +197,8 @@ def _has_unsafe_inside(text: str) -> bool:
 
 def _round_trips(text: str) -> bool:
     """Whether the YAML reader gives back `text` unchanged as a mapping value."""
-    try:
-        return bool(load_yaml(f"k: {text}\n") == {"k": text})
+    try:  # one line that starts like no indicator: no alias, no nesting to check first
+        return bool(yaml.load(f"k: {text}\n", Loader=_Loader) == {"k": text})
     except yaml.YAMLError:
         return False
 
@@ -108,13 +207,17 @@ _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x
 
 
 def quote(text: str) -> str:
-    """A double-quoted YAML scalar for `text`."""
+    """A double-quoted YAML scalar for `text`; every character outside YAML's printable set
+    is escaped, so PyYAML and YAML 1.2 readers read back the same string. A lone surrogate
+    is no character at all: ValueError."""
     out = []
     for ch in text:
         if ch in _ESCAPES:
             out.append(_ESCAPES[ch])
         elif _UNSAFE_CHARS.match(ch):
             code = ord(ch)
+            if 0xD800 <= code <= 0xDFFF:
+                raise ValueError(f"a lone surrogate (U+{code:04X}) cannot be written as text")
             out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
         else:
             out.append(ch)

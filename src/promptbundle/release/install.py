@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from promptbundle import __version__
+from promptbundle.core.bounded import load_json
 from promptbundle.core.errors import BundleError, Location, UsageError
 from promptbundle.core.files import atomic_write, check_paths_inside, is_plain_relative, sha256
 from promptbundle.core.model import PROJECT_FOLDER
@@ -153,7 +154,7 @@ def _read_ownership(into: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise BundleError(
             f"unreadable install record ({err}); fix or delete it to install again",

@@ -11,9 +11,12 @@ of the id (`commands/git/commit.md` is `git/commit`).
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from promptbundle.core import regular
 from promptbundle.core.errors import Location, PromptBundleError, SourceError, raise_collected
 from promptbundle.core.lines import key_line
 from promptbundle.core.model import (
@@ -52,6 +55,7 @@ def read_bundle(
     errors: list[PromptBundleError] = []
     prompts = _load_prompts(root, root, "", known_targets, formats, errors)
     files = _root_files(root, errors)
+    _check_fragment_files(root, errors)
     plugins: list[Plugin] = []
     for folder in _plugin_folders(root, errors):
         try:
@@ -61,7 +65,7 @@ def read_bundle(
             continue
         plugins.append(plugin)
         prompts += _load_prompts(root, folder, plugin.name, known_targets, formats, errors)
-        files += _plugin_files(root, folder, plugin.name)
+        files += _plugin_files(root, folder, plugin.name, errors)
     _check_unique(prompts, errors)
     _check_tools(prompts, config, errors)
     bundle = Bundle(
@@ -78,28 +82,60 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _walk(folder: Path) -> Iterator[tuple[str, Path]]:
-    """(path relative to `folder`, path) of every file under it, sorted; links are refused."""
+def _walk(
+    folder: Path, errors: list[PromptBundleError], *, sources: str = ""
+) -> Iterator[tuple[str, Path]]:
+    """(path relative to `folder`, path) of every regular file under it, sorted.
+
+    Each entry's type is read with `lstat` before anything opens it: a link, a FIFO, a
+    device or a socket is refused (PB006), and so is a folder whose name ends with
+    `sources` (`agents/x.md/`); other folders are walked into."""
     if not folder.is_dir():
         return
     for path in sorted(folder.rglob("*")):
-        if path.is_symlink():
-            raise SourceError(
-                "a symbolic link cannot be carried (copy the file it points to instead)",
-                Location(path),
-            )
-        if path.is_file():
+        try:
+            mode = path.lstat().st_mode
+        except OSError:  # removed while the folder was read
+            continue
+        if stat.S_ISREG(mode):
             yield path.relative_to(folder).as_posix(), path
+        elif not stat.S_ISDIR(mode) or (sources and path.name.endswith(sources)):
+            errors.append(_irregular(path))
+
+
+def _irregular(path: Path) -> SourceError:
+    """PB006 for a path that is not a regular file, saying what it is."""
+    reason = regular.irregular_reason(path) or "a symbolic link"
+    return SourceError(
+        f"{reason}, not a regular file (a bundle reads and carries regular files only)",
+        Location(path),
+        code="PB006",
+    )
+
+
+def _holder_problem(child: Path, inner: str) -> SourceError | None:
+    """PB006 when a skill's or a plugin's folder is a link, or its SKILL.md or plugin.toml
+    (`inner`) is there but is not a regular file."""
+    if child.is_symlink():
+        return _irregular(child)
+    path = child / inner
+    if child.is_dir() and os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
+        return _irregular(path)
+    return None
 
 
 def _root_files(root: Path, errors: list[PromptBundleError]) -> list[CarriedFile]:
-    try:
-        return [
-            CarriedFile(rel, path, _rel(root, path)) for rel, path in _walk(root / CARRIED_FOLDER)
-        ]
-    except PromptBundleError as error:
-        errors.append(error)
-        return []
+    return [
+        CarriedFile(rel, path, _rel(root, path))
+        for rel, path in _walk(root / CARRIED_FOLDER, errors)
+    ]
+
+
+def _check_fragment_files(root: Path, errors: list[PromptBundleError]) -> None:
+    """PB006 for each fragment that is not a regular file (the template loader would open
+    it): a folder named like one, a FIFO, a device, a link."""
+    for _ in _walk(root / "fragments", errors, sources=".md"):
+        pass
 
 
 def _is_readme(path: Path) -> bool:
@@ -144,14 +180,24 @@ def _prompt_files(
     if not folder.is_dir():
         return
     if kind != "skill":
-        for rel, path in _walk(folder):
+        for rel, path in _walk(folder, errors, sources=".md"):
             if rel.endswith(".md") and not _is_readme(path):
                 yield rel[: -len(".md")], path, ()
         return
+    yield from _skill_files(folder, errors)
+
+
+def _skill_files(
+    folder: Path, errors: list[PromptBundleError]
+) -> Iterator[tuple[str, Path, tuple[str, ...]]]:
+    """(id, SKILL.md, resources) of each skill folder in `folder`."""
     for child in sorted(folder.iterdir()):
         skill = child / SKILL_FILE
-        if child.is_dir() and skill.is_file():
-            resources = tuple(rel for rel, _ in _walk(child) if rel != SKILL_FILE)
+        problem = _holder_problem(child, SKILL_FILE)
+        if problem is not None:
+            errors.append(problem)
+        elif child.is_dir() and skill.is_file():
+            resources = tuple(rel for rel, _ in _walk(child, errors) if rel != SKILL_FILE)
             yield child.name, skill, resources
         elif not _is_readme(child):
             errors.append(
@@ -169,7 +215,10 @@ def _plugin_folders(root: Path, errors: list[PromptBundleError]) -> list[Path]:
         return []
     found = []
     for child in sorted(folder.iterdir()):
-        if child.is_dir() and (child / PLUGIN_FILE).is_file():
+        problem = _holder_problem(child, PLUGIN_FILE)
+        if problem is not None:
+            errors.append(problem)
+        elif child.is_dir() and (child / PLUGIN_FILE).is_file():
             found.append(child)
         elif not _is_readme(child):
             errors.append(
@@ -178,18 +227,29 @@ def _plugin_folders(root: Path, errors: list[PromptBundleError]) -> list[Path]:
     return found
 
 
-def _plugin_files(root: Path, folder: Path, plugin: str) -> list[CarriedFile]:
-    """A plugin's own files: everything but plugin.toml and its prompts' folders."""
-    kinds = set(KIND_FOLDERS.values()) - {"skills"}
+def _plugin_files(
+    root: Path, folder: Path, plugin: str, errors: list[PromptBundleError]
+) -> list[CarriedFile]:
+    """A plugin's own files: everything but plugin.toml and its prompts' folders (whose
+    problems are reported with the prompts)."""
+    kinds = set(KIND_FOLDERS.values())
     carried = []
-    for rel, path in _walk(folder):
+    own: list[PromptBundleError] = []
+    for rel, path in _walk(folder, own):
         top = rel.split("/", 1)[0]
         if rel == PLUGIN_FILE or (top in kinds and rel.endswith(".md")):
             continue
         if top == "skills":  # skill folders belong to their skill (SKILL.md and resources)
             continue
         carried.append(CarriedFile(rel, path, _rel(root, path), plugin))
+    errors.extend(e for e in own if _top(e, folder) not in kinds)
     return carried
+
+
+def _top(error: PromptBundleError, folder: Path) -> str:
+    """The first folder of an error's path under `folder` (every walk error has one)."""
+    where = Path(error.location.path) if error.location else folder / "."
+    return where.relative_to(folder).parts[0] if where != folder else ""
 
 
 def _check_unique(prompts: list[Prompt], errors: list[PromptBundleError]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from promptbundle.core.bounded import DepthError, load_toml
 from promptbundle.core.errors import ConfigError, Location, PromptBundleError, raise_collected
 from promptbundle.core.lines import key_line
 from promptbundle.core.model import (
@@ -17,9 +18,10 @@ from promptbundle.core.model import (
     KnownFormats,
     TargetConfig,
 )
+from promptbundle.core.regular import decode_utf8, irregular_reason, read_regular
 from promptbundle.core.suggest import did_you_mean
 
-__all__ = ["find_root", "key_line_in", "load_config", "read_toml"]
+__all__ = ["find_root", "is_config_file", "key_line_in", "load_config", "read_toml"]
 
 CONFIG_FILE = "promptbundle.toml"
 PYPROJECT = "pyproject.toml"
@@ -42,21 +44,38 @@ _SOURCE_DIRS = (
 
 
 def _has_bundle_table(pyproject: Path) -> bool:
+    """Whether a pyproject.toml holds `[tool.promptbundle]`; one that is not UTF-8 or nests
+    too deeply is a located error (a bundle's config may be in it)."""
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        data = load_toml(_read_text(pyproject))
+    except (OSError, tomllib.TOMLDecodeError):
         return False
+    except DepthError as err:
+        raise _depth_error(pyproject, err) from err
     return isinstance(data.get("tool", {}).get("promptbundle"), dict)
+
+
+def is_config_file(path: Path) -> bool:
+    """Whether `path` is a regular file; a folder, FIFO, device or dangling link in its place
+    is refused before anything opens it (PB006). A link to a regular file is followed."""
+    reason = irregular_reason(path)
+    if reason is not None:
+        raise ConfigError(
+            f"{reason}, not a regular file (a configuration file must be one)",
+            Location(path),
+            code="PB006",
+        )
+    return path.is_file()
 
 
 def find_root(start: Path) -> Path:
     """The nearest folder at or above `start` holding a bundle configuration."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).is_file():
+        if is_config_file(folder / CONFIG_FILE):
             return folder
         pyproject = folder / PYPROJECT
-        if pyproject.is_file() and _has_bundle_table(pyproject):
+        if is_config_file(pyproject) and _has_bundle_table(pyproject):
             return folder
     raise ConfigError(
         f"no bundle found in {start} or its parents "
@@ -85,13 +104,31 @@ def var_name_problems(variables: dict[Any, Any]) -> list[str]:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's table; invalid TOML, bytes that are not UTF-8 and nesting deeper than
+    MAX_DEPTH are errors at their line and column."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return load_toml(_read_text(path))
     except tomllib.TOMLDecodeError as err:
         line, col = _toml_position(str(err))
         raise ConfigError(f"invalid TOML: {err}", Location(path, line, col)) from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"not UTF-8: {err}", Location(path)) from err
+    except DepthError as err:
+        raise _depth_error(path, err) from err
+    except OSError as err:
+        raise ConfigError(
+            f"cannot read: {err.strerror or err}", Location(path), code="PB006"
+        ) from err
+
+
+def _read_text(path: Path) -> str:
+    """A configuration file's text (a regular file only); not UTF-8: a located error."""
+    text, line, column = decode_utf8(read_regular(path))
+    if text is None:
+        raise ConfigError("not UTF-8: TOML must be UTF-8 text", Location(path, line, column))
+    return text
+
+
+def _depth_error(path: Path, err: DepthError) -> ConfigError:
+    return ConfigError(err.problem, Location(path, err.line, err.column), code="PB005")
 
 
 def _toml_position(message: str) -> tuple[int, int]:
@@ -124,10 +161,10 @@ class _Problems:
 
 def _config_table(root: Path) -> tuple[Path, dict[str, Any]]:
     """The configuration file and its bundle table: promptbundle.toml, else pyproject.toml."""
-    if (root / CONFIG_FILE).is_file():
+    if is_config_file(root / CONFIG_FILE):
         source = root / CONFIG_FILE
         return source, read_toml(source)
-    if (root / PYPROJECT).is_file() and _has_bundle_table(root / PYPROJECT):
+    if is_config_file(root / PYPROJECT) and _has_bundle_table(root / PYPROJECT):
         source = root / PYPROJECT
         table: dict[str, Any] = read_toml(source)["tool"]["promptbundle"]
         return source, table
@@ -277,7 +314,7 @@ def _tool_names(table: dict[str, Any], problems: _Problems) -> tuple[str, ...]:
 
 def _load_target(root: Path, name: str, config_source: Path, formats: KnownFormats) -> TargetConfig:
     path = root / "targets" / f"{name}.toml"
-    if not path.is_file():
+    if not is_config_file(path):
         if name not in formats.names:
             raise ConfigError(
                 f"target {name!r}{did_you_mean(name, formats.names)} is neither a built-in format "

@@ -12,8 +12,9 @@ from promptbundle.core.errors import Location, PromptBundleError, SourceError, r
 from promptbundle.core.frontmatter import split_frontmatter
 from promptbundle.core.lines import key_line
 from promptbundle.core.model import ID_PATTERN, TIERS, KnownFormats, Prompt
+from promptbundle.core.regular import decode_utf8, irregular_reason, read_regular
 from promptbundle.core.suggest import did_you_mean
-from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml
+from promptbundle.core.yamlio import YamlError, YamlStructureError, dump_frontmatter, load_yaml
 from promptbundle.sources.config import var_name_problems
 
 __all__ = ["is_valid_id", "load_prompt", "read_source"]
@@ -38,11 +39,23 @@ PATH_SEGMENT = re.compile(r"^[^.\\\x00-\x1f][^\\\x00-\x1f]*$")
 
 
 def read_source(path: Path) -> str:
-    """Read a UTF-8 source exactly (no newline translation)."""
+    """Read a UTF-8 source exactly (no newline translation); a folder, FIFO, device or
+    dangling link in its place is refused by its type before anything opens it (PB006)."""
+    reason = irregular_reason(path)
+    if reason is not None:
+        raise SourceError(
+            f"{reason}, not a regular file (a source must be one)", Location(path), code="PB006"
+        )
     try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise SourceError(f"not UTF-8 (byte {err.start})", Location(path, 1, 1)) from err
+        data = read_regular(path)
+    except OSError as err:
+        raise SourceError(
+            f"cannot read: {err.strerror or err}", Location(path), code="PB006"
+        ) from err
+    text, line, column = decode_utf8(data)
+    if text is None:
+        raise SourceError("not UTF-8: a source must be UTF-8 text", Location(path, line, column))
+    return text
 
 
 def _yaml_location(path: Path, err: YamlError, offset: int) -> Location:
@@ -81,6 +94,9 @@ def _parse_frontmatter(path: Path, kind: str) -> tuple[str, dict[Any, Any], str,
         )
     try:
         meta = load_yaml(frontmatter) or {}
+    except YamlStructureError as err:
+        location = _yaml_location(path, err, 2)
+        raise SourceError(str(err.problem), location, code=err.code) from err
     except YamlError as err:
         issue = getattr(err, "problem", None) or str(err)
         raise SourceError(f"invalid YAML: {issue}", _yaml_location(path, err, 2)) from err
