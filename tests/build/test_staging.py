@@ -189,6 +189,7 @@ def test_an_output_folder_on_another_filesystem_is_written_by_copy(
             raise OSError(errno.EXDEV, "Invalid cross-device link")
         real(src, dst)
 
+    monkeypatch.setattr(staging, "can_switch", lambda staged, out_dir: False)
     monkeypatch.setattr(staging.os, "replace", cross_device)
     outcome = run_build(root)
     assert len(renames) == 18

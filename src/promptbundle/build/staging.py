@@ -4,10 +4,11 @@ Every output is validated by the process that rendered it, then kept by a sink. 
 keeps its bytes (for check, diff, package, explain and the snapshot plugin). `Stager` writes
 them into a fresh folder inside `.promptbundle-cache/` and keeps only the path, digest, size,
 sources and diagnostics: with 1,000 agents x 4 targets the bytes would be most of a build's
-memory. When every output is made and the build has no error, `emit_staged()` moves the changed
-files into the output folder (a rename on one filesystem), removes orphans and writes the
-manifest last. A build that fails, whether an output is invalid or anything raises, leaves the
-output folder as it was.
+memory. When every output is made and the build has no error, `emit_staged()` completes the
+staging folder into the new output folder and switches it in whole (build/switch.py); where
+the output folder is on another filesystem, it moves the changed files in one by one, removes
+orphans and writes the manifest last, the folder marked incomplete meanwhile. A build that
+fails, whether an output is invalid or anything raises, leaves the output folder as it was.
 
 A build killed mid-way (SIGKILL, power loss) leaves its staging folder behind: the next writing
 build removes every `staging-*` folder with `remove_leftovers()` while it holds the build lock
@@ -30,6 +31,7 @@ from pathlib import Path
 from promptbundle.build.cache import STAGING_PREFIX
 from promptbundle.build.emit import EmitReport, sync_folder
 from promptbundle.build.manifest import manifest_entry
+from promptbundle.build.switch import can_switch, switch_folder
 from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.errors import BundleError, Location
 from promptbundle.core.files import atomic_write
@@ -155,12 +157,16 @@ def remove_leftovers(cache_dir: Path) -> list[str]:
 def emit_staged(
     config: BundleConfig, outputs: list[StagedOutput], folder: Path, *, partial: bool
 ) -> EmitReport:
-    """Make the output folder hold exactly the staged outputs plus the manifest.
+    """Make the output folder hold exactly the staged outputs plus the manifest (and, for a
+    `partial` build, the files it held that the build did not make).
 
-    Checks first; then moves each changed file from the staging folder into place, leaves
-    unchanged files untouched, removes files no longer produced (not for a `partial` build)
-    and writes the manifest last.
+    Checks first; then switches the completed staging folder in for the output folder, or,
+    across filesystems, moves each changed file from the staging folder into place, leaves
+    unchanged files untouched, removes files no longer produced and writes the manifest last.
     """
+    out_dir = Path(os.path.realpath(config.out_dir))
+    if can_switch(folder, out_dir):
+        return switch_folder(config, outputs, folder, out_dir, partial=partial)
     staged = {o.path: o for o in outputs}
     return sync_folder(
         config,
