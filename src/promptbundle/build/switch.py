@@ -44,15 +44,19 @@ def can_switch(staged: Path, out_dir: Path) -> bool:
     """Whether `staged` can be renamed onto `out_dir`: one filesystem, and the output folder
     is not a mount point of its own."""
     try:
-        device = os.stat(staged).st_dev
+        device = _device(staged)
         parent = out_dir.parent
         while not parent.exists():
             parent = parent.parent
-        if os.stat(parent).st_dev != device:
+        if _device(parent) != device:
             return False
-        return not out_dir.exists() or os.stat(out_dir).st_dev == device
+        return not out_dir.exists() or _device(out_dir) == device
     except OSError:
         return False
+
+
+def _device(path: Path) -> int:
+    return os.stat(path).st_dev
 
 
 def switch_folder(

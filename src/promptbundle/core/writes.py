@@ -48,8 +48,8 @@ def _refuse_link(base: Path, path: Path) -> None:
     if target == base or target.is_relative_to(base):
         return
     raise BundleError(
-        f"{display_path(path)} is a symbolic link to {target}, outside the bundle; a build "
-        "writes nothing through it (replace the link with a folder, or remove it)",
+        f"{display_path(path)} is a symbolic link to {target}, outside the bundle: a build "
+        "writes nothing through it; remove the link",
         Location(path),
         code=ESCAPE_CODE,
     )
