@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from promptbundle.build.cache import CACHE_FOLDER, STATE_FILE
 from promptbundle.commands.build import run_build
 from promptbundle.core.errors import PromptBundleError
 from promptbundle.core.writes import INCOMPLETE
-from tests.support import BundleFactory
+from tests.support import BASIC_CONFIG, BundleFactory
 
 AGENT = "---\nname: {name}\ndescription: Prompt {name}\nmodel: sonnet\n---\n# {name}\n\n{body}\n"
 
@@ -57,13 +59,10 @@ def _leftovers(root: Path) -> list[str]:
     return sorted(p.name for p in (root / CACHE_FOLDER).glob("staging-*"))
 
 
-def _clean(
-    make_bundle: BundleFactory, tmp_path: Path, files: dict[str, str]
-) -> dict[str, bytes | str]:
+def _clean(tmp_path: Path, files: dict[str, str]) -> dict[str, bytes | str]:
     """The output folder a build of `files` makes in a fresh bundle."""
     root = tmp_path / "clean"
-    _write(root, {"promptbundle.toml": (tmp_path / "bundle/promptbundle.toml").read_text()})
-    _write(root, files)
+    _write(root, {"promptbundle.toml": BASIC_CONFIG, **files})
     run_build(root, jobs=1)
     return _tree(root / "dist")
 
@@ -89,7 +88,7 @@ def _change(root: Path) -> dict[str, str]:
 
 
 def test_a_changed_build_switches_in_a_new_folder_keeping_unchanged_files(
-    bundle: Path, make_bundle: BundleFactory, tmp_path: Path
+    bundle: Path, tmp_path: Path
 ) -> None:
     dist = bundle / "dist"
     folder = dist.stat().st_ino
@@ -106,7 +105,7 @@ def test_a_changed_build_switches_in_a_new_folder_keeping_unchanged_files(
     kept = "claude-code/agents/beta.md"
     assert after[kept] == before[kept]  # the very same file: inode and mtime
     assert after["claude-code/agents/alpha.md"] != before["claude-code/agents/alpha.md"]
-    assert _tree(dist) == _clean(make_bundle, tmp_path, files)
+    assert _tree(dist) == _clean(tmp_path, files)
     assert _leftovers(bundle) == []
     mask = os.umask(0)
     os.umask(mask)
@@ -166,12 +165,12 @@ def test_a_partial_build_keeps_the_files_it_did_not_make(bundle: Path) -> None:
 
 
 def test_without_an_exchange_two_renames_switch_the_folder(
-    bundle: Path, make_bundle: BundleFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(switch, "exchange", lambda first, second: False)
     files = _change(bundle)
     run_build(bundle, jobs=1)
-    assert _tree(bundle / "dist") == _clean(make_bundle, tmp_path, files)
+    assert _tree(bundle / "dist") == _clean(tmp_path, files)
     assert _leftovers(bundle) == []
 
 
@@ -296,7 +295,7 @@ def across(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("across")
 def test_across_filesystems_the_folder_is_marked_from_first_write_to_last(
-    bundle: Path, make_bundle: BundleFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     marker = bundle / "dist" / INCOMPLETE
     seen: list[tuple[str, bool]] = []
@@ -316,7 +315,7 @@ def test_across_filesystems_the_folder_is_marked_from_first_write_to_last(
     run_build(bundle, jobs=1)
     assert len(seen) > 3 and all(marked for _, marked in seen)
     assert not marker.exists()
-    assert _tree(bundle / "dist") == _clean(make_bundle, tmp_path, files)
+    assert _tree(bundle / "dist") == _clean(tmp_path, files)
 
 
 @pytest.mark.usefixtures("across")
@@ -331,7 +330,7 @@ def test_across_filesystems_an_unchanged_build_writes_nothing(bundle: Path) -> N
 
 @pytest.mark.usefixtures("across")
 def test_an_interrupted_write_across_filesystems_is_refused_until_the_next_build(
-    bundle: Path, make_bundle: BundleFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = _change(bundle)
     real = staging.os.replace
@@ -360,20 +359,16 @@ def test_an_interrupted_write_across_filesystems_is_refused_until_the_next_build
         "while writing it, so it holds parts of two builds; run promptbundle build [PB311]"
     ]
     run_build(bundle, jobs=1)
-    assert _tree(bundle / "dist") == _clean(make_bundle, tmp_path, files)
+    assert _tree(bundle / "dist") == _clean(tmp_path, files)
     assert run_build(bundle, check=True, jobs=1).exit_code == 0
 
 
-def test_a_switched_build_repairs_a_folder_left_incomplete(
-    bundle: Path, make_bundle: BundleFactory, tmp_path: Path
-) -> None:
+def test_a_switched_build_repairs_a_folder_left_incomplete(bundle: Path, tmp_path: Path) -> None:
     (bundle / "dist" / INCOMPLETE).write_text("")
     (bundle / CACHE_FOLDER / STATE_FILE).unlink()
     run_build(bundle, jobs=1)
     assert not (bundle / "dist" / INCOMPLETE).exists()
-    assert _tree(bundle / "dist") == _clean(
-        make_bundle, tmp_path, _sources(["alpha", "beta", "gamma"])
-    )
+    assert _tree(bundle / "dist") == _clean(tmp_path, _sources(["alpha", "beta", "gamma"]))
 
 
 def test_a_record_that_cannot_be_written_costs_only_the_shortcut(
@@ -389,3 +384,45 @@ def test_a_record_that_cannot_be_written_costs_only_the_shortcut(
         "warning: the next build cannot be skipped: [Errno 28] No space left on device"
     )
     assert not (bundle / CACHE_FOLDER / STATE_FILE).exists()
+
+
+# Builds racing each other: the lock makes them take turns, the switch keeps dist/ whole.
+
+RACES = 20
+
+
+def _racer(root: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("promptbundle")), "build"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def test_two_builds_racing_each_other_never_break(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    names = [f"a{i}" for i in range(12)]
+    versions = {"a": _sources(names), "b": _sources(names[2:], body="Do it otherwise.")}
+    expected = {variant: _clean(tmp_path / variant, files) for variant, files in versions.items()}
+    root = make_bundle({})
+    for race in range(RACES):
+        variant = "ab"[race % 2]
+        for path in (root / "agents").glob("*.md"):
+            path.unlink()
+        _write(root, versions[variant])
+        racers = [_racer(root), _racer(root)]
+        for proc in racers:
+            try:
+                out, err = proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate(timeout=120)
+                raise
+            assert proc.returncode == 0, f"race {race}: {err}"
+            assert "Traceback" not in out + err, f"race {race}: {err}"
+        assert _tree(root / "dist") == expected[variant], f"race {race}"
+        assert _leftovers(root) == []
