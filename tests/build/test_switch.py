@@ -285,6 +285,67 @@ def test_an_output_folder_on_another_device_cannot_switch(
     assert not switch.can_switch(tmp_path / "staged", tmp_path / "dist")
 
 
+def test_where_files_cannot_be_linked_they_are_copied_with_their_times(
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dist = bundle / "dist"
+    (dist / "release").mkdir()
+    (dist / "release/demo.tar.gz").write_bytes(b"archive")
+    before = _stats(dist)
+    files = _change(bundle)
+
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(switch.os, "link", no_links)
+    run_build(bundle, jobs=1)
+    after = _stats(dist)
+    for rel in ("claude-code/agents/beta.md", "release/demo.tar.gz"):
+        assert after[rel][0] != before[rel][0]  # a copy, not the same file
+        assert after[rel][1] == before[rel][1]  # with the same mtime
+    assert (dist / "release/demo.tar.gz").read_bytes() == b"archive"
+    tree = _tree(dist)
+    del tree["release/demo.tar.gz"]
+    assert tree == _clean(tmp_path, files)
+
+
+def test_a_full_disk_while_preparing_the_cache_is_an_error(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_bundle(_sources(["alpha"]))
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(buildcache, "_write_atomically", _full_disk)
+    with pytest.raises(PromptBundleError) as info:
+        run_build(root, jobs=1)
+    assert info.value.lines() == [
+        ".promptbundle-cache:1:1: error: cannot write the build cache: [Errno 28] No space "
+        "left on device [PB300]"
+    ]
+    assert not (root / "dist").exists()
+
+
+def test_a_full_disk_when_stamping_the_build_start_is_an_error(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _tree(bundle / "dist")
+    _change(bundle)
+    real = Path.write_bytes
+
+    def full(path: Path, data: bytes) -> int:
+        if path.name == buildcache.STAMP_FILE:
+            _full_disk()
+        return real(path, data)
+
+    monkeypatch.setattr(buildcache.Path, "write_bytes", full)
+    with pytest.raises(PromptBundleError) as info:
+        run_build(bundle, jobs=1)
+    assert info.value.lines() == [
+        ".promptbundle-cache/build-started:1:1: error: cannot write the build cache: "
+        "[Errno 28] No space left on device [PB300]"
+    ]
+    assert _tree(bundle / "dist") == before
+
+
 # Across filesystems: file by file, marked incomplete meanwhile.
 
 

@@ -77,13 +77,14 @@ def switch_folder(
         raise BundleError(f"{display_path(out_dir)} is a file, not a folder", Location(out_dir))
     entries = [manifest_entry(o) for o in outputs]
     existing, manifest = plan(config, out_dir, entries, partial=partial)
-    report = EmitReport()
+    report, kept = _compare(out_dir, outputs, existing, partial=partial)
+    same_manifest = _same_bytes(out_dir / MANIFEST, manifest)
+    if not (report.written or report.removed or not same_manifest or _unfinished(out_dir)):
+        return report  # nothing differs: the folder stays as it is, not even rewritten
     try:
-        changed = _complete(
-            out_dir, staged, outputs, existing, report, partial=partial, manifest=manifest
-        )
-        if changed or not out_dir.exists() or os.path.lexists(out_dir / INCOMPLETE):
-            _switch(staged, out_dir)
+        _complete(out_dir, staged, report.unchanged, kept)
+        _put_manifest(out_dir / MANIFEST, staged / MANIFEST, manifest, same=same_manifest)
+        _switch(staged, out_dir)
     except OSError as err:
         raise BundleError(
             f"cannot write the output: {err}; {display_path(out_dir)} is unchanged",
@@ -92,46 +93,46 @@ def switch_folder(
     return report
 
 
-def _complete(
-    out_dir: Path,
-    staged: Path,
-    outputs: Sequence[Built],
-    existing: set[str],
-    report: EmitReport,
-    *,
-    partial: bool,
-    manifest: bytes,
-) -> bool:
-    """Complete `staged` into the new output folder; whether its files differ from `out_dir`."""
+def _compare(
+    out_dir: Path, outputs: Sequence[Built], existing: set[str], *, partial: bool
+) -> tuple[EmitReport, list[str]]:
+    """What the build writes, leaves unchanged and removes, and the files a partial build
+    keeps without making them."""
+    report = EmitReport()
     for output in sorted(outputs, key=lambda o: o.path):
-        old = out_dir / output.path
-        if output.path in existing and _holds(old, output):
-            _carry(old, staged / output.path, replace=True)
-            report.unchanged.append(output.path)
-        else:
-            report.written.append(output.path)
+        same = output.path in existing and _holds(out_dir / output.path, output)
+        (report.unchanged if same else report.written).append(output.path)
     others = sorted(existing - {o.path for o in outputs} - {MANIFEST})
     if partial:
-        for rel in others:
-            _carry(out_dir / rel, staged / rel)
-    else:
-        report.removed += others
+        return report, others
+    report.removed += others
+    return report, []
+
+
+def _unfinished(out_dir: Path) -> bool:
+    """Whether there is no output folder yet, or one marked incomplete."""
+    return not out_dir.exists() or os.path.lexists(out_dir / INCOMPLETE)
+
+
+def _complete(out_dir: Path, staged: Path, unchanged: list[str], kept: list[str]) -> None:
+    """Complete `staged` into the new output folder: the unchanged files and those a partial
+    build keeps, as they are in `out_dir`, and what the build does not own."""
+    for rel in unchanged:
+        _carry(out_dir / rel, staged / rel, replace=True)
+    for rel in kept:
+        _carry(out_dir / rel, staged / rel)
     for folder in RESERVED:
         _carry_tree(out_dir / folder.rstrip("/"), staged / folder.rstrip("/"))
     os.chmod(staged, _folder_mode(out_dir))
-    same_manifest = _put_manifest(out_dir / MANIFEST, staged / MANIFEST, manifest)
-    return bool(report.written or report.removed) or not same_manifest
 
 
-def _put_manifest(old: Path, new: Path, manifest: bytes) -> bool:
-    """Put the manifest in the new tree (the old file when it has the same bytes); whether
-    it is the same."""
-    if _same_bytes(old, manifest):
+def _put_manifest(old: Path, new: Path, manifest: bytes, *, same: bool) -> None:
+    """Put the manifest in the new tree (the old file when it has the same bytes)."""
+    if same:
         _carry(old, new)
-        return True
+        return
     new.write_bytes(manifest)
     os.chmod(new, 0o644)
-    return False
 
 
 def _holds(path: Path, output: Built) -> bool:
