@@ -230,6 +230,22 @@ def test_a_full_disk_leaves_the_output_folder_as_it_was(
     assert _leftovers(bundle) == []
 
 
+def test_a_switch_refused_across_mounts_falls_back_to_writing_file_by_file(
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def across_mounts(first: Path, second: Path) -> bool:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(switch, "exchange", across_mounts)
+    folder = (bundle / "dist").stat().st_ino
+    files = _change(bundle)
+    outcome = run_build(bundle, jobs=1)
+    assert len(outcome.data["written"]) == 7 and len(outcome.data["removed"]) == 3
+    assert (bundle / "dist").stat().st_ino == folder  # updated in place
+    assert _tree(bundle / "dist") == _clean(tmp_path, files)
+    assert _leftovers(bundle) == []
+
+
 def test_a_full_disk_between_two_renames_puts_the_old_folder_back(
     bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -346,12 +362,24 @@ def test_a_full_disk_when_stamping_the_build_start_is_an_error(
     assert _tree(bundle / "dist") == before
 
 
+def test_a_bind_mounted_output_folder_cannot_switch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "staged").mkdir()
+    (tmp_path / "dist").mkdir()
+    assert switch.can_switch(tmp_path / "staged", tmp_path / "dist")
+    monkeypatch.setattr(switch.os.path, "ismount", lambda path: Path(path).name == "dist")
+    assert not switch.can_switch(tmp_path / "staged", tmp_path / "dist")
+
+
 # Across filesystems: file by file, marked incomplete meanwhile.
 
 
 @pytest.fixture
 def across(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(staging, "can_switch", lambda staged, out_dir: False)
+    """The output folder is a mount point of its own: another device than the cache's."""
+    real = switch._device
+    monkeypatch.setattr(switch, "_device", lambda path: real(path) + (path.name == "dist"))
 
 
 @pytest.mark.usefixtures("across")

@@ -166,7 +166,9 @@ def emit_staged(
     """
     out_dir = Path(os.path.realpath(config.out_dir))
     if can_switch(folder, out_dir):
-        return switch_folder(config, outputs, folder, out_dir, partial=partial)
+        switched = switch_folder(config, outputs, folder, out_dir, partial=partial)
+        if switched is not None:
+            return switched
     staged = {o.path: o for o in outputs}
     return sync_folder(
         config,

@@ -36,6 +36,8 @@ __all__ = ["can_switch", "switch_folder"]
 
 # Why a hard link may fail where a copy works: another filesystem, no links there, too many.
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}
+# What renaming across mount points fails with (bind mounts share a device number).
+_ACROSS_MOUNTS = {errno.EXDEV, errno.EBUSY}
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -50,7 +52,9 @@ def can_switch(staged: Path, out_dir: Path) -> bool:
             parent = parent.parent
         if _device(parent) != device:
             return False
-        return not out_dir.exists() or _device(out_dir) == device
+        if not out_dir.exists():
+            return True
+        return _device(out_dir) == device and not os.path.ismount(out_dir)
     except OSError:
         return False
 
@@ -66,12 +70,13 @@ def switch_folder(
     out_dir: Path,
     *,
     partial: bool,
-) -> EmitReport:
+) -> EmitReport | None:
     """Make `out_dir` the staged outputs plus what it keeps, and the manifest, in one switch.
 
-    Checks first, like sync_folder. `staged` holds exactly the outputs; after a switch it holds
-    the previous tree (the caller deletes it). Raises a located error, with the output folder
-    unchanged, when anything fails.
+    Checks first, like sync_folder. `staged` holds the outputs; after a switch it holds the
+    previous tree (the caller deletes it). Raises a located error, with the output folder
+    unchanged, when anything fails; returns None, the output folder unchanged and the staged
+    outputs still in `staged`, when the system refuses to rename across mounts after all.
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise BundleError(f"{display_path(out_dir)} is a file, not a folder", Location(out_dir))
@@ -86,6 +91,9 @@ def switch_folder(
         _put_manifest(out_dir / MANIFEST, staged / MANIFEST, manifest, same=same_manifest)
         _switch(staged, out_dir)
     except OSError as err:
+        if err.errno in _ACROSS_MOUNTS:
+            return None
+
         raise BundleError(
             f"cannot write the output: {err}; {display_path(out_dir)} is unchanged",
             Location(out_dir),
