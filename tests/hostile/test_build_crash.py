@@ -78,9 +78,18 @@ def _clean_builds(folder: Path, count: int) -> dict[str, Tree]:
     return trees
 
 
+# What a finished build keeps in its cache folder; anything else is left over.
+CACHE_FILES = {".gitignore", "build-started", "build-state.json", "build.lock", "headings.json"}
+
+
 def _leftovers(root: Path) -> list[str]:
-    """What a build leaves in the cache folder that the next one must remove."""
-    return sorted(p.name for p in (root / CACHE_FOLDER).glob("staging-*"))
+    """What a killed build left in the cache folder that the next one must remove."""
+    cache = root / CACHE_FOLDER
+    found = [p.name for p in cache.iterdir() if p.name not in CACHE_FILES | {"templates"}]
+    found += [
+        f"templates/{p.name}" for p in (cache / "templates").iterdir() if p.suffix != ".cache"
+    ]
+    return sorted(found)
 
 
 def _start(root: Path) -> subprocess.Popen[str]:

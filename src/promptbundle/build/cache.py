@@ -35,6 +35,7 @@ from promptbundle.core.errors import BundleError, Location
 __all__ = [
     "CACHE_FOLDER",
     "STAGING_PREFIX",
+    "TEMPLATES_FOLDER",
     "InputSnapshot",
     "cache_folder",
     "forget",
@@ -49,6 +50,8 @@ STATE_FILE = "build-state.json"
 STAMP_FILE = "build-started"
 # Folders a writing build stages its outputs in (build/staging.py).
 STAGING_PREFIX = "staging-"
+# The folder build/pool.py keeps compiled templates in.
+TEMPLATES_FOLDER = "templates"
 SOURCE_FOLDERS = ("agents", "fragments", "targets")
 CONFIG_FILES = ("promptbundle.toml", "pyproject.toml")
 # Libraries that shape outputs or their diagnostics (a cached no-op result holds both);

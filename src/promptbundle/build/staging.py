@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptbundle.build.cache import STAGING_PREFIX
+from promptbundle.build.cache import STAGING_PREFIX, TEMPLATES_FOLDER
 from promptbundle.build.emit import EmitReport, sync_folder
 from promptbundle.build.manifest import manifest_entry
 from promptbundle.build.switch import can_switch, switch_folder
@@ -132,13 +132,14 @@ def staging_folder(cache_dir: Path) -> Iterator[Path]:
 
 
 def remove_leftovers(cache_dir: Path) -> list[str]:
-    """Remove the staging folders killed builds left in `cache_dir`; call it only holding the
-    build lock. Returns a warning line for each folder that could not be removed."""
+    """Remove the staging folders (and the previous output folders a switch put there) and the
+    temporary files killed builds left in `cache_dir`; call it only holding the build lock.
+    Returns a warning line for each that could not be removed."""
     try:
         entries = sorted(os.scandir(cache_dir), key=lambda entry: entry.name)
     except OSError:
         return []  # no cache folder yet: nothing left over
-    failed = []
+    failed = _remove_temporaries([cache_dir, cache_dir / TEMPLATES_FOLDER])
     for entry in entries:
         if not (entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False)):
             continue
@@ -151,6 +152,31 @@ def remove_leftovers(cache_dir: Path) -> list[str]:
                 f"{Location(entry.path)}: warning: cannot remove the staging folder an "
                 f"interrupted build left: {err}"
             )
+    return failed
+
+
+def _remove_temporaries(folders: list[Path]) -> list[str]:
+    """Remove the `*.tmp` files in `folders`: each is renamed into place by the process that
+    writes it, so one that is left belongs to a killed build (a read-only build that loses
+    one only skips keeping a compiled template or the headings for later)."""
+    failed = []
+    for folder in folders:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if not (entry.name.endswith(".tmp") and entry.is_file(follow_symlinks=False)):
+                continue
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
+            except OSError as err:
+                failed.append(
+                    f"{Location(entry.path)}: warning: cannot remove the temporary file an "
+                    f"interrupted build left: {err}"
+                )
     return failed
 
 
