@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from promptbundle.build import cache as buildcache
 from promptbundle.build import emit, staging, switch
 from promptbundle.build.cache import CACHE_FOLDER, STATE_FILE
+from promptbundle.cli import main
 from promptbundle.commands.build import run_build
 from promptbundle.core.errors import PromptBundleError
 from promptbundle.core.writes import INCOMPLETE
@@ -244,6 +246,22 @@ def test_a_switch_refused_across_mounts_falls_back_to_writing_file_by_file(
     assert (bundle / "dist").stat().st_ino == folder  # updated in place
     assert _tree(bundle / "dist") == _clean(tmp_path, files)
     assert _leftovers(bundle) == []
+
+
+def test_the_command_line_reports_a_full_disk_as_one_located_line(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _tree(bundle / "dist")
+    _change(bundle)
+    monkeypatch.setattr(switch, "exchange", _full_disk)
+    result = CliRunner().invoke(main, ["build", "--jobs", "1"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "dist:1:1: error: cannot write the output: [Errno 28] No space left on device; dist is "
+        "unchanged [PB300]\n"
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert _tree(bundle / "dist") == before
 
 
 def test_a_full_disk_between_two_renames_puts_the_old_folder_back(

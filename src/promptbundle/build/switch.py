@@ -203,7 +203,7 @@ def _folder_mode(out_dir: Path) -> int:
 
 
 def _switch(staged: Path, out_dir: Path) -> None:
-    """Put the staged tree at `out_dir`; the previous one ends up at `staged`."""
+    """Put the staged tree at `out_dir`; the previous one ends up at `staged` (or is deleted)."""
     if not os.path.lexists(out_dir):
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staged, out_dir)
@@ -217,7 +217,9 @@ def _switch(staged: Path, out_dir: Path) -> None:
     except OSError:
         os.rename(aside, out_dir)
         raise
-    os.rename(aside, staged)
+    # Switched: the previous tree goes (a staging-* name, so the next build removes what is
+    # left of it if this one is killed now).
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def exchange(first: Path, second: Path) -> bool:
