@@ -550,6 +550,12 @@ def codex_check(root: Path) -> list[Result]:
 
 
 def _manifest(dist: Path) -> list[dict[str, object]]:
+    marker = dist / ".promptbundle-incomplete"  # promptbundle.core.writes.INCOMPLETE
+    if os.path.lexists(marker):
+        raise SystemExit(
+            f"{marker}:1:1: error: {dist} is incomplete: a build was interrupted while "
+            "writing it; run promptbundle build [PB311]"
+        )
     path = dist / "manifest.json"
     if not path.is_file():
         raise SystemExit(f"{path} not found: run `promptbundle build` first")

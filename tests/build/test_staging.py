@@ -189,6 +189,7 @@ def test_an_output_folder_on_another_filesystem_is_written_by_copy(
             raise OSError(errno.EXDEV, "Invalid cross-device link")
         real(src, dst)
 
+    monkeypatch.setattr(staging, "can_switch", lambda staged, out_dir: False)
     monkeypatch.setattr(staging.os, "replace", cross_device)
     outcome = run_build(root)
     assert len(renames) == 18
@@ -197,3 +198,45 @@ def test_an_output_folder_on_another_filesystem_is_written_by_copy(
         " 4 field(s) dropped by formats (see 'lossy:' lines)"
     )
     assert _dist(root) == expected
+
+
+def test_temporary_files_killed_builds_left_are_removed(make_bundle: BundleFactory) -> None:
+    root = _bundle(make_bundle, count=1)
+    run_build(root)
+    cache = root / CACHE_FOLDER
+    left = [
+        cache / ".pb-x1y2.tmp",  # core.files.atomic_write
+        cache / "headings.json.4242.tmp",  # build/pool.py
+        cache / "templates/__jinja2_0123.cacheab12.tmp",  # jinja2's bytecode cache
+    ]
+    for path in left:
+        path.write_bytes(b"half")
+    (cache / "templates/keep.cache").write_bytes(b"kept")
+    (root / "fragments/shared.md").write_text("# Shared\n\nChanged.\n")
+    outcome = run_build(root)
+    assert [path for path in left if path.exists()] == []
+    assert (cache / "templates/keep.cache").read_bytes() == b"kept"
+    assert not any("cannot remove" in line for line in outcome.messages)
+
+
+def test_a_temporary_file_that_cannot_be_removed_is_a_warning(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _bundle(make_bundle, count=1)
+    monkeypatch.chdir(root)
+    run_build(root)
+    (root / CACHE_FOLDER / ".pb-stuck.tmp").write_bytes(b"half")
+    real = os.unlink
+
+    def refuse(path: str | Path, *args: object, **kwargs: object) -> None:
+        if str(path).endswith(".pb-stuck.tmp"):
+            raise OSError(errno.EACCES, "Permission denied")
+        real(path)
+
+    monkeypatch.setattr(staging.os, "unlink", refuse)
+    (root / "fragments/shared.md").write_text("# Shared\n\nChanged.\n")
+    outcome = run_build(root)
+    assert outcome.messages[-1] == (
+        ".promptbundle-cache/.pb-stuck.tmp:1:1: warning: cannot remove the temporary file an "
+        "interrupted build left: [Errno 13] Permission denied"
+    )

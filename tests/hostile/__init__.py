@@ -1,0 +1,1 @@
+"""Builds under hostile conditions: killed at any moment, racing each other."""

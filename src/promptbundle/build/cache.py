@@ -23,6 +23,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISDIR
@@ -30,12 +31,15 @@ from typing import Any
 
 from promptbundle import __version__
 from promptbundle.core.bounded import load_json
+from promptbundle.core.errors import BundleError, Location
 
 __all__ = [
     "CACHE_FOLDER",
     "STAGING_PREFIX",
+    "TEMPLATES_FOLDER",
     "InputSnapshot",
     "cache_folder",
+    "forget",
     "prepare_cache",
     "record_build",
     "snapshot_inputs",
@@ -47,6 +51,8 @@ STATE_FILE = "build-state.json"
 STAMP_FILE = "build-started"
 # Folders a writing build stages its outputs in (build/staging.py).
 STAGING_PREFIX = "staging-"
+# The folder build/pool.py keeps compiled templates in.
+TEMPLATES_FOLDER = "templates"
 SOURCE_FOLDERS = (
     "agents",
     "commands",
@@ -75,9 +81,12 @@ def cache_folder(root: Path) -> Path:
 def prepare_cache(root: Path) -> Path:
     """Create the cache folder (ignored by git through its own .gitignore); return it."""
     folder = cache_folder(root)
-    if not (folder / ".gitignore").is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(folder / ".gitignore", b"# Created by promptbundle.\n*\n")
+    try:
+        if not (folder / ".gitignore").is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_atomically(folder / ".gitignore", b"# Created by promptbundle.\n*\n")
+    except OSError as err:
+        raise BundleError(f"cannot write the build cache: {err}", Location(folder)) from err
     return folder
 
 
@@ -185,7 +194,7 @@ def record_build(
     outputs: Stats = {}
     _scan(out_dir, ".", outputs)
     if not _trusted(inputs, snapshot.started_ns) or any(v is None for v in outputs.values()):
-        _forget(root)
+        forget(root)
         return
     # A file written in the tick this record is made could change again unseen within that
     # tick: keep a fingerprint of its content to compare next time.
@@ -209,8 +218,11 @@ def record_build(
 def _tick(root: Path) -> int:
     """The file system's clock now, as the mtime of a file written now."""
     stamp = prepare_cache(root) / STAMP_FILE
-    stamp.write_bytes(b"")
-    return stamp.stat().st_mtime_ns
+    try:
+        stamp.write_bytes(b"")
+        return stamp.stat().st_mtime_ns
+    except OSError as err:
+        raise BundleError(f"cannot write the build cache: {err}", Location(stamp)) from err
 
 
 def _fingerprint(path: Path) -> int:
@@ -236,8 +248,10 @@ def _same(path: str, recorded: list[int] | None) -> bool:
     return now == recorded
 
 
-def _forget(root: Path) -> None:
-    (cache_folder(root) / STATE_FILE).unlink(missing_ok=True)
+def forget(root: Path) -> None:
+    """Drop the no-op record (if it can be): the next full build renders."""
+    with suppress(OSError):
+        (cache_folder(root) / STATE_FILE).unlink(missing_ok=True)
 
 
 def _staging(root: Path) -> bool:

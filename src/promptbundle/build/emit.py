@@ -1,4 +1,7 @@
-"""Write a build into the output folder, or compare the folder with it (`build --check`)."""
+"""Write a build into the output folder, or compare the folder with it (`build --check`).
+
+A writing build normally switches the output folder in whole (build/switch.py); `sync_folder`
+updates it file by file where that cannot be done, and marks it incomplete meanwhile."""
 
 from __future__ import annotations
 
@@ -18,8 +21,19 @@ from promptbundle.build.manifest import (
 from promptbundle.core.errors import BundleError, Location
 from promptbundle.core.files import atomic_write, sha256
 from promptbundle.core.model import BundleConfig
+from promptbundle.core.writes import INCOMPLETE, refuse_incomplete
 
-__all__ = ["EmitReport", "StaleReport", "check_outputs", "sync_folder"]
+__all__ = [
+    "RESERVED",
+    "EmitReport",
+    "StaleReport",
+    "check_outputs",
+    "existing_files",
+    "kept_entries",
+    "plan",
+    "preflight",
+    "sync_folder",
+]
 
 # Folders inside the output folder that the build does not own.
 RESERVED = ("release/",)
@@ -54,14 +68,15 @@ class StaleReport:
         )
 
 
-def _existing_files(out_dir: Path) -> set[str]:
+def existing_files(out_dir: Path) -> set[str]:
+    """The files (and links) in the output folder the build owns, by relative path."""
     if not out_dir.is_dir():
         return set()
     found = set()
     for path in out_dir.rglob("*"):
         if path.is_file() or path.is_symlink():
             rel = path.relative_to(out_dir).as_posix()
-            if not rel.startswith(RESERVED):
+            if not rel.startswith(RESERVED) and rel != INCOMPLETE:
                 found.add(rel)
     return found
 
@@ -69,10 +84,11 @@ def _existing_files(out_dir: Path) -> set[str]:
 def check_outputs(config: BundleConfig, outputs: Sequence[Built]) -> StaleReport:
     """Compare the output folder with a fresh build without writing anything."""
     out_dir = config.out_dir
+    refuse_incomplete(out_dir)
     manifest = manifest_bytes(manifest_data(config, [manifest_entry(o) for o in outputs]))
     expected = {o.path: o.sha256 for o in outputs}
     expected[MANIFEST] = sha256(manifest)
-    existing = _existing_files(out_dir)
+    existing = existing_files(out_dir)
     report = StaleReport()
     for path, digest in sorted(expected.items()):
         if path not in existing:
@@ -93,52 +109,71 @@ def sync_folder(
 ) -> EmitReport:
     """Make the output folder hold the files of the manifest `entries`, then the manifest.
 
-    Checks everything first (see _preflight); then, for each path in order, leaves the file
-    alone when `same(rel, path)` says it already holds the output and otherwise calls
-    `put(rel, path)`. A full build removes the files it no longer produces; a `partial` one
-    keeps them and their earlier manifest entries. The manifest is written last.
+    Checks everything first (see preflight) and finds what differs; when anything does, writes
+    the incomplete marker (core/writes.py), then, for each path in order, calls `put(rel, path)`
+    where `same(rel, path)` says the file does not hold the output yet. A full build removes
+    the files it no longer produces; a `partial` one keeps them and their earlier manifest
+    entries. The manifest is written last, and the marker removed after it: a build that
+    stops half-way leaves the marker, which readers refuse, and the next build repairs.
     """
     out_dir = config.out_dir
-    existing = _existing_files(out_dir)
-    keep = _kept_entries(out_dir, existing) if partial else []
+    existing, manifest = plan(config, out_dir, entries, partial=partial)
     wanted = {entry["path"] for entry in entries}
-    merged = {entry["path"]: entry for entry in [*keep, *entries]}
-    manifest = manifest_bytes(manifest_data(config, list(merged.values())))
-    _preflight(out_dir, wanted, existing, owned=partial or MANIFEST in existing)
     report = EmitReport()
-    try:
-        _put_outputs(out_dir, wanted, existing, same, put, report)
-        if not partial:
-            _remove_orphans(out_dir, existing - wanted - {MANIFEST}, report)
-    except OSError as err:
-        raise BundleError(f"cannot write the output: {err}", Location(out_dir)) from err
-    _remove_empty_dirs(out_dir)
-    _write_manifest(out_dir, manifest)
+    for rel in sorted(wanted):
+        same_file = rel in existing and same(rel, out_dir / rel)
+        (report.unchanged if same_file else report.written).append(rel)
+    orphans = set() if partial else existing - wanted - {MANIFEST}
+    changed = report.written or orphans or _differs(out_dir / MANIFEST, manifest)
+    if changed or (out_dir / INCOMPLETE).exists():
+        _write_marked(out_dir, report, orphans, put, manifest)
     return report
 
 
-def _kept_entries(out_dir: Path, existing: set[str]) -> list[dict[str, Any]]:
+def plan(
+    config: BundleConfig, out_dir: Path, entries: Sequence[dict[str, Any]], *, partial: bool
+) -> tuple[set[str], bytes]:
+    """The files `out_dir` holds now and the manifest a build of `entries` gives it, after
+    checking that the build can be written (see preflight)."""
+    existing = existing_files(out_dir)
+    keep = kept_entries(out_dir, existing) if partial else []
+    wanted = {entry["path"] for entry in entries}
+    merged = {entry["path"]: entry for entry in [*keep, *entries]}
+    manifest = manifest_bytes(manifest_data(config, list(merged.values())))
+    preflight(out_dir, wanted, existing, owned=partial or MANIFEST in existing)
+    return existing, manifest
+
+
+def _write_marked(
+    out_dir: Path,
+    report: EmitReport,
+    orphans: set[str],
+    put: Callable[[str, Path], None],
+    manifest: bytes,
+) -> None:
+    """Write the changed files, remove orphans, write the manifest: the folder marked
+    incomplete from before the first change until after the last."""
+    marker = out_dir / INCOMPLETE
+    try:
+        atomic_write(marker, b"A build is writing this folder; run promptbundle build.\n")
+        for rel in report.written:
+            put(rel, out_dir / rel)
+        _remove_orphans(out_dir, orphans, report)
+        _remove_empty_dirs(out_dir)
+        atomic_write(out_dir / MANIFEST, manifest)
+        marker.unlink()
+    except OSError as err:
+        raise BundleError(
+            f"cannot write the output: {err}; the folder is marked incomplete until a build "
+            "completes",
+            Location(out_dir),
+        ) from err
+
+
+def kept_entries(out_dir: Path, existing: set[str]) -> list[dict[str, Any]]:
     """The earlier manifest's entries whose files are still in the output folder."""
     previous = read_manifest(out_dir) or {"outputs": []}
     return [e for e in previous["outputs"] if isinstance(e, dict) and e.get("path") in existing]
-
-
-def _put_outputs(
-    out_dir: Path,
-    wanted: set[str],
-    existing: set[str],
-    same: Callable[[str, Path], bool],
-    put: Callable[[str, Path], None],
-    report: EmitReport,
-) -> None:
-    """Write each wanted file in path order unless `same` says it already holds the output."""
-    for rel in sorted(wanted):
-        path = out_dir / rel
-        if rel in existing and same(rel, path):
-            report.unchanged.append(rel)
-            continue
-        put(rel, path)
-        report.written.append(rel)
 
 
 def _remove_orphans(out_dir: Path, orphans: set[str], report: EmitReport) -> None:
@@ -148,16 +183,15 @@ def _remove_orphans(out_dir: Path, orphans: set[str], report: EmitReport) -> Non
         report.removed.append(rel)
 
 
-def _write_manifest(out_dir: Path, manifest: bytes) -> None:
-    """Write the manifest unless the folder already holds exactly these bytes."""
-    path = out_dir / MANIFEST
-    if not path.is_file() or path.read_bytes() != manifest:
-        atomic_write(path, manifest)
+def _differs(path: Path, content: bytes) -> bool:
+    """Whether the file at `path` is missing or holds other bytes than `content`."""
+    try:
+        return path.is_symlink() or path.read_bytes() != content
+    except OSError:
+        return True
 
 
-def _preflight(
-    out_dir: Path, expected: Collection[str], existing: set[str], *, owned: bool
-) -> None:
+def preflight(out_dir: Path, expected: Collection[str], existing: set[str], *, owned: bool) -> None:
     """Refuse, before writing anything, a build that would fail halfway or delete user files.
 
     Without a manifest the folder was not written by promptbundle: files in it that the build

@@ -4,10 +4,11 @@ Every output is validated by the process that rendered it, then kept by a sink. 
 keeps its bytes (for check, diff, package, explain and the snapshot plugin). `Stager` writes
 them into a fresh folder inside `.promptbundle-cache/` and keeps only the path, digest, size,
 sources and diagnostics: with 1,000 agents x 4 targets the bytes would be most of a build's
-memory. When every output is made and the build has no error, `emit_staged()` moves the changed
-files into the output folder (a rename on one filesystem), removes orphans and writes the
-manifest last. A build that fails, whether an output is invalid or anything raises, leaves the
-output folder as it was.
+memory. When every output is made and the build has no error, `emit_staged()` completes the
+staging folder into the new output folder and switches it in whole (build/switch.py); where
+the output folder is on another filesystem, it moves the changed files in one by one, removes
+orphans and writes the manifest last, the folder marked incomplete meanwhile. A build that
+fails, whether an output is invalid or anything raises, leaves the output folder as it was.
 
 A build killed mid-way (SIGKILL, power loss) leaves its staging folder behind: the next writing
 build removes every `staging-*` folder with `remove_leftovers()` while it holds the build lock
@@ -27,9 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptbundle.build.cache import STAGING_PREFIX
+from promptbundle.build.cache import STAGING_PREFIX, TEMPLATES_FOLDER
 from promptbundle.build.emit import EmitReport, sync_folder
 from promptbundle.build.manifest import manifest_entry
+from promptbundle.build.switch import can_switch, switch_folder
 from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.errors import BundleError, Location
 from promptbundle.core.files import atomic_write
@@ -130,13 +132,14 @@ def staging_folder(cache_dir: Path) -> Iterator[Path]:
 
 
 def remove_leftovers(cache_dir: Path) -> list[str]:
-    """Remove the staging folders killed builds left in `cache_dir`; call it only holding the
-    build lock. Returns a warning line for each folder that could not be removed."""
+    """Remove the staging folders (and the previous output folders a switch put there) and the
+    temporary files killed builds left in `cache_dir`; call it only holding the build lock.
+    Returns a warning line for each that could not be removed."""
     try:
         entries = sorted(os.scandir(cache_dir), key=lambda entry: entry.name)
     except OSError:
         return []  # no cache folder yet: nothing left over
-    failed = []
+    failed = _remove_temporaries([cache_dir, cache_dir / TEMPLATES_FOLDER])
     for entry in entries:
         if not (entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False)):
             continue
@@ -152,15 +155,46 @@ def remove_leftovers(cache_dir: Path) -> list[str]:
     return failed
 
 
+def _remove_temporaries(folders: list[Path]) -> list[str]:
+    """Remove the `*.tmp` files in `folders`: each is renamed into place by the process that
+    writes it, so one that is left belongs to a killed build (a read-only build that loses
+    one only skips keeping a compiled template or the headings for later)."""
+    failed = []
+    for folder in folders:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if not (entry.name.endswith(".tmp") and entry.is_file(follow_symlinks=False)):
+                continue
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
+            except OSError as err:
+                failed.append(
+                    f"{Location(entry.path)}: warning: cannot remove the temporary file an "
+                    f"interrupted build left: {err}"
+                )
+    return failed
+
+
 def emit_staged(
     config: BundleConfig, outputs: list[StagedOutput], folder: Path, *, partial: bool
 ) -> EmitReport:
-    """Make the output folder hold exactly the staged outputs plus the manifest.
+    """Make the output folder hold exactly the staged outputs plus the manifest (and, for a
+    `partial` build, the files it held that the build did not make).
 
-    Checks first; then moves each changed file from the staging folder into place, leaves
-    unchanged files untouched, removes files no longer produced (not for a `partial` build)
-    and writes the manifest last.
+    Checks first; then switches the completed staging folder in for the output folder, or,
+    across filesystems, moves each changed file from the staging folder into place, leaves
+    unchanged files untouched, removes files no longer produced and writes the manifest last.
     """
+    out_dir = Path(os.path.realpath(config.out_dir))
+    if can_switch(folder, out_dir):
+        switched = switch_folder(config, outputs, folder, out_dir, partial=partial)
+        if switched is not None:
+            return switched
     staged = {o.path: o for o in outputs}
     return sync_folder(
         config,

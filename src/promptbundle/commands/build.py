@@ -12,6 +12,7 @@ from pathlib import Path
 from promptbundle.build import cache as buildcache
 from promptbundle.commands.outcome import Outcome
 from promptbundle.core.errors import ConfigError, UsageError
+from promptbundle.core.writes import refuse_escapes_within
 from promptbundle.sources.config import find_root
 
 __all__ = ["run_build"]
@@ -40,6 +41,9 @@ def run_build(
     key = {"strict": strict}
     if full and (done := buildcache.up_to_date(root, key=key)) is not None:
         return Outcome.from_record("build", done)
+    # Nothing is written through a link out of the bundle (the lock, the no-op record, ...).
+    cache = buildcache.cache_folder(root)
+    refuse_escapes_within(root, cache, skip=(buildcache.STAGING_PREFIX,))
     snapshot = buildcache.snapshot_inputs(root) if full and _is_bundle(root) else None
     # Jinja, markdown-it and the formats load here, not at start-up: a build with nothing
     # to do stays about a tenth of a second.

@@ -3,7 +3,8 @@ or build into a staging folder and update the output folder.
 
 A writing build holds the bundle's build lock (build/lock.py) from before it stages anything
 until the output folder and the no-op record are written, and first removes the staging
-folders killed builds left; `--check` takes no lock."""
+folders killed builds left; `--check` takes no lock. Neither writes through a symbolic link
+that leads out of the bundle (core/writes.py)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from promptbundle.build.pool import default_jobs
 from promptbundle.build.staging import emit_staged, remove_leftovers, staging_folder
 from promptbundle.commands.outcome import Outcome
 from promptbundle.core.diagnostics import lossiness_lines
-from promptbundle.core.errors import BuildFailedError
+from promptbundle.core.errors import BuildFailedError, BundleError
 from promptbundle.core.model import Bundle
+from promptbundle.core.writes import refuse_escapes
 
 __all__ = ["build_bundle"]
 
@@ -37,6 +39,7 @@ def build_bundle(
 ) -> Outcome:
     """Load and build the bundle at `root`: compare (`check`) or write the output folder."""
     bundle = load(root)
+    refuse_escapes(bundle.root, [bundle.config.out_dir])
     cache_dir = buildcache.prepare_cache(root)
     jobs = default_jobs() if jobs is None else jobs
     if check:
@@ -82,19 +85,25 @@ def _write(
         )
         _refuse_failures(staged, strict=strict)
         report = emit_staged(bundle.config, staged.outputs, folder, partial=staged.partial)
+    outcome = _written(staged, report)
     if record is not None:
         snapshot, key = record
         cached = _written(staged, EmitReport(unchanged=[o.path for o in staged.outputs]))
-        buildcache.record_build(
-            bundle.root,
-            bundle.config.out_dir,
-            snapshot,
-            {source for output in staged.outputs for source in output.sources},
-            key=key,
-            result=cached.to_record(),
-            wrote=[],
-        )
-    return _written(staged, report)
+        try:
+            buildcache.record_build(
+                bundle.root,
+                bundle.config.out_dir,
+                snapshot,
+                {source for output in staged.outputs for source in output.sources},
+                key=key,
+                result=cached.to_record(),
+                wrote=[],
+            )
+        except (OSError, BundleError) as err:
+            # The output folder is complete; only the next build's shortcut is lost.
+            buildcache.forget(bundle.root)
+            outcome.messages.append(f"warning: the next build cannot be skipped: {err}")
+    return outcome
 
 
 def _refuse_failures(result: BuildResult[Any], *, strict: bool) -> None:
