@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from promptbundle.core.diagnostics import Diagnostic, LossyField
@@ -81,10 +81,30 @@ class RooFormat(Format):
     keep_unknown = False
     install_prefix = ".roo"
     default_target = False
-    detect_order = 57
+    detect_order = 45
+    project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("command", ".roo/commands", ".md"),
+        ("rule", ".roo/rules", ".md"),
+        ("skill", ".roo/skills", "/SKILL.md"),
+    )
 
     def agent_path(self, agent_id: str) -> str:
         return MODES_FILE
+
+    @classmethod
+    def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
+        return ".roo" in {part.lower() for part in path.parts[:-1]}
+
+    @classmethod
+    def kind_of_file(cls, path: Path) -> str | None:
+        parts = [part.lower() for part in path.parts[:-1]]
+        if path.name.lower() == "skill.md":
+            return "skill"
+        if "commands" in parts:
+            return "command"
+        if "rules" in parts:
+            return "rule"
+        return "agent"
 
     def command_path(self, command_id: str) -> str:
         return f"commands/{command_id}.md"

@@ -19,11 +19,12 @@ from promptbundle.core.errors import (
 from promptbundle.core.model import ID_PATTERN, KIND_FOLDERS, TIERS
 from promptbundle.core.roundtrip import NativeLayout, escape_body, split_layout
 from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml, quote
-from promptbundle.formats.layouts import TABLE
+from promptbundle.formats.base import STRUCTURED
+from promptbundle.formats.layouts import TABLE, Unparsable
 from promptbundle.formats.opencode import OPENCODE_TOOLS
 from promptbundle.formats.registry import FORMATS, Unsupported, detect_format
 
-__all__ = ["ImportedAgent", "convert_file", "slugify", "with_targets"]
+__all__ = ["ImportedAgent", "convert_file", "kind_of", "slugify", "with_targets"]
 
 _CLAUDE_FORMATS = frozenset({"claude-code", "claude-plugin"})
 # Name endings dropped when an id is derived from a file name.
@@ -34,10 +35,12 @@ _NAME_SUFFIXES = (".agent.md", ".chatmode.md", ".prompt.md", ".instructions.md")
 KIND_OF_FORMAT = {
     "agent-skill": "skill",
     "skill-table": "skill",
-    "copilot-prompt": "command",
-    "copilot-instructions": "rule",
-    "cursor-rule": "rule",
 }
+
+
+def kind_of(fmt: str, path: Path) -> str:
+    """The kind of prompt the file at `path`, of the format `fmt`, holds."""
+    return FORMATS[fmt].kind_of_file(path) or KIND_OF_FORMAT.get(fmt, "agent")
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,12 @@ def convert_file(
     if format_name is not None and format_name not in FORMATS:
         raise UsageError(f"unknown format {format_name!r} (formats: {', '.join(sorted(FORMATS))})")
     fmt = format_name or detect_format(path, text)
-    kind = kind or KIND_OF_FORMAT.get(fmt, "agent")
+    kind = kind or kind_of(fmt, path)
+    structured = _read_structured(fmt, path, text)
+    if structured is not None:
+        return _convert_structured(
+            path, structured, fmt, kind, set(taken), label, agent_id, plugin, recorded
+        )
     body = text.removeprefix("\ufeff")
     layout_of = FORMATS[fmt].layout
     length = layout_of.header_length(body)
@@ -136,16 +144,54 @@ def convert_file(
     )
 
 
+def _read_structured(fmt: str, path: Path, text: str) -> tuple[dict[str, Any], str] | None:
+    """(fields, body) of a TOML or JSON file of `fmt`; None for a file with a header."""
+    try:
+        return FORMATS[fmt].read_structured(path, text)
+    except Unparsable as err:
+        raise Unsupported(f"not a {fmt} file ({err.message}, line {err.line})") from err
+
+
+def _convert_structured(
+    path: Path,
+    structured: tuple[dict[str, Any], str],
+    fmt: str,
+    kind: str,
+    taken: set[str],
+    label: str | None,
+    agent_id: str | None,
+    plugin: str,
+    recorded: str | None,
+) -> ImportedAgent:
+    """The source of a file whose body is one of its fields: it is written back from its
+    fields (`structured: true`), byte for byte when it was written the way the format
+    writes it (`import --check` says where it is not)."""
+    meta, body = structured
+    derived = _derive_id(path, meta)
+    if agent_id is None:
+        agent_id = _unique_id(derived, taken)
+    fields, lossy = _canonical(meta, fmt, path, agent_id, kind)
+    record = {"format": fmt, "source": label or path.as_posix(), STRUCTURED: True}
+    if recorded:
+        record["path"] = recorded
+    nested = "".join(f"  {line}\n" for line in dump_frontmatter(record).splitlines())
+    source = "---\n" + dump_frontmatter(fields) + "import:\n" + nested + "---\n"
+    text = source + escape_body(body)
+    return ImportedAgent(
+        path, fmt, agent_id, text, tuple(lossy), derived, fields, kind=kind, plugin=plugin
+    )
+
+
 def _derive_id(path: Path, meta: Mapping[str, Any]) -> str:
     name = meta.get("name")
     if isinstance(name, str) and ID_PATTERN.match(name) and len(name) <= 64:
         return name
     stem = path.name
-    for suffix in (*_NAME_SUFFIXES, ".mdc", ".md", ".markdown", ".txt"):
+    for suffix in (*_NAME_SUFFIXES, ".mdc", ".md", ".markdown", ".txt", ".toml", ".json"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
-    if stem.lower() == "skill" and path.parent.name:
+    if (stem.lower() == "skill" or path.name == "AGENT.md") and path.parent.name:
         stem = path.parent.name
     return slugify(stem)
 

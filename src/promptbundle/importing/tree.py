@@ -22,9 +22,9 @@ from promptbundle.core.errors import UsageError
 from promptbundle.core.model import ID_PATTERN, OutputFile, TargetConfig
 from promptbundle.formats.registry import FORMATS, TEXT_SUFFIXES, Unsupported, detect_format
 from promptbundle.importing.convert import (
-    KIND_OF_FORMAT,
     ImportedAgent,
     convert_file,
+    kind_of,
     slugify,
     with_targets,
 )
@@ -131,8 +131,21 @@ def _plugin_of(rel: str, plugins: Mapping[str, str]) -> tuple[str, str]:
     return best
 
 
+def _claimed(rel: str) -> tuple[str, str, str] | None:
+    """(kind, id, format) of a file where a tool reads prompts of a kind (`project_files`
+    of the formats, in their detection order); None for any other file."""
+    for cls in sorted(FORMATS.values(), key=lambda cls: (cls.detect_order, cls.name)):
+        found = cls.project_file(rel)
+        if found is not None:
+            return (*found, cls.name)
+    return None
+
+
 def _native(kind: str, rel: str, plugin: str) -> str:
     """The format a prompt file at `rel` was written for, by where it lives."""
+    claimed = None if plugin else _claimed(rel)
+    if claimed is not None and claimed[0] == kind:
+        return claimed[2]
     parts = rel.split("/")
     if ".opencode" in parts:
         return "opencode"
@@ -158,10 +171,10 @@ def _kind_and_id(rel: str) -> tuple[str, str] | None:
     rule file (CLAUDE.md, AGENTS.md, .claude/rules/, Copilot and Cursor rules)."""
     parts = rel.split("/")
     name = parts[-1]
-    if name in _RULE_FILES:
-        return "rule", rel[: -len(".md")]
     if rel.startswith(".claude/rules/") and name.endswith(".md"):
         return "rule", rel[len(".claude/rules/") : -len(".md")]
+    if name in _RULE_FILES:
+        return "rule", rel[: -len(".md")]
     if rel == ".github/copilot-instructions.md":
         return "rule", "copilot-instructions"
     if name.endswith(".instructions.md"):
@@ -180,9 +193,9 @@ def _kind_and_id(rel: str) -> tuple[str, str] | None:
 def _rule_format(rel: str, default: str) -> str:
     name = rel.rsplit("/", 1)[-1]
     if name.endswith(".instructions.md") or rel == ".github/copilot-instructions.md":
-        return "copilot-instructions"
+        return "copilot"
     if name.endswith(".mdc"):
-        return "cursor-rule"
+        return "cursor"
     if rel.startswith(".claude/rules/"):
         return "claude-code"
     return _RULE_FILES.get(name, default)
@@ -245,6 +258,11 @@ def _plan_skills(plan: TreePlan, files: list[str]) -> set[str]:
 def _plan_file(plan: TreePlan, rel: str, instructions: set[str]) -> None:
     """Plan one file that no skill claims: a prompt of the kind its place says, a loose
     prompt file, or a file carried byte for byte."""
+    claimed = _claimed(rel)
+    if claimed is not None and not _plugin_of(rel, plan.plugins)[0]:
+        kind, prompt_id, fmt = claimed
+        plan.prompts.append(PlannedPrompt(rel, kind, prompt_id, "", fmt))
+        return
     found = _kind_and_id(rel)
     if found is None and rel in instructions:
         found = ("rule", rel.rsplit(".", 1)[0])
@@ -275,7 +293,7 @@ def _loose_prompt(root: Path, rel: str) -> PlannedPrompt | None:
         fmt = detect_format(path, path.read_bytes().decode("utf-8"))
     except (Unsupported, UnicodeDecodeError, OSError):
         return None
-    kind = KIND_OF_FORMAT.get(fmt, "agent")
+    kind = kind_of(fmt, path)
     if kind == "skill":
         return None  # a SKILL.md outside a skills/<id>/ folder has no folder to stand for
     stem = PurePosixPath(rel).name.split(".", 1)[0]

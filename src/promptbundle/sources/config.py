@@ -25,6 +25,13 @@ CONFIG_FILE = "promptbundle.toml"
 PYPROJECT = "pyproject.toml"
 _BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars"}
 _TARGET_KEYS = {"format", "models", "tools", "options", "description", "convert"}
+# Formats that became part of another, by their old name: a config naming one is an error.
+RENAMED_FORMATS = {
+    "copilot-agent": "copilot",
+    "copilot-prompt": "copilot",
+    "copilot-instructions": "copilot",
+    "cursor-rule": "cursor",
+}
 # The output folder's `files/` holds the bundle's own files: no target may take the name.
 RESERVED_TARGETS = frozenset({"files"})
 # Folders a build must never write into: it removes every file there that it does not produce.
@@ -264,9 +271,18 @@ def load_config(root: Path, *, formats: KnownFormats) -> BundleConfig:
     )
 
 
+def _renamed(old: str) -> str:
+    new = RENAMED_FORMATS[old]
+    return f"{old!r} is now part of {new!r}: use {new!r}, which writes every kind the tool reads"
+
+
 def _load_target(root: Path, name: str, config_source: Path, formats: KnownFormats) -> TargetConfig:
     path = root / "targets" / f"{name}.toml"
     if not path.is_file():
+        if name in RENAMED_FORMATS:
+            raise ConfigError(
+                _renamed(name), Location(config_source, key_line_in(config_source, "targets"), 1)
+            )
         if name not in formats.names:
             raise ConfigError(
                 f"target {name!r}{did_you_mean(name, formats.names)} is neither a built-in format "
@@ -286,7 +302,9 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
             )
         )
     fmt = table.get("format", name)
-    if fmt not in formats.names:
+    if isinstance(fmt, str) and fmt in RENAMED_FORMATS:
+        errors.append(ConfigError(_renamed(fmt), Location(path, key_line_in(path, "format"), 1)))
+    elif fmt not in formats.names:
         errors.append(
             ConfigError(
                 f"unknown format {fmt!r} (built-in: {', '.join(sorted(formats.names))})",
