@@ -294,9 +294,9 @@ def _loose_prompt(root: Path, rel: str) -> PlannedPrompt | None:
     except (Unsupported, UnicodeDecodeError, OSError):
         return None
     kind = kind_of(fmt, path)
-    if kind == "skill":
-        return None  # a SKILL.md outside a skills/<id>/ folder has no folder to stand for
     stem = PurePosixPath(rel).name.split(".", 1)[0]
+    if kind == "skill" and FORMATS[fmt].carries_resources:
+        return None  # a SKILL.md outside a skills/<id>/ folder has no folder to stand for
     return PlannedPrompt(rel, kind, stem, "", fmt)
 
 
@@ -552,9 +552,8 @@ def _installed(targets: Sequence[TargetConfig], outputs: Sequence[OutputFile]) -
     """Project path -> bytes, as installing every target (and the bundle's files) would write."""
     prefixes = {CARRIED_TARGET: ""}
     for target in targets:
-        prefix = FORMATS[target.format].install_prefix
-        if prefix is not None:
-            prefixes[target.name] = prefix
+        # A format that is not installed (a skill table) is compared as its output folder.
+        prefixes[target.name] = FORMATS[target.format].install_prefix or ""
     found: dict[str, bytes] = {}
     for name, prefix in prefixes.items():
         files = {o.path: o.content for o in outputs if o.target == name}
