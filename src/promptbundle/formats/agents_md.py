@@ -30,6 +30,8 @@ class AgentsMdFormat(Format):
     kinds = frozenset({"rule"})
     kind_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {"rule": ()}
     keep_unknown = False
+    # The project's AGENTS.md; `carries` takes the nested ones too.
+    rule_ids = frozenset({AGENTS_MD})
     # The folder's files go at the project's root, each at its own path.
     install_prefix = ""
     default_target = False

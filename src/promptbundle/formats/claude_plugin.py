@@ -46,6 +46,15 @@ class ClaudePluginFormat(Format):
             return found.path
         return f"plugins/{self.bundle.name}"
 
+    def path_of(self, kind: str, prompt_id: str) -> str:
+        """Where a prompt of the bundle's own (not a plugin's) goes: in the bundle's plugin."""
+        inside = {
+            "agent": f"agents/{prompt_id}.md",
+            "command": f"commands/{prompt_id}.md",
+            "skill": f"skills/{prompt_id}/SKILL.md",
+        }[kind]
+        return _join(self.plugin_dir(""), inside)
+
     def prompt_path(self, prompt: Prompt, kind: str) -> str:
         inside = {
             "agent": f"agents/{prompt.id}.md",
