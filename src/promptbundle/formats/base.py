@@ -275,15 +275,9 @@ class Format:
         if verbatim and not imported.get(STRUCTURED):
             mapped = Mapped()
             text = restore_native(imported, rendered.body)
-        elif verbatim:  # a TOML or JSON file: written again from its fields, as imported
+        else:  # a TOML or JSON file imported is written again from its fields, as imported
             mapped = self.map_fields(rendered)
-            text = self.render_file(mapped.fields, rendered.body)
-        else:
-            mapped = self.map_fields(rendered)
-            if mapped.fields or kind not in ("command", "rule"):
-                text = self.render_file(mapped.fields, rendered.body)
-            else:  # a command or rule without fields is plain Markdown
-                text = rendered.body
+            text = self._text(kind, mapped, rendered.body)
         rel = self.placed(recorded) if isinstance(recorded, str) else self.prompt_path(prompt, kind)
         sources = tuple(sorted({*rendered.sources, *self.config_sources()}))
         output = OutputFile(
@@ -303,6 +297,13 @@ class Format:
             reason = f"{self.name} writes a skill as one file"
             mapped.lossy.append(self.lossy(prompt.label, "resources", reason))
         return outputs, mapped.lossy
+
+    def _text(self, kind: str, mapped: Mapped, body: str) -> str:
+        """A file's text from its mapped fields: a command or rule without fields is plain
+        Markdown."""
+        if mapped.fields or kind not in ("command", "rule"):
+            return self.render_file(mapped.fields, body)
+        return body
 
     def _resources(self, prompt: Prompt, folder: str) -> list[OutputFile]:
         """A skill's other files, byte for byte, beside its SKILL.md."""

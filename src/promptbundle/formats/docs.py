@@ -130,6 +130,16 @@ def _property_limits(rules: Mapping[str, Any]) -> list[str]:
 
 
 def _losses(fmt: Format) -> list[str]:
+    """What the format leaves out: kinds, rules, fields, tools, resources, model tiers."""
+    return [
+        *_kind_losses(fmt),
+        _field_loss(fmt),
+        *_tool_losses(fmt),
+        *_model_losses(fmt),
+    ]
+
+
+def _kind_losses(fmt: Format) -> list[str]:
     found = []
     missing = [kind for kind in KIND_ORDER if kind not in fmt.kinds]
     if missing:
@@ -137,18 +147,27 @@ def _losses(fmt: Format) -> list[str]:
     if fmt.rule_ids is not None and "rule" in fmt.kinds:
         ids = ", ".join(f"`{rule}`" for rule in sorted(fmt.rule_ids))
         found.append(f"rules other than {ids}: not built")
-    if fmt.keep_unknown and not fmt.kind_keep_unknown:
-        found.append("fields it does not list: kept (a schema warning names them)")
-    else:
-        kinds = [k for k in _kinds(type(fmt)) if not fmt.kind_keep_unknown.get(k, fmt.keep_unknown)]
-        found.append(f"fields it does not list ({', '.join(kinds)}): dropped, as lossy")
-    if fmt.native_tools:
-        pairs = ", ".join(f"{tool} → `{native}`" for tool, native in fmt.native_tools.items())
-        found.append(f"tools: mapped to its own ({pairs}); any other tool is dropped, as lossy")
     if not fmt.carries_resources:
         found.append("a skill's resource files: dropped (a skill is one file)")
-    models = {tier: model for tier, model in fmt.default_models.items() if model}
-    if models != dict(fmt.default_models):
-        dropped = sorted(tier for tier, model in fmt.default_models.items() if not model)
-        found.append(f"model tiers without a model here ({', '.join(dropped)}): dropped")
     return found
+
+
+def _field_loss(fmt: Format) -> str:
+    dropped = [k for k in _kinds(type(fmt)) if not fmt.kind_keep_unknown.get(k, fmt.keep_unknown)]
+    if not dropped:
+        return "fields it does not list: kept (a schema warning names them)"
+    return f"fields it does not list ({', '.join(dropped)}): dropped, as lossy"
+
+
+def _tool_losses(fmt: Format) -> list[str]:
+    if not fmt.native_tools:
+        return []
+    pairs = ", ".join(f"{tool} → `{native}`" for tool, native in fmt.native_tools.items())
+    return [f"tools: mapped to its own ({pairs}); any other tool is dropped, as lossy"]
+
+
+def _model_losses(fmt: Format) -> list[str]:
+    dropped = sorted(tier for tier, model in fmt.default_models.items() if not model)
+    if not dropped:
+        return []
+    return [f"model tiers without a model here ({', '.join(dropped)}): dropped"]

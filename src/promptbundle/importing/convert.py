@@ -108,10 +108,7 @@ def convert_file(
     given. `kind` overrides the kind the format implies; `recorded` is the path the file
     is written back to (relative to the imported project), kept in the `import:` record."""
 
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise Unsupported(f"unsupported format (not UTF-8 text, byte {err.start})") from err
+    text = _utf8(data)
     if format_name is not None and format_name not in FORMATS:
         raise UsageError(f"unknown format {format_name!r} (formats: {', '.join(sorted(FORMATS))})")
     fmt = format_name or detect_format(path, text)
@@ -142,6 +139,13 @@ def convert_file(
     return ImportedAgent(
         path, fmt, agent_id, source, tuple(lossy), derived, fields, kind=kind, plugin=plugin
     )
+
+
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise Unsupported(f"unsupported format (not UTF-8 text, byte {err.start})") from err
 
 
 def _read_structured(fmt: str, path: Path, text: str) -> tuple[dict[str, Any], str] | None:

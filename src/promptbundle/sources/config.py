@@ -276,21 +276,36 @@ def _renamed(old: str) -> str:
     return f"{old!r} is now part of {new!r}: use {new!r}, which writes every kind the tool reads"
 
 
+def _built_in_target(name: str, config_source: Path, formats: KnownFormats) -> TargetConfig:
+    """A target without a file of its own: a built-in format by its name."""
+    location = Location(config_source, key_line_in(config_source, "targets"), 1)
+    if name in RENAMED_FORMATS:
+        raise ConfigError(_renamed(name), location)
+    if name not in formats.names:
+        raise ConfigError(
+            f"target {name!r}{did_you_mean(name, formats.names)} is neither a built-in format "
+            f"({', '.join(sorted(formats.names))}) "
+            f"nor configured in targets/{name}.toml",
+            location,
+        )
+    return TargetConfig(name=name, format=name)
+
+
+def _format_problems(fmt: Any, path: Path, formats: KnownFormats) -> list[PromptBundleError]:
+    """A target file's `format`: a built-in format, not an old name of one."""
+    location = Location(path, key_line_in(path, "format"), 1)
+    if isinstance(fmt, str) and fmt in RENAMED_FORMATS:
+        return [ConfigError(_renamed(fmt), location)]
+    if fmt not in formats.names:
+        message = f"unknown format {fmt!r} (built-in: {', '.join(sorted(formats.names))})"
+        return [ConfigError(message, location)]
+    return []
+
+
 def _load_target(root: Path, name: str, config_source: Path, formats: KnownFormats) -> TargetConfig:
     path = root / "targets" / f"{name}.toml"
     if not path.is_file():
-        if name in RENAMED_FORMATS:
-            raise ConfigError(
-                _renamed(name), Location(config_source, key_line_in(config_source, "targets"), 1)
-            )
-        if name not in formats.names:
-            raise ConfigError(
-                f"target {name!r}{did_you_mean(name, formats.names)} is neither a built-in format "
-                f"({', '.join(sorted(formats.names))}) "
-                f"nor configured in targets/{name}.toml",
-                Location(config_source, key_line_in(config_source, "targets"), 1),
-            )
-        return TargetConfig(name=name, format=name)
+        return _built_in_target(name, config_source, formats)
     table = read_toml(path)
     errors: list[PromptBundleError] = []
     for key in sorted(set(table) - _TARGET_KEYS):
@@ -302,15 +317,7 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
             )
         )
     fmt = table.get("format", name)
-    if isinstance(fmt, str) and fmt in RENAMED_FORMATS:
-        errors.append(ConfigError(_renamed(fmt), Location(path, key_line_in(path, "format"), 1)))
-    elif fmt not in formats.names:
-        errors.append(
-            ConfigError(
-                f"unknown format {fmt!r} (built-in: {', '.join(sorted(formats.names))})",
-                Location(path, key_line_in(path, "format"), 1),
-            )
-        )
+    errors += _format_problems(fmt, path, formats)
     for key in ("models", "tools", "options"):
         value = table.get(key, {})
         if not isinstance(value, dict) or (
