@@ -106,6 +106,8 @@ class Format:
     # (kind, folder, ending) in the order they are tried; `<folder>/<id><ending>` is the
     # prompt `<id>` of that kind (a skill's ending is `/SKILL.md`).
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    # Files in a project that hold several prompts (Roo Code's `.roomodes`), see read_parts.
+    parts_files: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -481,6 +483,12 @@ class Format:
     def read_structured(cls, path: Path, text: str) -> tuple[dict[str, Any], str] | None:
         """(fields, body) of a file that holds its body in a field (a TOML or JSON agent or
         command), None for a file with a header before its body; raises Unparsable."""
+        return None
+
+    @classmethod
+    def read_parts(cls, path: Path, text: str) -> list[tuple[str, dict[str, Any], str]] | None:
+        """(id, fields, body) of each prompt of a file that holds several (`parts_files`);
+        None for a file that holds one. Raises Unparsable."""
         return None
 
     @classmethod

@@ -24,12 +24,23 @@ from promptbundle.formats.layouts import TABLE, Unparsable
 from promptbundle.formats.opencode import OPENCODE_TOOLS
 from promptbundle.formats.registry import FORMATS, Unsupported, detect_format
 
-__all__ = ["ImportedAgent", "convert_file", "kind_of", "slugify", "with_targets"]
+__all__ = [
+    "ImportedAgent",
+    "convert_file",
+    "convert_part",
+    "kind_of",
+    "read_parts",
+    "slugify",
+    "with_targets",
+]
 
 _CLAUDE_FORMATS = frozenset({"claude-code", "claude-plugin"})
 # Name endings dropped when an id is derived from a file name.
 _NAME_SUFFIXES = (".agent.md", ".chatmode.md", ".prompt.md", ".instructions.md")
 
+
+# A Roo Code mode's field that is the canonical description.
+WHEN_TO_USE = "whenToUse"
 
 # The kind of prompt a file of each format holds (an agent, unless listed).
 KIND_OF_FORMAT = {
@@ -175,15 +186,59 @@ def _convert_structured(
     if agent_id is None:
         agent_id = _unique_id(derived, taken)
     fields, lossy = _canonical(meta, fmt, path, agent_id, kind)
-    record = {"format": fmt, "source": label or path.as_posix(), STRUCTURED: True}
-    if recorded:
-        record["path"] = recorded
-    nested = "".join(f"  {line}\n" for line in dump_frontmatter(record).splitlines())
-    source = "---\n" + dump_frontmatter(fields) + "import:\n" + nested + "---\n"
-    text = source + escape_body(body)
+    text = _structured_source(fields, fmt, label or path.as_posix(), body, recorded)
     return ImportedAgent(
         path, fmt, agent_id, text, tuple(lossy), derived, fields, kind=kind, plugin=plugin
     )
+
+
+def _structured_source(
+    fields: Mapping[str, Any], fmt: str, label: str, body: str, recorded: str | None
+) -> str:
+    """A source written back from its fields (`structured: true` in its `import:` record)."""
+    record: dict[str, Any] = {"format": fmt, "source": label, STRUCTURED: True}
+    if recorded:
+        record["path"] = recorded
+    nested = "".join(f"  {line}\n" for line in dump_frontmatter(record).splitlines())
+    return "---\n" + dump_frontmatter(fields) + "import:\n" + nested + "---\n" + escape_body(body)
+
+
+def read_parts(fmt: str, path: Path, data: bytes) -> list[tuple[str, dict[str, Any], str]]:
+    """(id, fields, body) of each agent of a file that holds several (Roo Code's
+    `.roomodes`); raises Unsupported for a file that holds one or cannot be read."""
+    try:
+        parts = FORMATS[fmt].read_parts(path, _utf8(data))
+    except Unparsable as err:
+        raise Unsupported(f"not a {fmt} file ({err.message}, line {err.line})") from err
+    if parts is None:
+        raise Unsupported(f"not a {fmt} file that holds several prompts")
+    return parts
+
+
+def convert_part(
+    path: Path, data: bytes, part: int, *, fmt: str, agent_id: str, label: str, recorded: str
+) -> ImportedAgent:
+    """The source of one agent of a file that holds several (a Roo Code mode): its body is
+    the mode's roleDefinition, its description the mode's whenToUse, and every other field
+    of the mode stays in the format's block; the file is written back from all of them."""
+    _, meta, body = read_parts(fmt, path, data)[part]
+    last = agent_id.rsplit("/", 1)[-1]
+    fields: dict[str, Any] = {"name": last}
+    lossy: list[str] = []
+    block = {k: v for k, v in meta.items() if k != WHEN_TO_USE and (k, v) != ("name", last)}
+    when = meta.get(WHEN_TO_USE)
+    if isinstance(when, str) and when.strip():
+        fields["description"] = when
+    else:
+        fields["description"] = f"Imported from {path.name}"
+        block[WHEN_TO_USE] = when  # None (no whenToUse): left out when written back
+        lossy.append("description: missing, other targets get a generated one")
+    lossy += [f"{key}: only {fmt} reads it" for key in block if key != WHEN_TO_USE]
+    clean = _plain(block)
+    if isinstance(clean, dict) and clean:
+        fields[fmt] = clean
+    text = _structured_source(fields, fmt, label, body, recorded)
+    return ImportedAgent(path, fmt, agent_id, text, tuple(lossy), agent_id, fields)
 
 
 def _derive_id(path: Path, meta: Mapping[str, Any]) -> str:

@@ -24,7 +24,9 @@ from promptbundle.formats.registry import FORMATS, TEXT_SUFFIXES, Unsupported, d
 from promptbundle.importing.convert import (
     ImportedAgent,
     convert_file,
+    convert_part,
     kind_of,
+    read_parts,
     slugify,
     with_targets,
 )
@@ -68,6 +70,8 @@ class PlannedPrompt:
     format: str
     # A skill's other files, relative to its folder.
     resources: tuple[str, ...] = ()
+    # Which prompt of a file that holds several (a mode of `.roomodes`); None: the file.
+    part: int | None = None
 
 
 @dataclass
@@ -258,10 +262,7 @@ def _plan_skills(plan: TreePlan, files: list[str]) -> set[str]:
 def _plan_file(plan: TreePlan, rel: str, instructions: set[str]) -> None:
     """Plan one file that no skill claims: a prompt of the kind its place says, a loose
     prompt file, or a file carried byte for byte."""
-    claimed = _claimed(rel)
-    if claimed is not None and not _plugin_of(rel, plan.plugins)[0]:
-        kind, prompt_id, fmt = claimed
-        plan.prompts.append(PlannedPrompt(rel, kind, prompt_id, "", fmt))
+    if _plan_parts(plan, rel) or _plan_claimed(plan, rel):
         return
     found = _kind_and_id(rel)
     if found is None and rel in instructions:
@@ -279,6 +280,36 @@ def _plan_file(plan: TreePlan, rel: str, instructions: set[str]) -> None:
     if kind == "rule":
         fmt = "opencode" if rel in instructions else _rule_format(rel, fmt)
     plan.prompts.append(PlannedPrompt(rel, kind, prompt_id, plugin, fmt))
+
+
+def _plan_claimed(plan: TreePlan, rel: str) -> bool:
+    """Plan a file outside every plugin where a tool reads prompts of a kind; whether it is
+    one."""
+    claimed = _claimed(rel)
+    if claimed is None or _plugin_of(rel, plan.plugins)[0]:
+        return False
+    kind, prompt_id, fmt = claimed
+    plan.prompts.append(PlannedPrompt(rel, kind, prompt_id, "", fmt))
+    return True
+
+
+def _plan_parts(plan: TreePlan, rel: str) -> bool:
+    """Plan each agent of a file that holds several (`.roomodes`); whether `rel` is one."""
+    if (plan.root / rel).is_symlink():
+        return False
+    for cls in FORMATS.values():
+        if rel not in cls.parts_files:
+            continue
+        try:
+            parts = read_parts(cls.name, plan.root / rel, (plan.root / rel).read_bytes())
+        except Unsupported as why:
+            plan.notes.append(f"{rel}: carried byte for byte, not modelled: {why}")
+            plan.carried.append((rel, ""))
+            return True
+        for index, (part_id, _, _) in enumerate(parts):
+            plan.prompts.append(PlannedPrompt(rel, "agent", part_id, "", cls.name, part=index))
+        return True
+    return False
 
 
 def _loose_prompt(root: Path, rel: str) -> PlannedPrompt | None:
@@ -321,15 +352,19 @@ def convert_plan(plan: TreePlan) -> None:
                 raise Unsupported("a symbolic link")
             if not is_valid_id(item.kind, prompt_id):
                 raise Unsupported(f"{prompt_id!r} cannot be a {item.kind} id")
-            agent = convert_file(
-                path,
-                path.read_bytes(),
-                format_name=item.format,
-                label=item.rel,
-                agent_id=prompt_id,
-                kind=item.kind,
-                plugin=item.plugin,
-                recorded=item.rel,
+            agent = (
+                _convert(plan, item, prompt_id)
+                if item.part is not None
+                else convert_file(
+                    path,
+                    path.read_bytes(),
+                    format_name=item.format,
+                    label=item.rel,
+                    agent_id=prompt_id,
+                    kind=item.kind,
+                    plugin=item.plugin,
+                    recorded=item.rel,
+                )
             )
         except Unsupported as why:
             plan.notes.append(f"{item.rel}: carried byte for byte, not modelled: {why}")
@@ -340,7 +375,7 @@ def convert_plan(plan: TreePlan) -> None:
             continue
         plan.converted.append(agent)
     carried = []
-    for rel, plugin in plan.carried:
+    for rel, plugin in dict.fromkeys(plan.carried):
         if (plan.root / rel).is_symlink():
             plan.unsupported.append(
                 (rel, "a symbolic link is not carried (it could lead out of the project)")
@@ -348,6 +383,20 @@ def convert_plan(plan: TreePlan) -> None:
         else:
             carried.append((rel, plugin))
     plan.carried = sorted(carried)
+
+
+def _convert(plan: TreePlan, item: PlannedPrompt, prompt_id: str) -> ImportedAgent:
+    """One agent of a file that holds several."""
+    path = plan.root / item.rel
+    return convert_part(
+        path,
+        path.read_bytes(),
+        item.part or 0,
+        fmt=item.format,
+        agent_id=prompt_id,
+        label=item.rel,
+        recorded=item.rel,
+    )
 
 
 def _valid_id(kind: str, prompt_id: str) -> str:
