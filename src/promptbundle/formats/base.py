@@ -100,6 +100,8 @@ class Format:
     carries_resources: ClassVar[bool] = True
     # Whether the format writes plugins (and so builds the prompts of `plugins/<name>/`).
     writes_plugins: ClassVar[bool] = False
+    # How its outputs are checked beyond the schemas and checks(): the real client, if any.
+    checked_by: ClassVar[str] = "schemas and checks only"
     # Import tries formats in this order (lower first) and takes the first that claims a file.
     detect_order: ClassVar[int] = 50
     # Where the tool reads prompt files in a project, for importing a project folder:

@@ -37,6 +37,7 @@ class ClaudePluginFormat(Format):
     install_prefix = ""
     writes_plugins = True
     detect_order = 70
+    checked_by = "Claude Code 2.1.330 in `make conformance` (`claude plugin validate --strict`)"
 
     def plugin_dir(self, plugin: str) -> str:
         """A plugin's folder in the marketplace; the bundle's root prompts form the plugin

@@ -70,6 +70,7 @@ class ClineFormat(Format):
     native_tools: ClassVar[Mapping[str, str]] = CLINE_TOOLS
     default_target = False
     detect_order = 56
+    checked_by = "schemas and checks only (cline 3.0.65 is not run yet)"
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("agent", ".cline/agents", ".md"),
         ("skill", ".cline/skills", "/SKILL.md"),

@@ -56,6 +56,7 @@ class CodexFormat(Format):
     install_prefix = ".codex"
     rule_ids = frozenset({AGENTS_MD_RULE})
     default_target = False
+    checked_by = "Codex 0.169.0 in `make conformance` (agents, skills, AGENTS.md)"
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("agent", ".codex/agents", ".toml"),
     )

@@ -38,6 +38,7 @@ class CursorFormat(Format):
     install_prefix = ".cursor"
     default_target = False
     detect_order = 30
+    checked_by = "schemas and checks only (Cursor has no offline client)"
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("agent", ".cursor/agents", ".md"),
         ("command", ".cursor/commands", ".md"),

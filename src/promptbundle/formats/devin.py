@@ -41,6 +41,7 @@ class DevinFormat(Format):
     install_prefix = ".devin"
     default_target = False
     detect_order = 59
+    checked_by = "schemas and checks only (Devin has no offline client)"
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("agent", ".devin/agents", f"/{AGENT_FILE}"),
         ("rule", ".devin/rules", ".md"),

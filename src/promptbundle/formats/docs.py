@@ -35,8 +35,8 @@ goes in a project (`<id>` is the prompt's id, `<bundle>` the bundle's name), the
 writes in their order, the limits its schemas check (each failure's code is in
 [checks.md](checks.md)) and what it drops. A dropped field is a `lossy:` line of the build.
 
-| target | tool | kinds | default target |
-| --- | --- | --- | --- |
+| target | tool | kinds | default target | outputs checked by |
+| --- | --- | --- | --- | --- |
 """
 
 
@@ -58,7 +58,7 @@ def _summary_row(cls: type[Format]) -> str:
         kinds += f" ({', '.join(sorted(cls.convertible))} by `convert`)"
     default = "yes" if cls.default_target else "no"
     tool = cls.description.replace("|", "\\|")
-    return f"| [`{cls.name}`](#{cls.name}) | {tool} | {kinds} | {default} |\n"
+    return f"| [`{cls.name}`](#{cls.name}) | {tool} | {kinds} | {default} | {cls.checked_by} |\n"
 
 
 def _section(cls: type[Format]) -> str:

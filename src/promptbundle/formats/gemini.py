@@ -79,6 +79,7 @@ class GeminiFormat(Format):
     native_tools: ClassVar[Mapping[str, str]] = GEMINI_TOOLS
     default_target = False
     detect_order = 55
+    checked_by = "Gemini CLI core 0.61.0 loaders in `make conformance` (agents, skills)"
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("agent", ".gemini/agents", ".md"),
         ("command", ".gemini/commands", ".toml"),

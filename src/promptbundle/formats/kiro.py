@@ -80,6 +80,7 @@ class KiroFormat(Format):
     install_prefix = ".kiro"
     default_target = False
     detect_order = 58
+    checked_by = "schemas and checks only (Kiro has no offline client)"
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("agent", ".kiro/agents", ".json"),
         ("command", ".kiro/prompts", ".md"),
