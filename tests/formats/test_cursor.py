@@ -15,7 +15,9 @@ FILES = {
     "promptbundle.toml": CONFIG,
     "agents/reviewer.md": "---\nname: reviewer\ndescription: Reviews code\nmodel: haiku\n"
     "cursor:\n  readonly: true\n---\nReview the diff.\n",
-    "agents/big.md": "---\nname: big\ndescription: Thinks hard\nmodel: opus\n---\nThink.\n",
+    "agents/big.md": "---\nname: big\ndescription: Thinks hard\nmodel: opus\n"
+    "tools: [Read, Grep]\n---\nThink.\n",
+    "agents/writer.md": "---\nname: writer\ndescription: Writes\ntools: [Read, Edit]\n---\nW.\n",
     "commands/commit.md": "---\ndescription: Commit\n---\nWrite a commit message.\n",
     "skills/lint/SKILL.md": "---\nname: lint\ndescription: Lint the code\n---\nRun lint.\n",
     "rules/python.md": "---\nname: python\ncursor:\n  globs: '*.py'\n---\nUse type hints.\n",
@@ -32,7 +34,9 @@ def test_every_kind_goes_where_cursor_reads_it(make_bundle: BundleFactory) -> No
     result = build_outputs(load(make_bundle(FILES)))
     built = {o.path: o.content for o in result.outputs if o.target == "cursor"}
     assert built == {
-        "cursor/agents/big.md": b"---\nname: big\ndescription: Thinks hard\n---\nThink.\n",
+        "cursor/agents/big.md": b"---\nname: big\ndescription: Thinks hard\nreadonly: true\n---\n"
+        b"Think.\n",
+        "cursor/agents/writer.md": b"---\nname: writer\ndescription: Writes\n---\nW.\n",
         "cursor/agents/reviewer.md": b"---\nname: reviewer\ndescription: Reviews code\n"
         b"model: fast\nreadonly: true\n---\nReview the diff.\n",
         "cursor/commands/commit.md": b"---\ndescription: Commit\n---\nWrite a commit message.\n",
@@ -40,8 +44,13 @@ def test_every_kind_goes_where_cursor_reads_it(make_bundle: BundleFactory) -> No
         "cursor/skills/lint/SKILL.md": b"---\nname: lint\ndescription: Lint the code\n---\n"
         b"Run lint.\n",
     }
-    # A tier Cursor has no model for is dropped and said so; a rule's name is its file name.
-    assert [(x.agent, x.field) for x in result.lossy] == [("big", "model")]
+    # A tier Cursor has no model for is dropped and said so, and so is a tool list (an agent
+    # whose tools neither edit nor run commands is readonly); a rule's name is its file name.
+    assert [(x.agent, x.field) for x in result.lossy] == [
+        ("big", "model"),
+        ("big", "tools"),
+        ("writer", "tools"),
+    ]
     assert result.diagnostics == []
 
 

@@ -96,3 +96,16 @@ def test_import_reads_an_agent_md_as_the_agent_of_its_folder(tmp_path: Path) -> 
     assert (agent.format, agent.kind, agent.id) == ("devin", "agent", "reviewer")
     rule = convert_file(tmp_path / ".devin" / "rules" / "py.md", b"Use types.\n")
     assert (rule.format, rule.kind, rule.id) == ("devin", "rule", "py")
+
+
+def test_a_nested_agent_gets_one_flat_folder(make_bundle: BundleFactory) -> None:
+    files = {
+        "promptbundle.toml": CONFIG,
+        "agents/review/security.md": "---\nname: security\ndescription: d\n---\nCheck.\n",
+    }
+    built = _built(make_bundle(files))
+    assert built == {
+        "devin/agents/review_security/AGENT.md": (
+            b"---\nname: review_security\ndescription: d\n---\nCheck.\n"
+        )
+    }

@@ -181,3 +181,24 @@ def test_import_of_broken_json_is_unsupported(tmp_path: Path) -> None:
         "unsupported",
         "not a kiro file ('prompt' must be a string, line 1)",
     )
+
+
+def test_a_nested_agent_is_written_flat_and_reads_back(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    files = {
+        "promptbundle.toml": CONFIG,
+        "agents/review/security.md": "---\nname: security\ndescription: d\n---\nCheck.\n",
+    }
+    built = _built(make_bundle(files))
+    assert list(built) == ["kiro/agents/review_security.json"]
+    data = built["kiro/agents/review_security.json"]
+    assert json.loads(data)["name"] == "review_security"
+    path = tmp_path / ".kiro" / "agents" / "review_security.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    agent = convert_file(path, data)
+    # The id must be lowercase and hyphens; the name Kiro knows stays in the kiro block.
+    assert agent.id == "review-security"
+    assert "kiro:\n  name: review_security\n" in agent.text
+    assert check_import([path]).summary == "exact 1/1 supported, 0 unsupported, 0 narrowed"

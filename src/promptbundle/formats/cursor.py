@@ -21,6 +21,8 @@ __all__ = ["CURSOR_MODELS", "CursorFormat"]
 # Cursor's agent `model`: `inherit` (the chat's model), `fast`, or a model id Cursor offers.
 CURSOR_MODELS = {"opus": "", "sonnet": "", "haiku": "fast", "inherit": "inherit"}
 _RULE_SUFFIX = ".mdc"
+# Canonical tools that change files or run commands: an agent with none of them is readonly.
+WRITING_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit", "Bash"})
 
 
 class CursorFormat(Format):
@@ -58,15 +60,31 @@ class CursorFormat(Format):
     def rule_path(self, rule_id: str) -> str:
         return f"rules/{rule_id}{_RULE_SUFFIX}"
 
+    def canonical_values(self, rendered: RenderedPrompt, kind: str) -> dict[str, Any]:
+        """An agent takes no tool list: one whose tools neither edit nor run commands is
+        `readonly`."""
+        values = super().canonical_values(rendered, kind)
+        tools = rendered.prompt.tools
+        if kind == "agent" and tools is not None:
+            values.pop(self.tools_field, None)
+            if not WRITING_TOOLS & set(tools):
+                values["readonly"] = True
+        return values
+
     def map_fields(self, rendered: RenderedPrompt) -> Mapped:
         mapped = super().map_fields(rendered)
         prompt = rendered.prompt
         kind = self.built_kind(prompt)
         if kind == "rule":
             mapped.lossy = [item for item in mapped.lossy if item.field != "name"]
-        elif kind == "agent" and prompt.model is not None and self.model_id(prompt.model) is None:
+        if kind != "agent":
+            return mapped
+        if prompt.model is not None and self.model_id(prompt.model) is None:
             reason = f"Cursor has no model for the tier {prompt.model!r} (its agents inherit)"
             mapped.lossy.append(self.lossy(prompt.label, "model", reason))
+        if prompt.tools is not None:
+            reason = "Cursor agents take no tool list (readonly when none edits or runs commands)"
+            mapped.lossy.append(self.lossy(prompt.label, "tools", reason))
         return mapped
 
     @classmethod

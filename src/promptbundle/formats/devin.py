@@ -2,7 +2,9 @@
 `agents/<id>/AGENT.md`, rules `rules/<id>.md` with `trigger` (and `globs` or `description`
 as the trigger needs), and skills `skills/<id>/SKILL.md`. Devin has no commands.
 
-Devin has no offline client: its files are checked against the documented fields only.
+A nested agent id is written flat, one folder under `agents/`: `review/security` becomes
+`agents/review_security/AGENT.md`, named `review_security`. Devin has no offline client:
+its files are checked against the documented fields only.
 A rule holds at most 12,000 characters; an agent's `name` is its folder's name.
 """
 
@@ -22,6 +24,8 @@ __all__ = ["DEVIN_RULE_LIMIT", "DevinFormat"]
 # Devin (as Windsurf did) reads at most 12,000 characters of a rule file.
 DEVIN_RULE_LIMIT = 12_000
 AGENT_FILE = "AGENT.md"
+# A nested agent id's `/`, in the flat folder name and name (ids never hold `_`).
+NESTED_JOINER = "_"
 # Rule `trigger` modes and the field each needs.
 TRIGGER_NEEDS = {"glob": "globs", "model_decision": "description"}
 
@@ -49,7 +53,7 @@ class DevinFormat(Format):
     )
 
     def agent_path(self, agent_id: str) -> str:
-        return f"agents/{agent_id}/{AGENT_FILE}"
+        return f"agents/{agent_id.replace('/', NESTED_JOINER)}/{AGENT_FILE}"
 
     def skill_path(self, skill_id: str) -> str:
         return f"skills/{skill_id}/SKILL.md"
@@ -58,10 +62,16 @@ class DevinFormat(Format):
         return f"rules/{rule_id}.md"
 
     def map_fields(self, rendered: RenderedPrompt) -> Mapped:
-        """A rule's file name is its name, so dropping a rule's `name` loses nothing."""
+        """A rule's file name is its name, so dropping a rule's `name` loses nothing; a
+        nested agent's name is its flat folder name."""
         mapped = super().map_fields(rendered)
-        if self.built_kind(rendered.prompt) == "rule":
+        prompt = rendered.prompt
+        kind = self.built_kind(prompt)
+        if kind == "rule":
             mapped.lossy = [item for item in mapped.lossy if item.field != "name"]
+        last = prompt.id.rsplit("/", 1)[-1]
+        if kind == "agent" and "/" in prompt.id and mapped.fields.get("name") == last:
+            mapped.fields["name"] = prompt.id.replace("/", NESTED_JOINER)
         return mapped
 
     def checks(self, output: OutputFile, fields: Mapping[str, Any]) -> list[Diagnostic]:

@@ -2,7 +2,10 @@
 is `prompt`), steering (rules) `steering/<id>.md` with `inclusion` and `fileMatchPattern`,
 prompts (commands) `prompts/<id>.md` as plain Markdown, and skills `skills/<id>/SKILL.md`.
 
-Kiro has no offline client: its files are checked against the documented fields only. An
+Kiro reads agents from the top of `.kiro/agents/` only, so a nested agent id is written
+flat, as Gemini's are: `review/security` becomes `agents/review_security.json`, named
+`review_security`. Kiro has no offline client: its files are checked against the
+documented fields only. An
 agent's JSON is written with its keys in the order of `KIRO_AGENT_FIELDS` and two-space
 indent, so the same sources always give the same bytes. Keys Kiro does not document are
 left out and reported as lossy; so are tools without a Kiro equivalent.
@@ -58,6 +61,8 @@ KIRO_MODELS = {
     "haiku": "claude-haiku-4.5",
     "inherit": "",
 }
+# A nested agent id's `/`, in the flat file name and name Kiro reads (ids never hold `_`).
+NESTED_JOINER = "_"
 # The `tools` entry that gives an agent every tool.
 EVERY_TOOL = "*"
 # Steering `inclusion` modes and the field each needs.
@@ -89,7 +94,7 @@ class KiroFormat(Format):
     )
 
     def agent_path(self, agent_id: str) -> str:
-        return f"agents/{agent_id}.json"
+        return f"agents/{agent_id.replace('/', NESTED_JOINER)}.json"
 
     def command_path(self, command_id: str) -> str:
         return f"prompts/{command_id}.md"
@@ -113,6 +118,8 @@ class KiroFormat(Format):
         if BODY_KEY in mapped.fields:
             reason = "the agent's body is its prompt"
             mapped.lossy.append(self.lossy(prompt.label, BODY_KEY, reason))
+        if "/" in prompt.id and mapped.fields.get("name") == prompt.id.rsplit("/", 1)[-1]:
+            mapped.fields["name"] = prompt.id.replace("/", NESTED_JOINER)
         values = {**mapped.fields, BODY_KEY: rendered.body}
         if prompt.tools is None and prompt.imported.get("format") != self.name:
             values.setdefault("tools", [EVERY_TOOL])  # no list: every tool, as in Claude Code

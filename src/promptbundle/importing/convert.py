@@ -186,6 +186,9 @@ def _convert_structured(
     if agent_id is None:
         agent_id = _unique_id(derived, taken)
     fields, lossy = _canonical(meta, fmt, path, agent_id, kind)
+    name = meta.get("name")
+    if name is not None and name != fields.get("name"):  # no header keeps it: the block does
+        fields[fmt] = {"name": name, **fields.get(fmt, {})}
     text = _structured_source(fields, fmt, label or path.as_posix(), body, recorded)
     return ImportedAgent(
         path, fmt, agent_id, text, tuple(lossy), derived, fields, kind=kind, plugin=plugin
