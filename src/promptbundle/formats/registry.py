@@ -27,13 +27,7 @@ from promptbundle.formats.opencode import OpencodeFormat
 from promptbundle.formats.roo import RooFormat
 from promptbundle.formats.skill_table import SkillTableFormat
 
-__all__ = [
-    "FORMATS",
-    "KNOWN_FORMATS",
-    "TEXT_SUFFIXES",
-    "Unsupported",
-    "detect_format",
-]
+__all__ = ["FORMATS", "KNOWN_FORMATS", "TEXT_SUFFIXES", "Unsupported", "detect_format"]
 
 FORMATS: dict[str, type[Format]] = {
     cls.name: cls
@@ -43,10 +37,10 @@ FORMATS: dict[str, type[Format]] = {
         OpencodeFormat,
         SkillTableFormat,
         AgentSkillFormat,
-        CodexFormat,
-        GeminiFormat,
         CopilotFormat,
         CursorFormat,
+        GeminiFormat,
+        CodexFormat,
         ClineFormat,
         RooFormat,
         KiroFormat,
