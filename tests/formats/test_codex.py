@@ -205,5 +205,36 @@ def test_import_of_broken_or_hand_laid_out_toml(tmp_path: Path) -> None:
     broken, spaced = check_import([folder]).files
     assert (broken.status, broken.format) == ("unsupported", None)
     assert broken.reason.startswith("not a codex file (invalid TOML: ")
-    # Written otherwise than promptbundle writes TOML: the first differing byte is named.
-    assert (spaced.status, spaced.format, spaced.offset) == ("failed", "codex", 4)
+    # Laid out otherwise than promptbundle writes TOML: import leaves it out, and says where.
+    assert (spaced.status, spaced.reason) == (
+        "unsupported",
+        "laid out otherwise than promptbundle writes it: it would not be written back byte"
+        " for byte (byte 4)",
+    )
+
+
+def test_import_leaves_a_hand_laid_out_toml_out_and_a_project_import_carries_it(
+    tmp_path: Path,
+) -> None:
+    from promptbundle.importing.importer import run_import
+    from promptbundle.importing.tree import check_tree, import_tree
+
+    project = tmp_path / "project"
+    path = project / ".codex" / "agents" / "x.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('name="x"\ndescription = "d"\ndeveloper_instructions = "Do x."\n')
+    result = run_import([path], into=tmp_path / "files")
+    assert result.written == []
+    [(unsupported, why)] = result.unsupported
+    assert (unsupported, why.split(":")[0]) == (
+        path,
+        "laid out otherwise than promptbundle writes it",
+    )
+    tree = import_tree(project, tmp_path / "bundle")
+    assert tree.messages == [
+        ".codex/agents/x.toml: carried byte for byte, not modelled: laid out otherwise than"
+        " promptbundle writes it: it would not be written back byte for byte"
+    ]
+    assert (tmp_path / "bundle/files/.codex/agents/x.toml").read_bytes() == path.read_bytes()
+    check = check_tree(project)
+    assert (check.files, check.reproduced, check.carried, check.modelled) == (1, 1, 1, 0)

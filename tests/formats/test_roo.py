@@ -270,3 +270,22 @@ def test_a_roomodes_import_cannot_read_is_carried_with_a_note(
     assert why in note
     check = check_tree(project)
     assert (check.reproduced, check.carried, check.modelled) == (1, 1, 0)
+
+
+def test_a_roomodes_joined_by_other_agents_of_the_project_is_carried(tmp_path: Path) -> None:
+    from promptbundle.importing.tree import check_tree, import_tree
+
+    project = tmp_path / "project"
+    (project / ".claude/agents").mkdir(parents=True)
+    (project / ".claude/agents/helper.md").write_text(
+        "---\nname: helper\ndescription: Helps\n---\nHelp.\n"
+    )
+    (project / ".roomodes").write_text(
+        'customModes:\n  - slug: reviewer\n    name: reviewer\n    roleDefinition: "Review.\\n"\n'
+        "    whenToUse: Reviews code\n    groups:\n      - read\n"
+    )
+    # Roo Code's target would add the Claude Code agent to the modes file: it is carried.
+    result = import_tree(project, tmp_path / "bundle")
+    assert result.messages[0].startswith(".roomodes: carried byte for byte, not modelled:")
+    check = check_tree(project)
+    assert (check.files, check.reproduced, check.carried, check.modelled) == (2, 2, 1, 1)

@@ -378,7 +378,7 @@ def test_check_reports_a_failure_with_offset(
 ) -> None:
     import promptbundle.importing.check as import_check
 
-    monkeypatch.setattr(import_check, "_build_native", lambda *args: (CLAUDE + b"y\n", None))
+    monkeypatch.setattr(import_check, "build_native", lambda *args: (CLAUDE + b"y\n", None))
     path = write_tree(tmp_path, {"r.md": CLAUDE + b"x\n"}) / "r.md"
     report = check_import([path])
     assert report.exit_code == 1

@@ -69,6 +69,9 @@ class ImportedAgent:
     fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     kind: str = "agent"
     plugin: str = ""
+    # Written back from its fields (a TOML or JSON file, a mode of `.roomodes`): byte for
+    # byte only when laid out as promptbundle writes it (see targets.build_native).
+    structured: bool = False
 
     @property
     def source_rel(self) -> str:
@@ -191,7 +194,16 @@ def _convert_structured(
         fields[fmt] = {"name": name, **fields.get(fmt, {})}
     text = _structured_source(fields, fmt, label or path.as_posix(), body, recorded)
     return ImportedAgent(
-        path, fmt, agent_id, text, tuple(lossy), derived, fields, kind=kind, plugin=plugin
+        path,
+        fmt,
+        agent_id,
+        text,
+        tuple(lossy),
+        derived,
+        fields,
+        kind=kind,
+        plugin=plugin,
+        structured=True,
     )
 
 
@@ -241,7 +253,7 @@ def convert_part(
     if isinstance(clean, dict) and clean:
         fields[fmt] = clean
     text = _structured_source(fields, fmt, label, body, recorded)
-    return ImportedAgent(path, fmt, agent_id, text, tuple(lossy), agent_id, fields)
+    return ImportedAgent(path, fmt, agent_id, text, tuple(lossy), agent_id, fields, structured=True)
 
 
 def _derive_id(path: Path, meta: Mapping[str, Any]) -> str:

@@ -30,7 +30,7 @@ from promptbundle.importing.convert import (
     slugify,
     with_targets,
 )
-from promptbundle.importing.targets import narrowings
+from promptbundle.importing.targets import LAID_OUT_OTHERWISE, narrowings
 from promptbundle.release.install import relocate
 from promptbundle.sources.prompts import is_valid_id
 
@@ -39,6 +39,7 @@ __all__ = [
     "TreeCheck",
     "TreeImport",
     "TreePlan",
+    "carry_rewritten",
     "check_tree",
     "convert_plan",
     "import_tree",
@@ -495,6 +496,7 @@ def import_tree(root: Path, into: Path, *, force: bool = False) -> TreeImport:
     """Import the project at `root` into the bundle folder `into` (created when needed)."""
     plan = plan_tree(root)
     convert_plan(plan)
+    carry_rewritten(plan)
     config_exists = (into / "promptbundle.toml").exists() or (into / "pyproject.toml").exists()
     clashes = [p for p in _destinations(plan) if (into / p).exists()]
     if clashes and not force:
@@ -521,6 +523,30 @@ def import_tree(root: Path, into: Path, *, force: bool = False) -> TreeImport:
     result.narrowed = _narrow(plan, into)
     result.messages += [f"{rel}: unsupported: {why}" for rel, why in plan.unsupported]
     return result
+
+
+def carry_rewritten(plan: TreePlan) -> None:
+    """Carry instead the files modelled from their fields (TOML, JSON, `.roomodes`) that the
+    import, built, would not write back byte for byte: laid out otherwise than promptbundle
+    writes them, or (a `.roomodes`) joined by the project's other agents."""
+    structured = [agent for agent in plan.converted if agent.structured]
+    if not structured:
+        return
+    with tempfile.TemporaryDirectory(prefix="promptbundle-tree-") as folder:
+        write_tree(plan, Path(folder), name="check", targets=tree_targets(plan))
+        bundle = load(Path(folder))
+        installed = _installed(bundle.config.targets, build_outputs(bundle).outputs)
+    rels = {agent.source.relative_to(plan.root).as_posix() for agent in structured}
+    rewritten = sorted(rel for rel in rels if installed.get(rel) != (plan.root / rel).read_bytes())
+    for rel in rewritten:
+        plan.notes.append(f"{rel}: carried byte for byte, not modelled: {LAID_OUT_OTHERWISE}")
+        plan.carried.append((rel, ""))
+    plan.converted = [
+        agent
+        for agent in plan.converted
+        if agent.source.relative_to(plan.root).as_posix() not in rewritten
+    ]
+    plan.carried.sort()
 
 
 def _destinations(plan: TreePlan) -> list[str]:
