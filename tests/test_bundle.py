@@ -28,7 +28,12 @@ def test_every_seed_agent_is_built_for_every_target() -> None:
     ]
     result = build_outputs(bundle)
     for target in bundle.config.targets:
+        if target.format == "agents-md":  # AGENTS.md files only: rules
+            continue
         built = {o.agent for o in result.outputs if o.target == target.name and o.kind}
+        if target.name == "roo":  # every agent is a mode of the one .roomodes
+            modes = next(o for o in result.outputs if o.path == "roo/@project/.roomodes")
+            built = {a for a in ids if f"slug: {a}\n".encode() in modes.content}
         assert set(ids) <= built, target.name
 
 
@@ -41,11 +46,25 @@ def test_the_bundle_has_a_command_and_a_rule_built_from_the_agents_fragments() -
     result = build_outputs(bundle)
     paths = {o.path: o for o in result.outputs if o.kind in ("command", "rule")}
     assert sorted(paths) == [
+        "agents-md/AGENTS.md",
         "claude-code/commands/review-python.md",
         "claude-code/rules/AGENTS.md",
         "claude-plugin/plugins/python-agents/commands/review-python.md",
+        "cline/@project/.clinerules/AGENTS.md",
+        "cline/@project/.clinerules/workflows/review-python.md",
+        "codex/@project/AGENTS.md",
+        "copilot/instructions/AGENTS.instructions.md",
+        "copilot/prompts/review-python.prompt.md",
+        "cursor/commands/review-python.md",
+        "cursor/rules/AGENTS.mdc",
+        "devin/rules/AGENTS.md",
+        "gemini/commands/review-python.toml",
+        "kiro/prompts/review-python.md",
+        "kiro/steering/AGENTS.md",
         "opencode/@project/AGENTS.md",
         "opencode/command/review-python.md",
+        "roo/commands/review-python.md",
+        "roo/rules/AGENTS.md",
     ]
     for output in paths.values():
         assert "fragments/code-quality.md" in output.sources, output.path
@@ -94,9 +113,8 @@ def test_editing_one_line_of_a_fragment_changes_exactly_the_outputs_that_include
     fragment.write_text(text.replace(line, "- Add a regression test for every bug fix."))
     after = {o.path: o.content for o in build_outputs(load(tmp_path)).outputs}
     changed = {o.path for o in before.outputs if after[o.path] != o.content}
-    including = {
-        o.path for o in before.outputs if o.agent is not None and line.encode() in o.content
-    }
+    # Roo Code's .roomodes holds every agent, so it has no one agent.
+    including = {o.path for o in before.outputs if line.encode() in o.content}
     assert including, "the edited line reaches no output"
     assert changed - {"README.md"} == including
     assert all("fragments/testing.md" in o.sources for o in before.outputs if o.path in changed)

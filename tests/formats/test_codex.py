@@ -173,3 +173,68 @@ def test_a_skill_needs_a_description(make_bundle: BundleFactory) -> None:
     fmt = _fmt(make_bundle({"promptbundle.toml": CONFIG}))
     output = _output("codex/@project/.agents/skills/x/SKILL.md", "---\nname: x\n---\nB\n", "skill")
     assert [(d.code, d.severity) for d in fmt.validate(output)] == [("PB101", "error")]
+
+
+# -- import --------------------------------------------------------------------------------
+def test_import_reads_a_built_agent_toml_back_byte_for_byte(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    from promptbundle.importing.check import check_import
+    from promptbundle.importing.convert import convert_file
+
+    built = {o.path: o.content for o in build_outputs(load(make_bundle(FILES))).outputs}
+    path = tmp_path / ".codex" / "agents" / "reviewer.toml"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(built["codex/agents/reviewer.toml"])
+    agent = convert_file(path, path.read_bytes())
+    assert (agent.format, agent.kind, agent.id) == ("codex", "agent", "reviewer")
+    # The tier's model id and the per-tool keys stay in the codex block.
+    assert "codex:\n  model: gpt-5-codex-mini\n  model_reasoning_effort: high\n" in agent.text
+    assert check_import([path]).summary == "exact 1/1 supported, 0 unsupported, 0 narrowed"
+
+
+def test_import_of_broken_or_hand_laid_out_toml(tmp_path: Path) -> None:
+    from promptbundle.importing.check import check_import
+
+    folder = tmp_path / "agents"
+    folder.mkdir()
+    (folder / "broken.toml").write_text('name = "x\n')
+    (folder / "spaced.toml").write_text(
+        'name="x"\ndescription = "d"\ndeveloper_instructions = "Do x."\n'
+    )
+    broken, spaced = check_import([folder]).files
+    assert (broken.status, broken.format) == ("unsupported", None)
+    assert broken.reason.startswith("not a codex file (invalid TOML: ")
+    # Laid out otherwise than promptbundle writes TOML: import leaves it out, and says where.
+    assert (spaced.status, spaced.reason) == (
+        "unsupported",
+        "laid out otherwise than promptbundle writes it: it would not be written back byte"
+        " for byte (byte 4)",
+    )
+
+
+def test_import_leaves_a_hand_laid_out_toml_out_and_a_project_import_carries_it(
+    tmp_path: Path,
+) -> None:
+    from promptbundle.importing.importer import run_import
+    from promptbundle.importing.tree import check_tree, import_tree
+
+    project = tmp_path / "project"
+    path = project / ".codex" / "agents" / "x.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('name="x"\ndescription = "d"\ndeveloper_instructions = "Do x."\n')
+    result = run_import([path], into=tmp_path / "files")
+    assert result.written == []
+    [(unsupported, why)] = result.unsupported
+    assert (unsupported, why.split(":")[0]) == (
+        path,
+        "laid out otherwise than promptbundle writes it",
+    )
+    tree = import_tree(project, tmp_path / "bundle")
+    assert tree.messages == [
+        ".codex/agents/x.toml: carried byte for byte, not modelled: laid out otherwise than"
+        " promptbundle writes it: it would not be written back byte for byte"
+    ]
+    assert (tmp_path / "bundle/files/.codex/agents/x.toml").read_bytes() == path.read_bytes()
+    check = check_tree(project)
+    assert (check.files, check.reproduced, check.carried, check.modelled) == (1, 1, 1, 0)

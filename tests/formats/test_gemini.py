@@ -255,3 +255,19 @@ def test_random_strings_of_tricky_characters_round_trip() -> None:
         text = "".join(generator.choice(alphabet) for _ in range(generator.randrange(12)))
         written = layout.write({"description": text}, text)
         assert tomllib.loads(written) == {"description": text, "prompt": text}, repr(text)
+
+
+def test_import_reads_a_built_command_toml_back_byte_for_byte(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    from promptbundle.importing.check import check_import
+    from promptbundle.importing.convert import convert_file
+
+    built = {o.path: o.content for o in build_outputs(load(make_bundle(FILES))).outputs}
+    path = tmp_path / ".gemini" / "commands" / "git" / "commit.toml"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(built["gemini/commands/git/commit.toml"])
+    assert detect_format(path, path.read_text()) == "gemini"
+    command = convert_file(path, path.read_bytes())
+    assert (command.format, command.kind, command.id) == ("gemini", "command", "commit")
+    assert check_import([path]).summary == "exact 1/1 supported, 0 unsupported, 0 narrowed"

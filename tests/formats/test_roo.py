@@ -210,3 +210,82 @@ def test_commands_rules_and_skills_are_checked(make_bundle: BundleFactory) -> No
     assert codes("roo/commands/x.md", "---\nmode: a_b\n---\nB\n", "command") == [("PB110", "error")]
     assert codes("roo/rules/x.md", "---\npaths: [a]\n---\nB\n", "rule") == [("PB103", "warning")]
     assert codes("roo/skills/x/SKILL.md", "---\nname: x\n---\nB\n", "skill") == [("PB101", "error")]
+
+
+# -- import --------------------------------------------------------------------------------
+def test_import_of_a_project_models_each_mode_of_roomodes(tmp_path: Path) -> None:
+    from promptbundle.importing.tree import check_tree, import_tree
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".roomodes").write_text(
+        "customModes:\n"
+        "  - slug: review--security\n"
+        "    name: Security\n"
+        '    roleDefinition: "Check secrets.\\n"\n'
+        "    groups:\n"
+        "      - read\n"
+        "  - slug: reviewer\n"
+        "    name: reviewer\n"
+        '    roleDefinition: "Review.\\n"\n'
+        "    whenToUse: Reviews code\n"
+        "    groups:\n"
+        "      - read\n"
+    )
+    check = check_tree(project)
+    assert (check.files, check.reproduced, check.prompts, check.modelled, check.carried) == (
+        1,
+        1,
+        2,
+        2,
+        0,
+    )
+    result = import_tree(project, tmp_path / "bundle")
+    source = (tmp_path / "bundle" / "agents/review/security.md").read_text()
+    assert source.startswith(
+        "---\nname: security\ndescription: Imported from .roomodes\nroo:\n  name: Security\n"
+        "  groups:\n    - read\n  whenToUse: null\nimport:\n  format: roo\n"
+    )
+    assert result.summary.startswith("imported 2 of 2 prompt file(s) as sources")
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("customModes: [\n", ".roomodes is not valid YAML, line 2"),
+        ("customModes:\n  - slug: x\n", "'customModes' must list modes, each with a slug and"),
+    ],
+)
+def test_a_roomodes_import_cannot_read_is_carried_with_a_note(
+    tmp_path: Path, text: str, why: str
+) -> None:
+    from promptbundle.importing.tree import check_tree, import_tree
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".roomodes").write_text(text)
+    result = import_tree(project, tmp_path / "bundle")
+    [note] = result.messages
+    assert note.startswith(".roomodes: carried byte for byte, not modelled: not a roo file (")
+    assert why in note
+    check = check_tree(project)
+    assert (check.reproduced, check.carried, check.modelled) == (1, 1, 0)
+
+
+def test_a_roomodes_joined_by_other_agents_of_the_project_is_carried(tmp_path: Path) -> None:
+    from promptbundle.importing.tree import check_tree, import_tree
+
+    project = tmp_path / "project"
+    (project / ".claude/agents").mkdir(parents=True)
+    (project / ".claude/agents/helper.md").write_text(
+        "---\nname: helper\ndescription: Helps\n---\nHelp.\n"
+    )
+    (project / ".roomodes").write_text(
+        'customModes:\n  - slug: reviewer\n    name: reviewer\n    roleDefinition: "Review.\\n"\n'
+        "    whenToUse: Reviews code\n    groups:\n      - read\n"
+    )
+    # Roo Code's target would add the Claude Code agent to the modes file: it is carried.
+    result = import_tree(project, tmp_path / "bundle")
+    assert result.messages[0].startswith(".roomodes: carried byte for byte, not modelled:")
+    check = check_tree(project)
+    assert (check.files, check.reproduced, check.carried, check.modelled) == (2, 2, 1, 1)

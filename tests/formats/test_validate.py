@@ -58,6 +58,7 @@ def test_every_shipped_schema_is_valid_json_with_a_title():
     names = schema_names()
     assert names == [
         "agent-skill.skill",
+        "agents-md.rule",
         "claude-code",
         "claude-code.command",
         "claude-code.rule",
@@ -74,14 +75,25 @@ def test_every_shipped_schema_is_valid_json_with_a_title():
         "codex",
         "codex.rule",
         "codex.skill",
-        "copilot-agent",
-        "copilot-instructions.rule",
-        "copilot-prompt.command",
-        "cursor-rule.rule",
+        "copilot",
+        "copilot.command",
+        "copilot.rule",
+        "copilot.skill",
+        "cursor",
+        "cursor.command",
+        "cursor.rule",
+        "cursor.skill",
+        "devin",
+        "devin.rule",
+        "devin.skill",
         "gemini",
         "gemini.command",
         "gemini.rule",
         "gemini.skill",
+        "kiro",
+        "kiro.command",
+        "kiro.rule",
+        "kiro.skill",
         "opencode",
         "opencode.command",
         "opencode.rule",
@@ -279,7 +291,7 @@ def test_body_budget_option_must_be_a_positive_integer(make_bundle):
 
 
 def test_copilot_agent_body_budget_is_30000_characters():
-    schema = load_schema("copilot-agent")
+    schema = load_schema("copilot")
     assert schema is not None and schema["x-body-max-chars"] == 30000
 
 
@@ -356,16 +368,16 @@ def test_every_kind_of_every_format_has_a_schema_that_is_valid_json_schema():
 def test_cursor_rule_and_copilot_prompt_outputs_are_checked_against_their_schemas(make_bundle):
     found = _validate(
         make_bundle,
-        "cursor-rule",
-        "cursor-rule/rules/x.mdc",
+        "cursor",
+        "cursor/rules/x.mdc",
         "---\nalwaysApply: sometimes\n---\nBody\n",
         kind="rule",
     )
     assert found == [("PB102", "error", 2)]
     found = _validate(
         make_bundle,
-        "copilot-prompt",
-        "copilot-prompt/prompts/x.prompt.md",
+        "copilot",
+        "copilot/prompts/x.prompt.md",
         "---\ndescription: x\ntools: Read\ncolour: red\n---\nBody\n",
         kind="command",
     )

@@ -22,16 +22,14 @@ from tests.support import BundleFactory, write_tree
 
 ALL_TARGETS = (
     'name = "demo"\nversion = "1.0.0"\ntargets = ["claude-code", "claude-plugin", "opencode", '
-    '"skill-table", "agent-skill", "copilot-agent", "copilot-prompt", "cursor-rule", '
-    '"copilot-instructions"]\n'
+    '"skill-table", "agent-skill", "copilot", "cursor"]\n'
 )
 # Skill, command and rule formats take agents only when their target file says so.
 CONVERT_AGENTS = 'convert = ["agent"]\n'
 
 UNKNOWN_NOPE = (
-    "unknown format 'nope' (formats: agent-skill, claude-code, claude-plugin, cline, codex,"
-    " copilot-agent, copilot-instructions, copilot-prompt, cursor-rule, gemini, opencode,"
-    " roo, skill-table)"
+    "unknown format 'nope' (formats: agent-skill, agents-md, claude-code, claude-plugin, cline,"
+    " codex, copilot, cursor, devin, gemini, kiro, opencode, roo, skill-table)"
 )
 
 CLAUDE = b"---\nname: reviewer\ndescription: Reviews code\ntools: Read, Grep\nmodel: sonnet\n---\n"
@@ -206,12 +204,12 @@ def test_import_maps_claude_tools_and_tier_to_canonical_fields(tmp_path: Path) -
 def test_import_reports_unmappable_fields_as_lossy(tmp_path: Path) -> None:
     data = b"---\nname: a\ndescription: d\ntools: ['codebase']\nmodel: GPT-4.1\n---\nx\n"
     agent = convert_file(tmp_path / "a.agent.md", data)
-    assert agent.format == "copilot-agent"
+    assert agent.format == "copilot"
     assert agent.lossy == (
         "model: 'GPT-4.1' is not a tier (haiku, inherit, opus, sonnet)",
-        "tools: copilot-agent tool names are not mapped to other targets",
+        "tools: copilot tool names are not mapped to other targets",
     )
-    assert "copilot-agent:\n  model: GPT-4.1\n" in agent.text
+    assert "copilot:\n  model: GPT-4.1\n" in agent.text
 
 
 def test_import_generates_a_description_when_missing(tmp_path: Path) -> None:
@@ -220,8 +218,8 @@ def test_import_generates_a_description_when_missing(tmp_path: Path) -> None:
     assert "description: Imported from quarkus.mdc" in agent.text
     assert agent.lossy == (
         "description: missing, other targets get a generated one",
-        "globs: only cursor-rule reads it",
-        "alwaysApply: only cursor-rule reads it",
+        "globs: only cursor reads it",
+        "alwaysApply: only cursor reads it",
     )
     _, output = roundtrip(tmp_path, "quarkus.mdc", data)
     assert output == data
@@ -240,12 +238,21 @@ def test_import_generates_a_description_when_missing(tmp_path: Path) -> None:
         (".opencode/agent/a.md", b"---\ndescription: d\n---\n", "opencode"),
         ("agents/a.md", b"---\ndescription: d\nmode: subagent\n---\n", "opencode"),
         ("skills/a/SKILL.md", b"---\nname: a\ndescription: d\n---\n", "agent-skill"),
-        ("a.agent.md", b"---\ndescription: d\n---\n", "copilot-agent"),
-        ("a.chatmode.md", b"---\ndescription: d\n---\n", "copilot-agent"),
-        ("a.prompt.md", b"---\ndescription: d\n---\n", "copilot-prompt"),
-        ("a.instructions.md", b"---\napplyTo: '**'\n---\n", "copilot-instructions"),
-        (".cursor/rules/a.mdc", b"---\nglobs: **/*\n---\n", "cursor-rule"),
-        (".cursor/rules/a.md", b"---\nauthor: x\n---\n", "cursor-rule"),
+        ("a.agent.md", b"---\ndescription: d\n---\n", "copilot"),
+        ("a.chatmode.md", b"---\ndescription: d\n---\n", "copilot"),
+        ("a.prompt.md", b"---\ndescription: d\n---\n", "copilot"),
+        ("a.instructions.md", b"---\napplyTo: '**'\n---\n", "copilot"),
+        (".cursor/rules/a.mdc", b"---\nglobs: **/*\n---\n", "cursor"),
+        (".cursor/rules/a.md", b"---\nauthor: x\n---\n", "cursor"),
+        (".kiro/steering/a.md", b"---\ninclusion: always\n---\n", "kiro"),
+        (".kiro/steering/a.md", b"Plain steering.\n", "kiro"),
+        (".kiro/agents/a.json", b"{}", "kiro"),
+        (".codex/agents/a.toml", b"", "codex"),
+        (".gemini/commands/a.toml", b"", "gemini"),
+        (".devin/agents/a/AGENT.md", b"---\nname: a\ndescription: d\n---\n", "devin"),
+        (".clinerules/a.md", b"Plain rule.\n", "cline"),
+        (".roo/commands/a.md", b"---\ndescription: d\n---\n", "roo"),
+        ("AGENTS.md", b"Plain rules.\n", "agents-md"),
         ("a.txt", b"| name | a |\n| description | d |\nbody\n", "skill-table"),
     ],
 )
@@ -331,24 +338,21 @@ def test_new_formats_write_their_own_paths_and_fields(make_bundle: BundleFactory
     root = make_bundle(
         {
             "promptbundle.toml": ALL_TARGETS,
-            "targets/copilot-prompt.toml": CONVERT_AGENTS,
-            "targets/cursor-rule.toml": CONVERT_AGENTS,
-            "agents/a.md": "---\nname: a\ndescription: d\ntools: [Read]\n"
-            "cursor-rule: {globs: '*.py'}\n---\nBody\n",
+            "agents/a.md": "---\nname: a\ndescription: d\ntools: [Read]\n---\nBody\n",
+            "rules/r.md": "---\ncursor: {globs: '*.py'}\n---\nBody\n",
         }
     )
     outputs = {o.path: o.content for o in build_outputs(load(root)).outputs}
-    assert outputs["copilot-agent/agents/a.agent.md"] == (
+    assert outputs["copilot/agents/a.agent.md"] == (
         b"---\nname: a\ndescription: d\ntools:\n  - Read\n---\nBody\n"
     )
-    assert b"description: d\n" in outputs["copilot-prompt/prompts/a.prompt.md"]
-    assert outputs["cursor-rule/rules/a.mdc"] == b'---\ndescription: d\nglobs: "*.py"\n---\nBody\n'
+    assert outputs["cursor/rules/r.mdc"] == b'---\nglobs: "*.py"\n---\nBody\n'
 
 
-def test_copilot_agent_exposes_its_body_limit() -> None:
+def test_copilot_exposes_its_agent_body_limit() -> None:
     from promptbundle.formats.registry import FORMATS
 
-    assert FORMATS["copilot-agent"].body_limit == 30_000  # type: ignore[attr-defined]
+    assert FORMATS["copilot"].body_limit == 30_000
 
 
 # -- check ---------------------------------------------------------------------------------
@@ -374,7 +378,7 @@ def test_check_reports_a_failure_with_offset(
 ) -> None:
     import promptbundle.importing.check as import_check
 
-    monkeypatch.setattr(import_check, "_build_native", lambda *args: (CLAUDE + b"y\n", None))
+    monkeypatch.setattr(import_check, "build_native", lambda *args: (CLAUDE + b"y\n", None))
     path = write_tree(tmp_path, {"r.md": CLAUDE + b"x\n"}) / "r.md"
     report = check_import([path])
     assert report.exit_code == 1

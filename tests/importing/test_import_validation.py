@@ -215,7 +215,8 @@ def test_import_check_reports_narrowed_agents_in_text_and_json(tmp_path: Path) -
     )
     skill = files / "a/skills/reviewer/SKILL.md"
     assert report.lines() == [
-        f"{skill}: narrowed: left out claude-code, claude-plugin, opencode (first error: {reason})"
+        f"{skill}: narrowed: left out claude-code, claude-plugin, copilot, cursor, devin, kiro,"
+        f" opencode (first error: {reason})"
     ]
     data = report.as_json()
     assert data["narrowed"] == 1
@@ -223,7 +224,15 @@ def test_import_check_reports_narrowed_agents_in_text_and_json(tmp_path: Path) -
         {
             "path": str(skill),
             "kept": ["agent-skill", "cline", "codex", "gemini", "roo", "skill-table"],
-            "left_out": ["claude-code", "claude-plugin", "opencode"],
+            "left_out": [
+                "claude-code",
+                "claude-plugin",
+                "copilot",
+                "cursor",
+                "devin",
+                "kiro",
+                "opencode",
+            ],
             "reason": reason,
         }
     ]

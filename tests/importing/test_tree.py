@@ -547,7 +547,6 @@ def test_cli_import_check_json_of_a_folder_adds_the_tree(tmp_path: Path) -> None
         ".claude/commands/git/commit.md": "no frontmatter and no skill table",
         ".claude/hooks/check.sh": ".sh file extension",
         ".claude/skills/pdf/scripts/extract.py": ".py file extension",
-        "AGENTS.md": "no frontmatter and no skill table",
         "CLAUDE.md": "no frontmatter and no skill table",
         "tools/.claude-plugin/plugin.json": ".json file extension",
         "tools/commands/deploy.md": "a command, not an agent",
@@ -555,13 +554,13 @@ def test_cli_import_check_json_of_a_folder_adds_the_tree(tmp_path: Path) -> None
     assert json.loads(result.stdout) == {
         "command": "import",
         "exit_code": 0,
-        "message": "exact 4/4 supported, 7 unsupported, 0 narrowed; tree: 11/11 files written"
+        "message": "exact 5/5 supported, 6 unsupported, 0 narrowed; tree: 11/11 files written"
         " back at their paths (2 carried), 8/8 prompt files modelled",
         "diagnostics": [],
         "files": 11,
-        "supported": 4,
-        "exact": 4,
-        "unsupported": 7,
+        "supported": 5,
+        "exact": 5,
+        "unsupported": 6,
         "narrowed": 0,
         "failures": [],
         "unsupported_files": [

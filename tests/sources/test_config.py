@@ -10,8 +10,8 @@ from promptbundle.sources.config import find_root
 from tests.support import BundleFactory
 
 BUILT_IN = (
-    "agent-skill, claude-code, claude-plugin, cline, codex, copilot-agent,"
-    " copilot-instructions, copilot-prompt, cursor-rule, gemini, opencode, roo, skill-table"
+    "agent-skill, agents-md, claude-code, claude-plugin, cline, codex, copilot, cursor,"
+    " devin, gemini, kiro, opencode, roo, skill-table"
 )
 
 
@@ -111,6 +111,33 @@ def test_unknown_target_and_bad_target_config_are_errors(make_bundle: BundleFact
     ]
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("copilot-agent", "copilot"),
+        ("copilot-prompt", "copilot"),
+        ("copilot-instructions", "copilot"),
+        ("cursor-rule", "cursor"),
+    ],
+)
+def test_an_old_format_name_is_an_error_naming_the_new_one(
+    make_bundle: BundleFactory, old: str, new: str
+) -> None:
+    root = make_bundle(
+        {
+            "promptbundle.toml": f'name = "b"\ntargets = ["claude-code", "{old}", "mine"]\n',
+            "targets/mine.toml": f'description = "ours"\nformat = "{old}"\n',
+        }
+    )
+    with pytest.raises(PromptBundleError) as info:
+        read_config(root)
+    message = f"{old!r} is now part of {new!r}: use {new!r}, which writes every kind the tool reads"
+    assert info.value.lines() == [
+        f"{root / 'promptbundle.toml'}:2:1: error: {message} [PB001]",
+        f"{root / 'targets/mine.toml'}:2:1: error: {message} [PB001]",
+    ]
+
+
 @pytest.mark.parametrize("out", ["agents", "fragments", "targets/x", "./agents"])
 def test_out_folder_may_not_hold_or_sit_in_the_sources(
     make_bundle: BundleFactory, out: str
@@ -183,9 +210,9 @@ def test_a_target_may_convert_the_kinds_its_format_converts(make_bundle: BundleF
     [
         ("opencode", '["agent"]', "opencode can convert into its own (none), got ['agent']"),
         (
-            "cursor-rule",
+            "skill-table",
             '["command"]',
-            "cursor-rule can convert into its own (agent), got ['command']",
+            "skill-table can convert into its own (agent), got ['command']",
         ),
         ("agent-skill", '"agent"', "agent-skill can convert into its own (agent), got 'agent'"),
     ],

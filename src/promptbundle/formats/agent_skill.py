@@ -28,6 +28,7 @@ class AgentSkillFormat(Format):
     user_install_prefix = ".agents/skills"
     strict_yaml = True
     detect_order = 20
+    checked_by = "skills-ref 0.1.1 in `make conformance` (`agentskills validate`)"
 
     def skill_path(self, skill_id: str) -> str:
         return f"{skill_id}/SKILL.md"

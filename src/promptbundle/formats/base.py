@@ -35,6 +35,7 @@ __all__ = [
     "BODY_BUDGET_OPTION",
     "CLAUDE_MODELS",
     "PROJECT_FOLDER",
+    "STRUCTURED",
     "Format",
     "Mapped",
 ]
@@ -44,6 +45,9 @@ __all__ = [
 AS_IMPORTED_CODE = "PB124"
 AS_IMPORTED = "as imported: "
 BODY_BUDGET_OPTION = "max_body_chars"
+# The `import:` record key of a file whose body is one of its fields (TOML, JSON): it is
+# written back from its fields rather than from a recorded header.
+STRUCTURED = "structured"
 
 CLAUDE_MODELS = {"opus": "opus", "sonnet": "sonnet", "haiku": "haiku", "inherit": "inherit"}
 
@@ -71,6 +75,8 @@ class Format:
     kind_fields: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     # Whether per-target keys not in `fields` are kept (True) or dropped as lossy (False).
     keep_unknown: ClassVar[bool] = True
+    # Per kind, where it differs from `keep_unknown`.
+    kind_keep_unknown: ClassVar[Mapping[str, bool]] = {}
     default_models: ClassVar[Mapping[str, str]] = CLAUDE_MODELS
     # The field the canonical tool list maps onto (per kind where it differs).
     tools_field: ClassVar[str] = "tools"
@@ -98,8 +104,16 @@ class Format:
     carries_resources: ClassVar[bool] = True
     # Whether the format writes plugins (and so builds the prompts of `plugins/<name>/`).
     writes_plugins: ClassVar[bool] = False
+    # How its outputs are checked beyond the schemas and checks(): the real client, if any.
+    checked_by: ClassVar[str] = "schemas and checks only"
     # Import tries formats in this order (lower first) and takes the first that claims a file.
     detect_order: ClassVar[int] = 50
+    # Where the tool reads prompt files in a project, for importing a project folder:
+    # (kind, folder, ending) in the order they are tried; `<folder>/<id><ending>` is the
+    # prompt `<id>` of that kind (a skill's ending is `/SKILL.md`).
+    project_files: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    # Files in a project that hold several prompts (Roo Code's `.roomodes`), see read_parts.
+    parts_files: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -169,8 +183,9 @@ class Format:
             else:
                 values[key] = value
         ordered = [k for k in fields if k in values] + [k for k in values if k not in fields]
+        keep = self.kind_keep_unknown.get(kind, self.keep_unknown)
         for key in ordered:
-            if key in fields or self.keep_unknown:
+            if key in fields or keep:
                 out.fields[key] = values[key]
             else:
                 out.lossy.append(self.lossy(prompt.label, key, f"{self.name} has no such field"))
@@ -265,15 +280,12 @@ class Format:
         imported = prompt.imported
         verbatim = imported.get("format") == self.name
         recorded = imported.get("path") if verbatim else None
-        if verbatim:
+        if verbatim and not imported.get(STRUCTURED):
             mapped = Mapped()
             text = restore_native(imported, rendered.body)
-        else:
+        else:  # a TOML or JSON file imported is written again from its fields, as imported
             mapped = self.map_fields(rendered)
-            if mapped.fields or kind not in ("command", "rule"):
-                text = self.render_file(mapped.fields, rendered.body)
-            else:  # a command or rule without fields is plain Markdown
-                text = rendered.body
+            text = self._text(kind, mapped, rendered.body)
         rel = self.placed(recorded) if isinstance(recorded, str) else self.prompt_path(prompt, kind)
         sources = tuple(sorted({*rendered.sources, *self.config_sources()}))
         output = OutputFile(
@@ -293,6 +305,13 @@ class Format:
             reason = f"{self.name} writes a skill as one file"
             mapped.lossy.append(self.lossy(prompt.label, "resources", reason))
         return outputs, mapped.lossy
+
+    def _text(self, kind: str, mapped: Mapped, body: str) -> str:
+        """A file's text from its mapped fields: a command or rule without fields is plain
+        Markdown."""
+        if mapped.fields or kind not in ("command", "rule"):
+            return self.render_file(mapped.fields, body)
+        return body
 
     def _resources(self, prompt: Prompt, folder: str) -> list[OutputFile]:
         """A skill's other files, byte for byte, beside its SKILL.md."""
@@ -465,6 +484,34 @@ class Format:
     def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
         """Whether import takes `path` (whose header has `meta`) as a file of this format."""
         return False
+
+    @classmethod
+    def read_structured(cls, path: Path, text: str) -> tuple[dict[str, Any], str] | None:
+        """(fields, body) of a file that holds its body in a field (a TOML or JSON agent or
+        command), None for a file with a header before its body; raises Unparsable."""
+        return None
+
+    @classmethod
+    def read_parts(cls, path: Path, text: str) -> list[tuple[str, dict[str, Any], str]] | None:
+        """(id, fields, body) of each prompt of a file that holds several (`parts_files`);
+        None for a file that holds one. Raises Unparsable."""
+        return None
+
+    @classmethod
+    def project_file(cls, rel: str) -> tuple[str, str] | None:
+        """(kind, id) of the prompt file at `rel` (a path in a project) when the tool reads
+        it there (see project_files); None when it does not."""
+        for kind, folder, ending in cls.project_files:
+            head = folder + "/"
+            if rel.startswith(head) and rel.endswith(ending) and len(rel) > len(head + ending):
+                return kind, rel[len(head) : -len(ending)]
+        return None
+
+    @classmethod
+    def kind_of_file(cls, path: Path) -> str | None:
+        """The kind of prompt a file of this format at `path` holds (None: the format's
+        only kind, or an agent)."""
+        return None
 
 
 def _as_imported(diag: Diagnostic) -> Diagnostic:

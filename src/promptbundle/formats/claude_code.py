@@ -71,6 +71,7 @@ class ClaudeCodeFormat(Format):
     install_prefix = ".claude"
     user_install_prefix = ".claude"
     detect_order = 80
+    checked_by = "Claude Code 2.1.330 in `make conformance` (agents)"
 
     def agent_path(self, agent_id: str) -> str:
         return f"agents/{agent_id}.md"

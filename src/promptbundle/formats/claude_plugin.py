@@ -37,6 +37,7 @@ class ClaudePluginFormat(Format):
     install_prefix = ""
     writes_plugins = True
     detect_order = 70
+    checked_by = "Claude Code 2.1.330 in `make conformance` (`claude plugin validate --strict`)"
 
     def plugin_dir(self, plugin: str) -> str:
         """A plugin's folder in the marketplace; the bundle's root prompts form the plugin
@@ -45,6 +46,15 @@ class ClaudePluginFormat(Format):
         if found is not None:
             return found.path
         return f"plugins/{self.bundle.name}"
+
+    def path_of(self, kind: str, prompt_id: str) -> str:
+        """Where a prompt of the bundle's own (not a plugin's) goes: in the bundle's plugin."""
+        inside = {
+            "agent": f"agents/{prompt_id}.md",
+            "command": f"commands/{prompt_id}.md",
+            "skill": f"skills/{prompt_id}/SKILL.md",
+        }[kind]
+        return _join(self.plugin_dir(""), inside)
 
     def prompt_path(self, prompt: Prompt, kind: str) -> str:
         inside = {

@@ -70,6 +70,13 @@ class ClineFormat(Format):
     native_tools: ClassVar[Mapping[str, str]] = CLINE_TOOLS
     default_target = False
     detect_order = 56
+    checked_by = "schemas and checks only (cline 3.0.65 is not run yet)"
+    project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("agent", ".cline/agents", ".md"),
+        ("skill", ".cline/skills", "/SKILL.md"),
+        ("command", ".clinerules/workflows", ".md"),
+        ("rule", ".clinerules", ".md"),
+    )
 
     def agent_path(self, agent_id: str) -> str:
         return f"agents/{agent_id.replace('/', NESTED_JOINER)}.md"
@@ -115,4 +122,13 @@ class ClineFormat(Format):
 
     @classmethod
     def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
-        return ".cline" in {part.lower() for part in path.parts[:-1]}
+        return bool({".cline", ".clinerules"} & {part.lower() for part in path.parts[:-1]})
+
+    @classmethod
+    def kind_of_file(cls, path: Path) -> str | None:
+        parts = [part.lower() for part in path.parts[:-1]]
+        if path.name.lower() == "skill.md":
+            return "skill"
+        if ".clinerules" in parts:
+            return "command" if "workflows" in parts else "rule"
+        return "agent"

@@ -10,6 +10,7 @@ reported as lossy.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from promptbundle.core.lines import key_line as find_key_line
@@ -55,6 +56,10 @@ class CodexFormat(Format):
     install_prefix = ".codex"
     rule_ids = frozenset({AGENTS_MD_RULE})
     default_target = False
+    checked_by = "Codex 0.169.0 in `make conformance` (agents, skills, AGENTS.md)"
+    project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("agent", ".codex/agents", ".toml"),
+    )
 
     def agent_path(self, agent_id: str) -> str:
         return f"agents/{agent_id}.toml"
@@ -95,6 +100,17 @@ class CodexFormat(Format):
             text = output.content.decode("utf-8", errors="replace")
             return find_key_line(text, key, style=CODEX_AGENT_TOML.key_style) or 1
         return super().key_line(output, key)
+
+    @classmethod
+    def claims_name(cls, path: Path) -> bool:
+        return path.suffix.lower() == ".toml" and "agents" in {p.lower() for p in path.parts}
+
+    @classmethod
+    def read_structured(cls, path: Path, text: str) -> tuple[dict[str, Any], str] | None:
+        if path.suffix.lower() != ".toml":
+            return None
+        fields, body, _ = CODEX_AGENT_TOML.read(text)
+        return {k: v for k, v in fields.items() if k != BODY_KEY}, body
 
 
 def _is_agent_file(output: OutputFile) -> bool:

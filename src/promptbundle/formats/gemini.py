@@ -80,6 +80,12 @@ class GeminiFormat(Format):
     native_tools: ClassVar[Mapping[str, str]] = GEMINI_TOOLS
     default_target = False
     detect_order = 55
+    checked_by = "Gemini CLI core 0.61.0 loaders in `make conformance` (agents, skills)"
+    project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("agent", ".gemini/agents", ".md"),
+        ("command", ".gemini/commands", ".toml"),
+        ("skill", ".gemini/skills", "/SKILL.md"),
+    )
 
     def agent_path(self, agent_id: str) -> str:
         return f"agents/{agent_id.replace('/', NESTED_JOINER)}.md"
@@ -132,6 +138,33 @@ class GeminiFormat(Format):
             text = output.content.decode("utf-8", errors="replace")
             return find_key_line(text, key, style=GEMINI_COMMAND_TOML.key_style) or 1
         return super().key_line(output, key)
+
+    @classmethod
+    def project_file(cls, rel: str) -> tuple[str, str] | None:
+        if rel == f"{GEMINI_MD_RULE}.md":
+            return "rule", GEMINI_MD_RULE
+        return super().project_file(rel)
+
+    @classmethod
+    def claims_name(cls, path: Path) -> bool:
+        return path.suffix.lower() == ".toml" and "commands" in {p.lower() for p in path.parts}
+
+    @classmethod
+    def kind_of_file(cls, path: Path) -> str | None:
+        if path.suffix.lower() == ".toml":
+            return "command"
+        if path.name.lower() == "skill.md":
+            return "skill"
+        if path.name == f"{GEMINI_MD_RULE}.md":
+            return "rule"
+        return "agent"
+
+    @classmethod
+    def read_structured(cls, path: Path, text: str) -> tuple[dict[str, Any], str] | None:
+        if path.suffix.lower() != ".toml":
+            return None
+        fields, body, _ = GEMINI_COMMAND_TOML.read(text)
+        return {k: v for k, v in fields.items() if k != "prompt"}, body
 
     @classmethod
     def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:

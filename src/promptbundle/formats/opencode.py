@@ -90,6 +90,7 @@ class OpencodeFormat(Format):
         "rule": (),
     }
     detect_order = 60
+    checked_by = "opencode 1.18.33 in `make conformance` (agents, commands)"
     # The canonical tool list becomes an agent's `permission` (opencode's `tools` map is
     # deprecated); other kinds have neither, so their tool list is dropped as `tools`.
     tools_field = "permission"

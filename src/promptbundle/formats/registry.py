@@ -11,16 +11,17 @@ from pathlib import Path
 from promptbundle.core.frontmatter import frontmatter_length, inner_yaml, read_metadata
 from promptbundle.core.model import KnownFormats
 from promptbundle.formats.agent_skill import AgentSkillFormat
+from promptbundle.formats.agents_md import AgentsMdFormat
 from promptbundle.formats.base import Format
 from promptbundle.formats.claude_code import ClaudeCodeFormat
 from promptbundle.formats.claude_plugin import ClaudePluginFormat
 from promptbundle.formats.cline import ClineFormat
 from promptbundle.formats.codex import CodexFormat
-from promptbundle.formats.copilot_agent import CopilotAgentFormat
-from promptbundle.formats.copilot_instructions import CopilotInstructionsFormat
-from promptbundle.formats.copilot_prompt import CopilotPromptFormat
-from promptbundle.formats.cursor_rule import CursorRuleFormat
+from promptbundle.formats.copilot import CopilotFormat
+from promptbundle.formats.cursor import CursorFormat
+from promptbundle.formats.devin import DevinFormat
 from promptbundle.formats.gemini import GeminiFormat
+from promptbundle.formats.kiro import KiroFormat
 from promptbundle.formats.layouts import TABLE
 from promptbundle.formats.opencode import OpencodeFormat
 from promptbundle.formats.roo import RooFormat
@@ -36,14 +37,15 @@ FORMATS: dict[str, type[Format]] = {
         OpencodeFormat,
         SkillTableFormat,
         AgentSkillFormat,
-        CopilotAgentFormat,
-        CopilotPromptFormat,
-        CopilotInstructionsFormat,
-        CursorRuleFormat,
+        CopilotFormat,
+        CursorFormat,
         GeminiFormat,
         CodexFormat,
         ClineFormat,
         RooFormat,
+        KiroFormat,
+        DevinFormat,
+        AgentsMdFormat,
     )
 }
 
@@ -76,7 +78,7 @@ def detect_format(path: Path, text: str) -> str:
             return cls.name
     length = frontmatter_length(body)
     if length is None:
-        raise Unsupported("unsupported format (no frontmatter and no skill table)")
+        return _plain_markdown(path, ordered)
     meta, _ = read_metadata(inner_yaml(body[:length]))
     parts = {part.lower() for part in path.parts[:-1]}
     for cls in ordered:
@@ -85,3 +87,12 @@ def detect_format(path: Path, text: str) -> str:
         if cls.claims(path, meta):
             return cls.name
     raise Unsupported("unsupported format (frontmatter has no name and description)")
+
+
+def _plain_markdown(path: Path, ordered: list[type[Format]]) -> str:
+    """The format of a Markdown file without a header: a command or a rule of the first
+    format that claims its place (`.kiro/steering/`, `.clinerules/`, AGENTS.md, ...)."""
+    for cls in ordered:
+        if cls.claims(path, {}) and cls.kind_of_file(path) in ("command", "rule"):
+            return cls.name
+    raise Unsupported("unsupported format (no frontmatter and no skill table)")

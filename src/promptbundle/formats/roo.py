@@ -6,14 +6,15 @@ A mode's `slug` is the agent's id with `/` written `--` (an id's segments never 
 no two agents share a slug), its `roleDefinition` the rendered body, its `whenToUse` the
 description, and its `groups` the tool groups the canonical tools fall into (every group
 when the agent lists no tools). The modes file is written once per bundle
-(`bundle_outputs`); each agent's dropped fields are reported as it is rendered.
+(`bundle_outputs`); each agent's dropped fields are reported as it is rendered. Importing a
+project reads each mode of its `.roomodes` back as an agent (`read_parts`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from promptbundle.core.diagnostics import Diagnostic, LossyField
@@ -21,6 +22,7 @@ from promptbundle.core.errors import Location
 from promptbundle.core.model import PROJECT_FOLDER, OutputFile
 from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml
 from promptbundle.formats.base import Format, Mapped
+from promptbundle.formats.layouts import Unparsable
 from promptbundle.formats.schema import evaluate_named
 from promptbundle.render.environment import RenderedPrompt
 
@@ -54,7 +56,10 @@ _GROUP_ORDER = ("read", "edit", "browser", "command", "mcp", "modes")
 _ALL_GROUPS = ["read", "edit", "browser", "command", "mcp"]
 _MCP_PREFIX = "mcp__"
 # The modes file, at the project's root, inside the target's folder.
-MODES_FILE = f"{PROJECT_FOLDER}/.roomodes"
+MODES_NAME = ".roomodes"
+MODES_FILE = f"{PROJECT_FOLDER}/{MODES_NAME}"
+# The mode field that holds the agent's body.
+BODY_FIELD = "roleDefinition"
 MODES_SCHEMA = "roo.roomodes"
 MODES_KEY = "customModes"
 # A nested agent id's `/` in its slug.
@@ -81,10 +86,47 @@ class RooFormat(Format):
     keep_unknown = False
     install_prefix = ".roo"
     default_target = False
-    detect_order = 57
+    detect_order = 45
+    checked_by = "schemas and checks only (@roo-code/types 1.115.0 is not run yet)"
+    parts_files = frozenset({MODES_NAME})
+    project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("command", ".roo/commands", ".md"),
+        ("rule", ".roo/rules", ".md"),
+        ("skill", ".roo/skills", "/SKILL.md"),
+    )
 
     def agent_path(self, agent_id: str) -> str:
         return MODES_FILE
+
+    @classmethod
+    def read_parts(cls, path: Path, text: str) -> list[tuple[str, dict[str, Any], str]] | None:
+        """Each mode of a `.roomodes` file: (the agent id its slug stands for, its other
+        fields, its roleDefinition)."""
+        if path.name != MODES_NAME:
+            return None
+        return [
+            (
+                mode["slug"].replace(NESTED_JOINER, "/"),
+                {k: v for k, v in mode.items() if k not in ("slug", BODY_FIELD)},
+                mode[BODY_FIELD],
+            )
+            for mode in _read_modes(text)
+        ]
+
+    @classmethod
+    def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:
+        return ".roo" in {part.lower() for part in path.parts[:-1]}
+
+    @classmethod
+    def kind_of_file(cls, path: Path) -> str | None:
+        parts = [part.lower() for part in path.parts[:-1]]
+        if path.name.lower() == "skill.md":
+            return "skill"
+        if "commands" in parts:
+            return "command"
+        if "rules" in parts:
+            return "rule"
+        return "agent"
 
     def command_path(self, command_id: str) -> str:
         return f"commands/{command_id}.md"
@@ -236,6 +278,29 @@ def modes_yaml(modes: Sequence[Mapping[str, Any]]) -> str:
 
 def _empty_list(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and not value
+
+
+def _read_modes(text: str) -> list[dict[str, Any]]:
+    """The modes of a `.roomodes` file; raises Unparsable."""
+    try:
+        data = load_yaml(text)
+    except YamlError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise Unparsable(f"{MODES_NAME} is not valid YAML", line) from err
+    modes = data.get(MODES_KEY) if isinstance(data, dict) else None
+    if not isinstance(modes, list) or not all(_is_mode(mode) for mode in modes):
+        message = f"'{MODES_KEY}' must list modes, each with a slug and a roleDefinition"
+        raise Unparsable(message, 1)
+    return modes
+
+
+def _is_mode(mode: Any) -> bool:
+    return (
+        isinstance(mode, dict)
+        and isinstance(mode.get("slug"), str)
+        and isinstance(mode.get(BODY_FIELD), str)
+    )
 
 
 def _is_modes_file(output: OutputFile) -> bool:

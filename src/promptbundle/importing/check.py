@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.core.errors import PromptBundleError
-from promptbundle.formats.registry import FORMATS, Unsupported
-from promptbundle.importing.convert import ImportedAgent, convert_file
+from promptbundle.formats.registry import Unsupported
+from promptbundle.importing.convert import convert_file
 from promptbundle.importing.importer import collect_files
-from promptbundle.importing.targets import Narrowing, narrowings
+from promptbundle.importing.targets import LAID_OUT_OTHERWISE, Narrowing, build_native
 
 __all__ = ["FileVerdict", "RoundTripReport", "check_import", "first_difference"]
 
@@ -115,9 +113,6 @@ def first_difference(expected: bytes, actual: bytes) -> int | None:
     return min(len(expected), len(actual))
 
 
-_CONFIG = 'name = "import-check"\nversion = "0.0.0"\ntargets = [{targets}]\n'
-
-
 def check_import(paths: Sequence[Path], *, format_name: str | None = None) -> RoundTripReport:
     """Round-trip every file through a temporary bundle; nothing is written elsewhere."""
     report = RoundTripReport()
@@ -134,7 +129,7 @@ def _check_file(path: Path, format_name: str | None) -> FileVerdict:
     except Unsupported as verdict:
         return FileVerdict(label, None, "unsupported", str(verdict))
     try:
-        output, narrowed = _build_native(agent)
+        output, narrowed = build_native(agent)
     except PromptBundleError as err:
         return FileVerdict(
             label, agent.format, "failed", "build failed: " + " / ".join(err.lines())
@@ -142,25 +137,10 @@ def _check_file(path: Path, format_name: str | None) -> FileVerdict:
     offset = first_difference(data, output)
     if offset is None:
         return FileVerdict(label, agent.format, "exact", narrowed=narrowed)
+    if agent.structured:  # import leaves it out: see importer._convert_all
+        return FileVerdict(label, None, "unsupported", f"{LAID_OUT_OTHERWISE} (byte {offset})")
     reason = (
         f"output differs at byte {offset}: expected {data[offset : offset + 12]!r}, "
         f"got {output[offset : offset + 12]!r} ({len(data)} vs {len(output)} bytes)"
     )
     return FileVerdict(label, agent.format, "failed", reason, offset, narrowed)
-
-
-def _build_native(agent: ImportedAgent) -> tuple[bytes, Narrowing | None]:
-    """Build the prompt in a throwaway bundle with every format: the native output's bytes,
-    and the targets import would leave out (None: it builds for every one)."""
-    with tempfile.TemporaryDirectory(prefix="promptbundle-import-") as folder:
-        root = Path(folder)
-        names = ", ".join(f'"{name}"' for name in sorted(FORMATS))
-        (root / "promptbundle.toml").write_text(_CONFIG.format(targets=names), encoding="utf-8")
-        path = root / agent.source_rel
-        path.parent.mkdir(parents=True)
-        path.write_bytes(agent.text.encode("utf-8"))
-        result = build_outputs(load(root))
-    for output in result.outputs:
-        if output.target == agent.format and output.agent == agent.label:
-            return output.content, narrowings(result, [agent.label]).get(agent.label)
-    raise PromptBundleError(f"the build wrote no {agent.format} file for {agent.label}")

@@ -19,25 +19,39 @@ from promptbundle.core.errors import (
 from promptbundle.core.model import ID_PATTERN, KIND_FOLDERS, TIERS
 from promptbundle.core.roundtrip import NativeLayout, escape_body, split_layout
 from promptbundle.core.yamlio import YamlError, dump_frontmatter, load_yaml, quote
-from promptbundle.formats.layouts import TABLE
+from promptbundle.formats.base import STRUCTURED
+from promptbundle.formats.layouts import TABLE, Unparsable
 from promptbundle.formats.opencode import OPENCODE_TOOLS
 from promptbundle.formats.registry import FORMATS, Unsupported, detect_format
 
-__all__ = ["ImportedAgent", "convert_file", "slugify", "with_targets"]
+__all__ = [
+    "ImportedAgent",
+    "convert_file",
+    "convert_part",
+    "kind_of",
+    "read_parts",
+    "slugify",
+    "with_targets",
+]
 
 _CLAUDE_FORMATS = frozenset({"claude-code", "claude-plugin"})
 # Name endings dropped when an id is derived from a file name.
 _NAME_SUFFIXES = (".agent.md", ".chatmode.md", ".prompt.md", ".instructions.md")
 
 
+# A Roo Code mode's field that is the canonical description.
+WHEN_TO_USE = "whenToUse"
+
 # The kind of prompt a file of each format holds (an agent, unless listed).
 KIND_OF_FORMAT = {
     "agent-skill": "skill",
     "skill-table": "skill",
-    "copilot-prompt": "command",
-    "copilot-instructions": "rule",
-    "cursor-rule": "rule",
 }
+
+
+def kind_of(fmt: str, path: Path) -> str:
+    """The kind of prompt the file at `path`, of the format `fmt`, holds."""
+    return FORMATS[fmt].kind_of_file(path) or KIND_OF_FORMAT.get(fmt, "agent")
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,9 @@ class ImportedAgent:
     fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     kind: str = "agent"
     plugin: str = ""
+    # Written back from its fields (a TOML or JSON file, a mode of `.roomodes`): byte for
+    # byte only when laid out as promptbundle writes it (see targets.build_native).
+    structured: bool = False
 
     @property
     def source_rel(self) -> str:
@@ -105,14 +122,16 @@ def convert_file(
     given. `kind` overrides the kind the format implies; `recorded` is the path the file
     is written back to (relative to the imported project), kept in the `import:` record."""
 
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise Unsupported(f"unsupported format (not UTF-8 text, byte {err.start})") from err
+    text = _utf8(data)
     if format_name is not None and format_name not in FORMATS:
         raise UsageError(f"unknown format {format_name!r} (formats: {', '.join(sorted(FORMATS))})")
     fmt = format_name or detect_format(path, text)
-    kind = kind or KIND_OF_FORMAT.get(fmt, "agent")
+    kind = kind or kind_of(fmt, path)
+    structured = _read_structured(fmt, path, text)
+    if structured is not None:
+        return _convert_structured(
+            path, structured, fmt, kind, set(taken), label, agent_id, plugin, recorded
+        )
     body = text.removeprefix("\ufeff")
     layout_of = FORMATS[fmt].layout
     length = layout_of.header_length(body)
@@ -136,16 +155,117 @@ def convert_file(
     )
 
 
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise Unsupported(f"unsupported format (not UTF-8 text, byte {err.start})") from err
+
+
+def _read_structured(fmt: str, path: Path, text: str) -> tuple[dict[str, Any], str] | None:
+    """(fields, body) of a TOML or JSON file of `fmt`; None for a file with a header."""
+    try:
+        return FORMATS[fmt].read_structured(path, text)
+    except Unparsable as err:
+        raise Unsupported(f"not a {fmt} file ({err.message}, line {err.line})") from err
+
+
+def _convert_structured(
+    path: Path,
+    structured: tuple[dict[str, Any], str],
+    fmt: str,
+    kind: str,
+    taken: set[str],
+    label: str | None,
+    agent_id: str | None,
+    plugin: str,
+    recorded: str | None,
+) -> ImportedAgent:
+    """The source of a file whose body is one of its fields: it is written back from its
+    fields (`structured: true`), byte for byte when it was written the way the format
+    writes it (`import --check` says where it is not)."""
+    meta, body = structured
+    derived = _derive_id(path, meta)
+    if agent_id is None:
+        agent_id = _unique_id(derived, taken)
+    fields, lossy = _canonical(meta, fmt, path, agent_id, kind)
+    name = meta.get("name")
+    if name is not None and name != fields.get("name"):  # no header keeps it: the block does
+        fields[fmt] = {"name": name, **fields.get(fmt, {})}
+    text = _structured_source(fields, fmt, label or path.as_posix(), body, recorded)
+    return ImportedAgent(
+        path,
+        fmt,
+        agent_id,
+        text,
+        tuple(lossy),
+        derived,
+        fields,
+        kind=kind,
+        plugin=plugin,
+        structured=True,
+    )
+
+
+def _structured_source(
+    fields: Mapping[str, Any], fmt: str, label: str, body: str, recorded: str | None
+) -> str:
+    """A source written back from its fields (`structured: true` in its `import:` record)."""
+    record: dict[str, Any] = {"format": fmt, "source": label, STRUCTURED: True}
+    if recorded:
+        record["path"] = recorded
+    nested = "".join(f"  {line}\n" for line in dump_frontmatter(record).splitlines())
+    return "---\n" + dump_frontmatter(fields) + "import:\n" + nested + "---\n" + escape_body(body)
+
+
+def read_parts(fmt: str, path: Path, data: bytes) -> list[tuple[str, dict[str, Any], str]]:
+    """(id, fields, body) of each agent of a file that holds several (Roo Code's
+    `.roomodes`); raises Unsupported for a file that holds one or cannot be read."""
+    try:
+        parts = FORMATS[fmt].read_parts(path, _utf8(data))
+    except Unparsable as err:
+        raise Unsupported(f"not a {fmt} file ({err.message}, line {err.line})") from err
+    if parts is None:
+        raise Unsupported(f"not a {fmt} file that holds several prompts")
+    return parts
+
+
+def convert_part(
+    path: Path, data: bytes, part: int, *, fmt: str, agent_id: str, label: str, recorded: str
+) -> ImportedAgent:
+    """The source of one agent of a file that holds several (a Roo Code mode): its body is
+    the mode's roleDefinition, its description the mode's whenToUse, and every other field
+    of the mode stays in the format's block; the file is written back from all of them."""
+    _, meta, body = read_parts(fmt, path, data)[part]
+    last = agent_id.rsplit("/", 1)[-1]
+    fields: dict[str, Any] = {"name": last}
+    lossy: list[str] = []
+    block = {k: v for k, v in meta.items() if k != WHEN_TO_USE and (k, v) != ("name", last)}
+    when = meta.get(WHEN_TO_USE)
+    if isinstance(when, str) and when.strip():
+        fields["description"] = when
+    else:
+        fields["description"] = f"Imported from {path.name}"
+        block[WHEN_TO_USE] = when  # None (no whenToUse): left out when written back
+        lossy.append("description: missing, other targets get a generated one")
+    lossy += [f"{key}: only {fmt} reads it" for key in block if key != WHEN_TO_USE]
+    clean = _plain(block)
+    if isinstance(clean, dict) and clean:
+        fields[fmt] = clean
+    text = _structured_source(fields, fmt, label, body, recorded)
+    return ImportedAgent(path, fmt, agent_id, text, tuple(lossy), agent_id, fields, structured=True)
+
+
 def _derive_id(path: Path, meta: Mapping[str, Any]) -> str:
     name = meta.get("name")
     if isinstance(name, str) and ID_PATTERN.match(name) and len(name) <= 64:
         return name
     stem = path.name
-    for suffix in (*_NAME_SUFFIXES, ".mdc", ".md", ".markdown", ".txt"):
+    for suffix in (*_NAME_SUFFIXES, ".mdc", ".md", ".markdown", ".txt", ".toml", ".json"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
-    if stem.lower() == "skill" and path.parent.name:
+    if (stem.lower() == "skill" or path.name == "AGENT.md") and path.parent.name:
         stem = path.parent.name
     return slugify(stem)
 

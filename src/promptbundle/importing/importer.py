@@ -22,7 +22,12 @@ from promptbundle.core.model import KIND_FOLDERS, BundleConfig
 from promptbundle.core.yamlio import YamlError, load_yaml
 from promptbundle.formats.registry import Unsupported
 from promptbundle.importing.convert import ImportedAgent, convert_file, with_targets
-from promptbundle.importing.targets import Narrowing, judge_targets
+from promptbundle.importing.targets import (
+    LAID_OUT_OTHERWISE,
+    Narrowing,
+    judge_targets,
+    written_back,
+)
 
 __all__ = [
     "ExistingSource",
@@ -184,6 +189,9 @@ def _convert_all(
             continue
         if why:
             errors.append(SourceError(f"{why}; use --force to replace it", Location(path)))
+            continue
+        if agent.structured and not written_back(agent, path.read_bytes()):
+            result.unsupported.append((path, LAID_OUT_OTHERWISE))
             continue
         base = agent.derived_id
         if base != agent.id and base in taken:

@@ -13,11 +13,19 @@ from pathlib import Path
 
 from promptbundle.build.pipeline import BuildResult, build_outputs, load
 from promptbundle.core.diagnostics import Diagnostic
+from promptbundle.core.errors import PromptBundleError
 from promptbundle.core.model import BundleConfig, OutputFile
-from promptbundle.formats.registry import KNOWN_FORMATS
+from promptbundle.formats.registry import FORMATS, KNOWN_FORMATS
 from promptbundle.importing.convert import ImportedAgent
 
-__all__ = ["Narrowing", "judge_targets", "narrowings"]
+__all__ = [
+    "LAID_OUT_OTHERWISE",
+    "Narrowing",
+    "build_native",
+    "judge_targets",
+    "narrowings",
+    "written_back",
+]
 
 
 @dataclass(frozen=True)
@@ -110,3 +118,35 @@ def _copy_config(config: BundleConfig, root: Path) -> None:
             rel = target.source.relative_to(config.root)
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(target.source, root / rel)
+
+
+# Why a TOML or JSON file (or a .roomodes) is not imported: built back, its bytes differ.
+LAID_OUT_OTHERWISE = (
+    "laid out otherwise than promptbundle writes it: it would not be written back byte for byte"
+)
+_CONFIG = 'name = "import-check"\nversion = "0.0.0"\ntargets = [{targets}]\n'
+
+
+def build_native(agent: ImportedAgent) -> tuple[bytes, Narrowing | None]:
+    """Build the prompt in a throwaway bundle with every format: the native output's bytes,
+    and the targets import would leave out (None: it builds for every one)."""
+    with tempfile.TemporaryDirectory(prefix="promptbundle-import-") as folder:
+        root = Path(folder)
+        names = ", ".join(f'"{name}"' for name in sorted(FORMATS))
+        (root / "promptbundle.toml").write_text(_CONFIG.format(targets=names), encoding="utf-8")
+        path = root / agent.source_rel
+        path.parent.mkdir(parents=True)
+        path.write_bytes(agent.text.encode("utf-8"))
+        result = build_outputs(load(root))
+    for output in result.outputs:
+        if output.target == agent.format and output.agent == agent.label:
+            return output.content, narrowings(result, [agent.label]).get(agent.label)
+    raise PromptBundleError(f"the build wrote no {agent.format} file for {agent.label}")
+
+
+def written_back(agent: ImportedAgent, data: bytes) -> bool:
+    """Whether the agent's native target writes its file back as `data`, byte for byte."""
+    try:
+        return build_native(agent)[0] == data
+    except PromptBundleError:
+        return False

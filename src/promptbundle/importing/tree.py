@@ -23,13 +23,15 @@ from promptbundle.core.files import atomic_write, check_paths_inside, resolve_in
 from promptbundle.core.model import ID_PATTERN, OutputFile, TargetConfig
 from promptbundle.formats.registry import FORMATS, TEXT_SUFFIXES, Unsupported, detect_format
 from promptbundle.importing.convert import (
-    KIND_OF_FORMAT,
     ImportedAgent,
     convert_file,
+    convert_part,
+    kind_of,
+    read_parts,
     slugify,
     with_targets,
 )
-from promptbundle.importing.targets import narrowings
+from promptbundle.importing.targets import LAID_OUT_OTHERWISE, narrowings
 from promptbundle.release.install import relocate
 from promptbundle.sources.prompts import is_valid_id
 
@@ -38,6 +40,7 @@ __all__ = [
     "TreeCheck",
     "TreeImport",
     "TreePlan",
+    "carry_rewritten",
     "check_tree",
     "convert_plan",
     "import_tree",
@@ -69,6 +72,8 @@ class PlannedPrompt:
     format: str
     # A skill's other files, relative to its folder.
     resources: tuple[str, ...] = ()
+    # Which prompt of a file that holds several (a mode of `.roomodes`); None: the file.
+    part: int | None = None
 
 
 @dataclass
@@ -132,8 +137,21 @@ def _plugin_of(rel: str, plugins: Mapping[str, str]) -> tuple[str, str]:
     return best
 
 
+def _claimed(rel: str) -> tuple[str, str, str] | None:
+    """(kind, id, format) of a file where a tool reads prompts of a kind (`project_files`
+    of the formats, in their detection order); None for any other file."""
+    for cls in sorted(FORMATS.values(), key=lambda cls: (cls.detect_order, cls.name)):
+        found = cls.project_file(rel)
+        if found is not None:
+            return (*found, cls.name)
+    return None
+
+
 def _native(kind: str, rel: str, plugin: str) -> str:
     """The format a prompt file at `rel` was written for, by where it lives."""
+    claimed = None if plugin else _claimed(rel)
+    if claimed is not None and claimed[0] == kind:
+        return claimed[2]
     parts = rel.split("/")
     if ".opencode" in parts:
         return "opencode"
@@ -159,10 +177,10 @@ def _kind_and_id(rel: str) -> tuple[str, str] | None:
     rule file (CLAUDE.md, AGENTS.md, .claude/rules/, Copilot and Cursor rules)."""
     parts = rel.split("/")
     name = parts[-1]
-    if name in _RULE_FILES:
-        return "rule", rel[: -len(".md")]
     if rel.startswith(".claude/rules/") and name.endswith(".md"):
         return "rule", rel[len(".claude/rules/") : -len(".md")]
+    if name in _RULE_FILES:
+        return "rule", rel[: -len(".md")]
     if rel == ".github/copilot-instructions.md":
         return "rule", "copilot-instructions"
     if name.endswith(".instructions.md"):
@@ -181,9 +199,9 @@ def _kind_and_id(rel: str) -> tuple[str, str] | None:
 def _rule_format(rel: str, default: str) -> str:
     name = rel.rsplit("/", 1)[-1]
     if name.endswith(".instructions.md") or rel == ".github/copilot-instructions.md":
-        return "copilot-instructions"
+        return "copilot"
     if name.endswith(".mdc"):
-        return "cursor-rule"
+        return "cursor"
     if rel.startswith(".claude/rules/"):
         return "claude-code"
     return _RULE_FILES.get(name, default)
@@ -246,6 +264,8 @@ def _plan_skills(plan: TreePlan, files: list[str]) -> set[str]:
 def _plan_file(plan: TreePlan, rel: str, instructions: set[str]) -> None:
     """Plan one file that no skill claims: a prompt of the kind its place says, a loose
     prompt file, or a file carried byte for byte."""
+    if _plan_parts(plan, rel) or _plan_claimed(plan, rel):
+        return
     found = _kind_and_id(rel)
     if found is None and rel in instructions:
         found = ("rule", rel.rsplit(".", 1)[0])
@@ -264,6 +284,36 @@ def _plan_file(plan: TreePlan, rel: str, instructions: set[str]) -> None:
     plan.prompts.append(PlannedPrompt(rel, kind, prompt_id, plugin, fmt))
 
 
+def _plan_claimed(plan: TreePlan, rel: str) -> bool:
+    """Plan a file outside every plugin where a tool reads prompts of a kind; whether it is
+    one."""
+    claimed = _claimed(rel)
+    if claimed is None or _plugin_of(rel, plan.plugins)[0]:
+        return False
+    kind, prompt_id, fmt = claimed
+    plan.prompts.append(PlannedPrompt(rel, kind, prompt_id, "", fmt))
+    return True
+
+
+def _plan_parts(plan: TreePlan, rel: str) -> bool:
+    """Plan each agent of a file that holds several (`.roomodes`); whether `rel` is one."""
+    if (plan.root / rel).is_symlink():
+        return False
+    for cls in FORMATS.values():
+        if rel not in cls.parts_files:
+            continue
+        try:
+            parts = read_parts(cls.name, plan.root / rel, (plan.root / rel).read_bytes())
+        except Unsupported as why:
+            plan.notes.append(f"{rel}: carried byte for byte, not modelled: {why}")
+            plan.carried.append((rel, ""))
+            return True
+        for index, (part_id, _, _) in enumerate(parts):
+            plan.prompts.append(PlannedPrompt(rel, "agent", part_id, "", cls.name, part=index))
+        return True
+    return False
+
+
 def _loose_prompt(root: Path, rel: str) -> PlannedPrompt | None:
     """A prompt file outside the folders the tools read (a collection of agent files): the
     format its name and frontmatter show, or None (carried). READMEs stay documents."""
@@ -276,10 +326,10 @@ def _loose_prompt(root: Path, rel: str) -> PlannedPrompt | None:
         fmt = detect_format(path, path.read_bytes().decode("utf-8"))
     except (Unsupported, UnicodeDecodeError, OSError):
         return None
-    kind = KIND_OF_FORMAT.get(fmt, "agent")
-    if kind == "skill":
-        return None  # a SKILL.md outside a skills/<id>/ folder has no folder to stand for
+    kind = kind_of(fmt, path)
     stem = PurePosixPath(rel).name.split(".", 1)[0]
+    if kind == "skill" and FORMATS[fmt].carries_resources:
+        return None  # a SKILL.md outside a skills/<id>/ folder has no folder to stand for
     return PlannedPrompt(rel, kind, stem, "", fmt)
 
 
@@ -304,15 +354,19 @@ def convert_plan(plan: TreePlan) -> None:
                 raise Unsupported("a symbolic link")
             if not is_valid_id(item.kind, prompt_id):
                 raise Unsupported(f"{prompt_id!r} cannot be a {item.kind} id")
-            agent = convert_file(
-                path,
-                path.read_bytes(),
-                format_name=item.format,
-                label=item.rel,
-                agent_id=prompt_id,
-                kind=item.kind,
-                plugin=item.plugin,
-                recorded=item.rel,
+            agent = (
+                _convert(plan, item, prompt_id)
+                if item.part is not None
+                else convert_file(
+                    path,
+                    path.read_bytes(),
+                    format_name=item.format,
+                    label=item.rel,
+                    agent_id=prompt_id,
+                    kind=item.kind,
+                    plugin=item.plugin,
+                    recorded=item.rel,
+                )
             )
         except Unsupported as why:
             plan.notes.append(f"{item.rel}: carried byte for byte, not modelled: {why}")
@@ -323,7 +377,7 @@ def convert_plan(plan: TreePlan) -> None:
             continue
         plan.converted.append(agent)
     carried = []
-    for rel, plugin in plan.carried:
+    for rel, plugin in dict.fromkeys(plan.carried):
         if (plan.root / rel).is_symlink():
             plan.unsupported.append(
                 (rel, "a symbolic link is not carried (it could lead out of the project)")
@@ -331,6 +385,20 @@ def convert_plan(plan: TreePlan) -> None:
         else:
             carried.append((rel, plugin))
     plan.carried = sorted(carried)
+
+
+def _convert(plan: TreePlan, item: PlannedPrompt, prompt_id: str) -> ImportedAgent:
+    """One agent of a file that holds several."""
+    path = plan.root / item.rel
+    return convert_part(
+        path,
+        path.read_bytes(),
+        item.part or 0,
+        fmt=item.format,
+        agent_id=prompt_id,
+        label=item.rel,
+        recorded=item.rel,
+    )
 
 
 def _valid_id(kind: str, prompt_id: str) -> str:
@@ -430,6 +498,7 @@ def import_tree(root: Path, into: Path, *, force: bool = False) -> TreeImport:
     """Import the project at `root` into the bundle folder `into` (created when needed)."""
     plan = plan_tree(root)
     convert_plan(plan)
+    carry_rewritten(plan)
     config_exists = (into / "promptbundle.toml").exists() or (into / "pyproject.toml").exists()
     clashes = [p for p in _destinations(plan) if (into / p).exists()]
     if clashes and not force:
@@ -456,6 +525,30 @@ def import_tree(root: Path, into: Path, *, force: bool = False) -> TreeImport:
     result.narrowed = _narrow(plan, into)
     result.messages += [f"{rel}: unsupported: {why}" for rel, why in plan.unsupported]
     return result
+
+
+def carry_rewritten(plan: TreePlan) -> None:
+    """Carry instead the files modelled from their fields (TOML, JSON, `.roomodes`) that the
+    import, built, would not write back byte for byte: laid out otherwise than promptbundle
+    writes them, or (a `.roomodes`) joined by the project's other agents."""
+    structured = [agent for agent in plan.converted if agent.structured]
+    if not structured:
+        return
+    with tempfile.TemporaryDirectory(prefix="promptbundle-tree-") as folder:
+        write_tree(plan, Path(folder), name="check", targets=tree_targets(plan))
+        bundle = load(Path(folder))
+        installed = _installed(bundle.config.targets, build_outputs(bundle).outputs)
+    rels = {agent.source.relative_to(plan.root).as_posix() for agent in structured}
+    rewritten = sorted(rel for rel in rels if installed.get(rel) != (plan.root / rel).read_bytes())
+    for rel in rewritten:
+        plan.notes.append(f"{rel}: carried byte for byte, not modelled: {LAID_OUT_OTHERWISE}")
+        plan.carried.append((rel, ""))
+    plan.converted = [
+        agent
+        for agent in plan.converted
+        if agent.source.relative_to(plan.root).as_posix() not in rewritten
+    ]
+    plan.carried.sort()
 
 
 def _destinations(plan: TreePlan) -> list[str]:
@@ -536,9 +629,8 @@ def _installed(targets: Sequence[TargetConfig], outputs: Sequence[OutputFile]) -
     """Project path -> bytes, as installing every target (and the bundle's files) would write."""
     prefixes = {CARRIED_TARGET: ""}
     for target in targets:
-        prefix = FORMATS[target.format].install_prefix
-        if prefix is not None:
-            prefixes[target.name] = prefix
+        # A format that is not installed (a skill table) is compared as its output folder.
+        prefixes[target.name] = FORMATS[target.format].install_prefix or ""
     found: dict[str, bytes] = {}
     for name, prefix in prefixes.items():
         files = {o.path: o.content for o in outputs if o.target == name}

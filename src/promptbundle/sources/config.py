@@ -27,6 +27,13 @@ CONFIG_FILE = "promptbundle.toml"
 PYPROJECT = "pyproject.toml"
 _BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars", "tools"}
 _TARGET_KEYS = {"format", "models", "tools", "options", "description", "convert", "accept"}
+# Formats that became part of another, by their old name: a config naming one is an error.
+RENAMED_FORMATS = {
+    "copilot-agent": "copilot",
+    "copilot-prompt": "copilot",
+    "copilot-instructions": "copilot",
+    "cursor-rule": "cursor",
+}
 # The output folder's `files/` holds the bundle's own files: no target may take the name.
 RESERVED_TARGETS = frozenset({"files"})
 # Folders a build must never write into: it removes every file there that it does not produce.
@@ -312,17 +319,41 @@ def _tool_names(table: dict[str, Any], problems: _Problems) -> tuple[str, ...]:
     return tuple(tools)
 
 
+def _renamed(old: str) -> str:
+    new = RENAMED_FORMATS[old]
+    return f"{old!r} is now part of {new!r}: use {new!r}, which writes every kind the tool reads"
+
+
+def _built_in_target(name: str, config_source: Path, formats: KnownFormats) -> TargetConfig:
+    """A target without a file of its own: a built-in format by its name."""
+    location = Location(config_source, key_line_in(config_source, "targets"), 1)
+    if name in RENAMED_FORMATS:
+        raise ConfigError(_renamed(name), location)
+    if name not in formats.names:
+        raise ConfigError(
+            f"target {name!r}{did_you_mean(name, formats.names)} is neither a built-in format "
+            f"({', '.join(sorted(formats.names))}) "
+            f"nor configured in targets/{name}.toml",
+            location,
+        )
+    return TargetConfig(name=name, format=name)
+
+
+def _format_problems(fmt: Any, path: Path, formats: KnownFormats) -> list[PromptBundleError]:
+    """A target file's `format`: a built-in format, not an old name of one."""
+    location = Location(path, key_line_in(path, "format"), 1)
+    if isinstance(fmt, str) and fmt in RENAMED_FORMATS:
+        return [ConfigError(_renamed(fmt), location)]
+    if fmt not in formats.names:
+        message = f"unknown format {fmt!r} (built-in: {', '.join(sorted(formats.names))})"
+        return [ConfigError(message, location)]
+    return []
+
+
 def _load_target(root: Path, name: str, config_source: Path, formats: KnownFormats) -> TargetConfig:
     path = root / "targets" / f"{name}.toml"
     if not is_config_file(path):
-        if name not in formats.names:
-            raise ConfigError(
-                f"target {name!r}{did_you_mean(name, formats.names)} is neither a built-in format "
-                f"({', '.join(sorted(formats.names))}) "
-                f"nor configured in targets/{name}.toml",
-                Location(config_source, key_line_in(config_source, "targets"), 1),
-            )
-        return TargetConfig(name=name, format=name)
+        return _built_in_target(name, config_source, formats)
     table = read_toml(path)
     errors: list[PromptBundleError] = []
     for key in sorted(set(table) - _TARGET_KEYS):
@@ -334,13 +365,7 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
             )
         )
     fmt = table.get("format", name)
-    if fmt not in formats.names:
-        errors.append(
-            ConfigError(
-                f"unknown format {fmt!r} (built-in: {', '.join(sorted(formats.names))})",
-                Location(path, key_line_in(path, "format"), 1),
-            )
-        )
+    errors += _format_problems(fmt, path, formats)
     for key in ("models", "tools", "options"):
         value = table.get(key, {})
         if not isinstance(value, dict) or (
