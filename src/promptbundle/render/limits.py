@@ -1,0 +1,592 @@
+"""The resource limits of one render, and the checks the sandbox runs to keep within them.
+
+A template can ask for a string of two billion characters (`'x'|center(2*10**9)`), an integer
+of ten billion digits (`10**(10**10)`) or a loop of 10**10 steps in one line. Every way a
+template makes a value that can grow beyond its inputs is checked *before* the value is made:
+the operators `*`, `**`, `+`, `%` and `~`, string formatting, the string methods and filters
+that pad, repeat or join, `range` and `lipsum`. Loops, macro calls and time are counted per
+render. A limit hit raises `RenderLimitError`; the render reports it at the template line.
+The limits are far above what a prompt needs; docs/checks.md lists them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from jinja2.runtime import markup_join
+from jinja2.utils import Namespace, generate_lorem_ipsum
+
+__all__ = [
+    "CODE_TAG",
+    "MAX_CALLS",
+    "MAX_DEPTH",
+    "MAX_INT_BITS",
+    "MAX_LOOP_STEPS",
+    "MAX_MADE",
+    "MAX_OUTPUT",
+    "MAX_SECONDS",
+    "MAX_SIZE",
+    "RenderLimitError",
+    "account",
+    "check_binop",
+    "check_call",
+    "checked_filter",
+    "checked_lipsum",
+    "checked_markup_join",
+    "checked_range",
+    "checked_str_join",
+    "finalize",
+    "guard_loop",
+    "join_output",
+    "nested_call",
+    "render_scope",
+    "text_size",
+]
+
+# Characters one render may output: an agent body, a fragment, a macro's or a block's text.
+MAX_OUTPUT = 1_000_000
+# Characters of one string, or items of one list or dict, that one operation may make.
+MAX_SIZE = 1_000_000
+# Characters and items that all operations of one render may make together (thrown away or not).
+MAX_MADE = 100_000_000
+# Loop iterations in one render (every `{% for %}`, nested loops multiply).
+MAX_LOOP_STEPS = 100_000
+# Macro calls in one render (a macro calling itself twice fans out fast).
+MAX_CALLS = 100_000
+# Macro calls, recursive loops and fragment() renders nested in one another.
+MAX_DEPTH = 50
+# Bits of an integer that `*` or `**` may make (about 19,700 decimal digits).
+MAX_INT_BITS = 65_536
+# Wall-clock seconds one render may take, checked at loop steps and calls.
+MAX_SECONDS = 10.0
+# Part of the compiled-template cache's file names: templates compiled without these checks
+# (by an older version) are never loaded.
+CODE_TAG = "limits1"
+
+# How often (in loop steps) the clock is read.
+_CLOCK_EVERY = 64
+
+
+class RenderLimitError(Exception):
+    """A template went over one of the limits above; the message names the limit."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"render limit: {what}")
+
+
+@dataclass
+class RenderBudget:
+    """What one render has used so far."""
+
+    deadline: float
+    steps: int = 0
+    calls: int = 0
+    depth: int = 0
+    made: int = 0
+
+    def check_clock(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise RenderLimitError(f"rendering took over {MAX_SECONDS:g} seconds")
+
+
+_budget: ContextVar[RenderBudget | None] = ContextVar("promptbundle_budget", default=None)
+
+
+@contextmanager
+def render_scope() -> Iterator[RenderBudget]:
+    """The budget of the render in progress, or a new one for a render that starts here.
+
+    A fragment rendered inside an agent shares the agent's budget, and counts as one level
+    of nesting."""
+    budget = _budget.get()
+    token = None
+    if budget is None:
+        budget = RenderBudget(time.monotonic() + MAX_SECONDS)
+        token = _budget.set(budget)
+    try:
+        with nested_call():
+            yield budget
+    finally:
+        if token is not None:
+            _budget.reset(token)
+
+
+@contextmanager
+def nested_call(*, counted: bool = False) -> Iterator[None]:
+    """One level of nesting (a macro call when `counted`, a recursive loop, a fragment)."""
+    budget = _budget.get()
+    if budget is None:
+        yield
+        return
+    if counted:
+        budget.calls += 1
+        if budget.calls > MAX_CALLS:
+            raise RenderLimitError(f"more than {MAX_CALLS:,} macro calls")
+    if budget.depth >= MAX_DEPTH:
+        raise RenderLimitError(f"macro calls or fragments nested deeper than {MAX_DEPTH}")
+    budget.check_clock()
+    budget.depth += 1
+    try:
+        yield
+    finally:
+        budget.depth -= 1
+
+
+def guard_loop(iterable: Iterable[Any]) -> Iterator[Any]:
+    """The items of a `{% for %}` loop, each counted against the render's loop steps."""
+    budget = _budget.get()
+    for item in iterable:
+        if budget is not None:
+            budget.steps += 1
+            if budget.steps > MAX_LOOP_STEPS:
+                raise RenderLimitError(f"more than {MAX_LOOP_STEPS:,} loop iterations")
+            if budget.steps % _CLOCK_EVERY == 0:
+                budget.check_clock()
+        yield item
+
+
+# -- sizes
+
+
+def check_size(size: int) -> None:
+    """Refuse a value of `size` characters or items before it is made."""
+    if size > MAX_SIZE:
+        raise RenderLimitError(
+            f"a string or list of {size:,} characters or items (limit {MAX_SIZE:,})"
+        )
+
+
+def made(size: int) -> None:
+    """Count a value of `size` characters or items that an operation made."""
+    check_size(size)
+    budget = _budget.get()
+    if budget is not None:
+        budget.made += size
+        if budget.made > MAX_MADE:
+            raise RenderLimitError(f"more than {MAX_MADE:,} characters or items made in one render")
+
+
+_SIZED = (str, bytes, bytearray, list, tuple, dict, set, frozenset)
+
+
+def account(result: Any, *inputs: Any) -> None:
+    """Count what an operation returned, unless it is one of its inputs."""
+    if isinstance(result, _SIZED) and not any(result is item for item in inputs):
+        made(len(result))
+
+
+def text_size(value: Any, limit: int = MAX_SIZE) -> int:
+    """About how many characters `str(value)` has; stops counting once over `limit`.
+
+    Containers are walked instead of converted, so a list holding one long string a million
+    times is refused before its text is made."""
+    if isinstance(value, str):
+        return len(value)
+    total = 0
+    pending = [value]
+    while pending and total <= limit:
+        total += _own_size(pending.pop(), pending)
+    return total
+
+
+def _own_size(value: Any, pending: list[Any]) -> int:
+    """Characters `value` adds to its container's text; its items go onto `pending`."""
+    if isinstance(value, (str, bytes, bytearray)):
+        return len(value) + 3
+    if isinstance(value, Mapping):
+        pending.extend(value.keys())
+        pending.extend(value.values())
+        return 2 + 4 * len(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        pending.extend(value)
+        return 2 + 2 * len(value)
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    if isinstance(value, Namespace):
+        pending.append(object.__getattribute__(value, "_Namespace__attrs"))
+        return 16
+    return 32
+
+
+def _int_arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> int:
+    """An integer argument by position or name; 0 when absent or not an integer."""
+    value = args[index] if len(args) > index else kwargs.get(name, 0)
+    return value if isinstance(value, int) else 0
+
+
+def _str_arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name)
+
+
+# -- operators
+
+
+def _check_multiply(left: Any, right: Any) -> None:
+    if isinstance(left, int) and isinstance(right, int):
+        bits = left.bit_length() + right.bit_length()
+        if bits > MAX_INT_BITS:
+            raise RenderLimitError(f"an integer of about {bits:,} bits (limit {MAX_INT_BITS:,})")
+        return
+    sequence, count = (right, left) if isinstance(left, int) else (left, right)
+    if isinstance(count, int) and isinstance(sequence, (str, bytes, list, tuple)):
+        check_size(len(sequence) * max(count, 0))
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        bits = (abs(base) - 1).bit_length() * exponent
+        if bits > MAX_INT_BITS:
+            raise RenderLimitError(f"an integer of about {bits:,} bits (limit {MAX_INT_BITS:,})")
+
+
+def _check_add(left: Any, right: Any) -> None:
+    sized = (str, bytes, list, tuple)
+    if isinstance(left, sized) and isinstance(right, sized):
+        check_size(len(left) + len(right))
+
+
+def _check_modulo(left: Any, right: Any) -> None:
+    if isinstance(left, str):
+        check_size(printf_size(left, right))
+
+
+_BINOP_CHECKS: dict[str, Callable[[Any, Any], None]] = {
+    "*": _check_multiply,
+    "**": _check_power,
+    "+": _check_add,
+    "%": _check_modulo,
+}
+
+
+def check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse `left <operator> right` if its result would be over a limit."""
+    check = _BINOP_CHECKS.get(operator)
+    if check is not None:
+        check(left, right)
+
+
+# -- formatting
+
+# One printf conversion: %(key)flags width .precision length type.
+_PRINTF = re.compile(r"%(?:\(([^)]*)\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?(.?)", re.S)
+# Digit runs of a str.format spec (width, precision, or a digit used as fill).
+_DIGITS = re.compile(r"\d+")
+
+
+def _number(text: str) -> int:
+    return int(text or "0") if len(text) <= 18 else 10**18
+
+
+class _PrintfArgs:
+    """The values a printf format consumes, in order or by key."""
+
+    def __init__(self, args: Any) -> None:
+        self.args = args
+        self.values = args if isinstance(args, tuple) else (args,)
+        self.position = 0
+
+    def next(self) -> Any:
+        value = self.values[self.position] if self.position < len(self.values) else None
+        self.position += 1
+        return value
+
+    def star(self) -> int:
+        value = self.next()
+        return abs(value) if isinstance(value, int) else 0
+
+    def key(self, name: str) -> Any:
+        return self.args.get(name) if isinstance(self.args, Mapping) else None
+
+
+def printf_size(fmt: str, args: Any) -> int:
+    """About how many characters `fmt % args` has at most: widths, precisions and values."""
+    values = _PrintfArgs(args)
+    total = len(fmt)
+    for match in _PRINTF.finditer(fmt):
+        key, width, precision, conversion = match.groups()
+        if conversion == "%":
+            continue
+        for part in (width, precision):
+            total += values.star() if part == "*" else _number(part or "")
+        value = values.next() if key is None else values.key(key)
+        total += text_size(value) + 32
+        if total > MAX_SIZE:
+            break
+    return total
+
+
+def check_format_field(value: Any, spec: str, so_far: int) -> None:
+    """Refuse one `{...}` field of `str.format` whose width or text is over the limit."""
+    widths = sum(_number(digits) for digits in _DIGITS.findall(spec))
+    check_size(so_far + widths + text_size(value))
+
+
+# -- calls of methods
+
+
+def _check_pad(owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    check_size(max(len(owner), _int_arg(args, kwargs, 0, "width")))
+
+
+def _check_expandtabs(owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    tab = "\t" if isinstance(owner, str) else b"\t"
+    tabsize = _int_arg(args, kwargs, 0, "tabsize") if args or kwargs else 8
+    check_size(len(owner) + owner.count(tab) * max(tabsize, 0))
+
+
+def replaced_size(text: Any, old: Any, new: Any, count: Any) -> int:
+    """Exactly how long `text.replace(old, new, count)` is (0 for arguments it refuses)."""
+    if not (isinstance(old, type(text)) and isinstance(new, type(text))):
+        return 0
+    found = len(text) + 1 if not old else text.count(old)
+    if isinstance(count, int) and count >= 0:
+        found = min(found, count)
+    return len(text) + found * (len(new) - len(old))
+
+
+def _check_replace(owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    old, new = _str_arg(args, kwargs, 0, "old"), _str_arg(args, kwargs, 1, "new")
+    check_size(replaced_size(owner, old, new, _str_arg(args, kwargs, 2, "count")))
+
+
+def _check_translate(owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    table = _str_arg(args, kwargs, 0, "table")
+    if isinstance(table, Mapping):
+        replacements: Iterable[Any] = table.values()
+    elif isinstance(table, (list, tuple)):
+        replacements = table
+    else:
+        replacements = ()
+    longest = max((len(item) for item in replacements if isinstance(item, str)), default=1)
+    check_size(len(owner) * max(longest, 1))
+
+
+def _joined_size(separator: Any, items: list[Any]) -> int:
+    total = len(separator) * max(len(items) - 1, 0)
+    for item in items:
+        total += text_size(item)
+        if total > MAX_SIZE:
+            break
+    return total
+
+
+_TEXT_METHODS: dict[str, Callable[[Any, tuple[Any, ...], Mapping[str, Any]], None]] = {
+    "center": _check_pad,
+    "ljust": _check_pad,
+    "rjust": _check_pad,
+    "zfill": _check_pad,
+    "expandtabs": _check_expandtabs,
+    "replace": _check_replace,
+    "translate": _check_translate,
+}
+
+
+def check_call(func: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Refuse a method call whose result would be over a limit; returns the arguments to use.
+
+    An iterable argument that must be measured first (`join`, `extend`) is read into a list,
+    which is passed on instead."""
+    owner = getattr(func, "__self__", None)
+    name = getattr(func, "__name__", "")
+    if isinstance(owner, (str, bytes, bytearray)):
+        if name == "join" and args:
+            items = list(args[0])
+            check_size(_joined_size(owner, items))
+            return (items, *args[1:])
+        check = _TEXT_METHODS.get(name)
+        if check is not None:
+            check(owner, args, kwargs)
+    elif isinstance(owner, list) and name == "extend" and args:
+        items = list(args[0])
+        check_size(len(owner) + len(items))
+        return (items, *args[1:])
+    elif isinstance(owner, int) and name == "to_bytes":
+        check_size(_int_arg(args, kwargs, 0, "length"))
+    return args
+
+
+# -- filters and globals
+
+
+def _check_center_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    check_size(max(text_size(args[0]), _int_arg(args, kwargs, 1, "width")))
+    return args
+
+
+def _check_indent_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    width = _str_arg(args, kwargs, 1, "width")
+    if width is None:
+        width = 4
+    step = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+    check_size(step)
+    text = str(args[0])
+    check_size(len(text) + (len(text.splitlines()) + 1) * step)
+    return args
+
+
+def _check_wordwrap_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    wrapstring = _str_arg(args, kwargs, 3, "wrapstring")
+    if isinstance(wrapstring, str) and len(wrapstring) > 1:
+        check_size(text_size(args[0]) * (1 + len(wrapstring)))
+    return args
+
+
+def _check_format_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    check_size(printf_size(str(args[0]), kwargs or tuple(args[1:])))
+    return args
+
+
+def _check_join_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    items = list(args[0])
+    separator = _str_arg(args, kwargs, 1, "d")
+    check_size(_joined_size(separator if isinstance(separator, str) else "", items))
+    return (items, *args[1:])
+
+
+def _check_replace_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    old, new = _str_arg(args, kwargs, 1, "old"), _str_arg(args, kwargs, 2, "new")
+    count = _str_arg(args, kwargs, 3, "count")
+    check_size(replaced_size(str(args[0]), str(old), str(new), count))
+    return args
+
+
+def _check_batch_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    if _str_arg(args, kwargs, 2, "fill_with") is not None:
+        check_size(_int_arg(args, kwargs, 1, "linecount"))
+    return args
+
+
+def _check_slice_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    check_size(_int_arg(args, kwargs, 1, "slices"))
+    return args
+
+
+def _check_sum_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    start = _str_arg(args, kwargs, 2, "start")
+    if not isinstance(start, (list, tuple)):
+        return args
+    items = list(args[0])
+    check_size(len(start) + sum(len(item) for item in items if isinstance(item, (list, tuple))))
+    return (items, *args[1:])
+
+
+def _check_urlize_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    text = str(args[0])
+    target, rel = _str_arg(args, kwargs, 3, "target"), _str_arg(args, kwargs, 4, "rel")
+    extra = len(str(target or "")) + len(str(rel or ""))
+    check_size(2 * len(text) + len(text.split()) * (extra + 64))
+    return args
+
+
+def _check_text_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    check_size(text_size(args[0]) if args else 0)
+    return args
+
+
+FilterCheck = Callable[[tuple[Any, ...], dict[str, Any]], tuple[Any, ...]]
+
+# Checks run before a filter, on (value, *arguments): the filters whose result can be much
+# larger than their input, and the ones that turn a container into text.
+FILTER_CHECKS: dict[str, FilterCheck] = {
+    "center": _check_center_filter,
+    "indent": _check_indent_filter,
+    "wordwrap": _check_wordwrap_filter,
+    "format": _check_format_filter,
+    "join": _check_join_filter,
+    "replace": _check_replace_filter,
+    "batch": _check_batch_filter,
+    "slice": _check_slice_filter,
+    "sum": _check_sum_filter,
+    "urlize": _check_urlize_filter,
+    **{
+        name: _check_text_filter
+        for name in ("string", "tojson", "pprint", "e", "escape", "forceescape", "safe")
+    },
+}
+
+
+def checked_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func` (a Jinja filter) with its check before and its result counted after."""
+    check = FILTER_CHECKS.get(name)
+    # Filters marked pass_context/pass_eval_context/pass_environment get that first.
+    passed = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
+
+    @wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if check is not None and len(args) > passed:
+            args = (*args[:passed], *check(args[passed:], kwargs))
+        result = func(*args, **kwargs)
+        account(result, *args)
+        return result
+
+    return checked
+
+
+def checked_range(*args: int) -> range:
+    """`range`, refused beyond the loop steps a render may take."""
+    numbers = range(*args)
+    if len(numbers) > MAX_LOOP_STEPS:
+        raise RenderLimitError(f"a range of {len(numbers):,} numbers (limit {MAX_LOOP_STEPS:,})")
+    return numbers
+
+
+def checked_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+    """`lipsum`, refused when the text would be over the size limit."""
+    if isinstance(n, int) and isinstance(max, int) and isinstance(min, int):
+        check_size(n * (max if max > min else min) * 16)
+    text = generate_lorem_ipsum(n=n, html=html, min=min, max=max)
+    made(len(text))
+    return text
+
+
+# -- text made by templates
+
+
+def finalize(value: Any) -> Any:
+    """Every `{{ ... }}` value: one that is not a string is measured before it becomes one."""
+    if type(value) is not str:
+        made(text_size(value))
+    return value
+
+
+def checked_str_join(pieces: Iterable[Any]) -> str:
+    """`a ~ b`: the pieces as text, refused before joining when they are too long together."""
+    texts = []
+    total = 0
+    for piece in pieces:
+        if type(piece) is not str:
+            made(text_size(piece))
+            piece = str(piece)
+        total += len(piece)
+        texts.append(piece)
+    made(total)
+    return "".join(texts)
+
+
+def checked_markup_join(pieces: Iterable[Any]) -> str:
+    """`a ~ b` where autoescaping may be on: measured first, as `checked_str_join`."""
+    items = list(pieces)
+    check_size(sum(text_size(item) for item in items))
+    text = markup_join(items)
+    made(len(text))
+    return text
+
+
+def join_output(pieces: Iterable[str]) -> str:
+    """The text of a render, a macro or a block, refused as soon as it is over the limit."""
+    texts = []
+    total = 0
+    for piece in pieces:
+        total += len(piece)
+        if total > MAX_OUTPUT:
+            raise RenderLimitError(f"output over {MAX_OUTPUT:,} characters")
+        texts.append(piece)
+    made(total)
+    return "".join(texts)
