@@ -162,17 +162,24 @@ class BundleEnvironment(SandboxedEnvironment):
         return result
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(obj, Macro):
-            with limits.nested_call(counted=True):
-                return super().call(context, obj, *args, **kwargs)
-        if isinstance(obj, LoopContext):  # the loop(...) of a recursive loop
-            with limits.nested_call():
-                items = (limits.guard_loop(args[0]), *args[1:]) if args else args
-                return super().call(context, obj, *items, **kwargs)
+        if isinstance(obj, (Macro, LoopContext)):
+            return self._nested_call(context, obj, args, kwargs)
         args = limits.check_call(obj, args, kwargs)
         result = super().call(context, obj, *args, **kwargs)
         limits.account(result, getattr(obj, "__self__", None), *args)
         return result
+
+    def _nested_call(
+        self, context: Context, obj: Macro | LoopContext, args: tuple[Any, ...], kwargs: Any
+    ) -> Any:
+        """A macro call, or the `loop(...)` of a recursive loop: one level deeper."""
+        if isinstance(obj, LoopContext) and args:
+            args = (limits.guard_loop(args[0]), *args[1:])
+        budget = limits.enter_call(counted=isinstance(obj, Macro))
+        try:
+            return super().call(context, obj, *args, **kwargs)
+        finally:
+            limits.leave_call(budget)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         """`str.format` and `format_map` (as Jinja's sandbox has them), fields measured."""

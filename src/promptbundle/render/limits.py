@@ -12,12 +12,12 @@ The limits are far above what a prompt needs; docs/checks.md lists them.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sized
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import wraps
+from time import monotonic
 from typing import Any
 
 from jinja2.runtime import markup_join
@@ -42,10 +42,11 @@ __all__ = [
     "checked_markup_join",
     "checked_range",
     "checked_str_join",
+    "enter_call",
     "finalize",
     "guard_loop",
     "join_output",
-    "nested_call",
+    "leave_call",
     "render_scope",
     "text_size",
 ]
@@ -92,8 +93,17 @@ class RenderBudget:
     made: int = 0
 
     def check_clock(self) -> None:
-        if time.monotonic() > self.deadline:
+        if monotonic() > self.deadline:
             raise RenderLimitError(f"rendering took over {MAX_SECONDS:g} seconds")
+
+    def take_steps(self, count: int) -> None:
+        """Count loop iterations; the clock is read every 64 of them."""
+        before = self.steps
+        self.steps += count
+        if self.steps > MAX_LOOP_STEPS:
+            raise RenderLimitError(f"more than {MAX_LOOP_STEPS:,} loop iterations")
+        if self.steps // _CLOCK_EVERY != before // _CLOCK_EVERY:
+            self.check_clock()
 
 
 _budget: ContextVar[RenderBudget | None] = ContextVar("promptbundle_budget", default=None)
@@ -108,23 +118,26 @@ def render_scope() -> Iterator[RenderBudget]:
     budget = _budget.get()
     token = None
     if budget is None:
-        budget = RenderBudget(time.monotonic() + MAX_SECONDS)
+        budget = RenderBudget(monotonic() + MAX_SECONDS)
         token = _budget.set(budget)
     try:
-        with nested_call():
+        enter_call()
+        try:
             yield budget
+        finally:
+            leave_call(budget)
     finally:
         if token is not None:
             _budget.reset(token)
 
 
-@contextmanager
-def nested_call(*, counted: bool = False) -> Iterator[None]:
-    """One level of nesting (a macro call when `counted`, a recursive loop, a fragment)."""
+def enter_call(*, counted: bool = False) -> RenderBudget | None:
+    """One more level of nesting (a macro call when `counted`, a recursive loop, a fragment).
+
+    Returns the budget to hand to `leave_call` when the call returns."""
     budget = _budget.get()
     if budget is None:
-        yield
-        return
+        return None
     if counted:
         budget.calls += 1
         if budget.calls > MAX_CALLS:
@@ -133,22 +146,32 @@ def nested_call(*, counted: bool = False) -> Iterator[None]:
         raise RenderLimitError(f"macro calls or fragments nested deeper than {MAX_DEPTH}")
     budget.check_clock()
     budget.depth += 1
-    try:
-        yield
-    finally:
+    return budget
+
+
+def leave_call(budget: RenderBudget | None) -> None:
+    if budget is not None:
         budget.depth -= 1
 
 
-def guard_loop(iterable: Iterable[Any]) -> Iterator[Any]:
-    """The items of a `{% for %}` loop, each counted against the render's loop steps."""
+def guard_loop(iterable: Iterable[Any]) -> Iterable[Any]:
+    """The items of a `{% for %}` loop, counted against the render's loop steps.
+
+    A loop over a list, a string, a range or a dict is counted whole before it starts (a loop
+    always runs to its end); any other iterable is counted item by item."""
     budget = _budget.get()
+    if budget is None:
+        return iterable
+    if isinstance(iterable, Sized):
+        budget.take_steps(len(iterable))
+        budget.check_clock()
+        return iterable
+    return _counted(iterable, budget)
+
+
+def _counted(iterable: Iterable[Any], budget: RenderBudget) -> Iterator[Any]:
     for item in iterable:
-        if budget is not None:
-            budget.steps += 1
-            if budget.steps > MAX_LOOP_STEPS:
-                raise RenderLimitError(f"more than {MAX_LOOP_STEPS:,} loop iterations")
-            if budget.steps % _CLOCK_EVERY == 0:
-                budget.check_clock()
+        budget.take_steps(1)
         yield item
 
 
@@ -549,9 +572,12 @@ def checked_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100)
 # -- text made by templates
 
 
+_SCALARS = (str, int, float, type(None))
+
+
 def finalize(value: Any) -> Any:
-    """Every `{{ ... }}` value: one that is not a string is measured before it becomes one."""
-    if type(value) is not str:
+    """Every `{{ ... }}` value: a container is measured before it becomes text."""
+    if not isinstance(value, _SCALARS):
         made(text_size(value))
     return value
 
@@ -580,13 +606,25 @@ def checked_markup_join(pieces: Iterable[Any]) -> str:
 
 
 def join_output(pieces: Iterable[str]) -> str:
-    """The text of a render, a macro or a block, refused as soon as it is over the limit."""
+    """The text of a render, a macro or a block, refused as soon as it is over the limit.
+
+    The error is raised inside a render's generator, at the template line whose text went
+    over, so that the error names that line."""
+    if isinstance(pieces, list):  # the text of a macro or a block
+        total = sum(map(len, pieces))
+        if total > MAX_OUTPUT:
+            raise RenderLimitError(f"output over {MAX_OUTPUT:,} characters")
+        made(total)
+        return "".join(pieces)
     texts = []
     total = 0
     for piece in pieces:
         total += len(piece)
         if total > MAX_OUTPUT:
-            raise RenderLimitError(f"output over {MAX_OUTPUT:,} characters")
+            error = RenderLimitError(f"output over {MAX_OUTPUT:,} characters")
+            if isinstance(pieces, Generator):
+                pieces.throw(error)
+            raise error
         texts.append(piece)
     made(total)
     return "".join(texts)
