@@ -55,6 +55,10 @@ HOSTILE = {
     "indent filter": ("{{ 'x'|indent(10**9) }}", SIZE.format("1,000,000,000")),
     "format filter": ("{{ '%*s'|format(10**9, 'x') }}", SIZE.format("1,000,000,036")),
     "printf operator": ("{{ '%.*f' % (10**9, 1.5) }}", SIZE.format("1,000,000,068")),
+    "bytes printf operator": (
+        "{{ '%1000000000s'.encode() % ('x'.encode(),) }}",
+        SIZE.format("1,000,000,048"),
+    ),
     "str.format": ("{{ '{:>2000000000}'.format('x') }}", SIZE.format("2,000,000,001")),
     "str.format nested width": (
         "{{ '{:>{w}}'.format('x', w=10**9) }}",
@@ -203,6 +207,33 @@ def test_huge_arguments_that_make_small_results_render(
     assert (result.returncode, result.stderr) == (0, "")
     built = (root / "dist/claude-code/agents/x.md").read_text(encoding="utf-8")
     assert built.endswith(f"---\n{HARMLESS[line]}\n")
+
+
+def test_filters_are_not_run_while_compiling(make_bundle: BundleFactory) -> None:
+    # Folded into constants, these would make a gigabyte of compiled code before any render.
+    lines = "{{ 'x'|center(1000000) }}\n" * 1000
+    root = make_bundle({"agents/x.md": f"{HEADER}{lines}"})
+    result = _build_capped(root)
+    # The first line's text is the whole million; its line break goes over.
+    assert (result.returncode, result.stderr) == (
+        1,
+        "agents/x.md:5:1: error: render limit: output over 1,000,000 characters [PB004]\n",
+    )
+
+
+def test_running_out_of_memory_is_a_pb004_error_at_its_line(
+    make_bundle: BundleFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_memory_left(size: int) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(limits, "made", no_memory_left)
+    root = make_bundle({"agents/x.md": f"{HEADER}ok\n{{{{ [1, 2] }}}}\n"})
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root))
+    assert info.value.lines() == [
+        f"{root / 'agents/x.md'}:6:1: error: render limit: out of memory [PB004]"
+    ]
 
 
 def test_a_limit_hit_in_a_fragment_names_the_fragment_line_and_the_agent(

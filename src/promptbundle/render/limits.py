@@ -20,8 +20,8 @@ from functools import wraps
 from time import monotonic
 from typing import Any
 
-from jinja2.runtime import markup_join
-from jinja2.utils import Namespace, generate_lorem_ipsum
+from jinja2.runtime import Context, markup_join
+from jinja2.utils import Namespace, generate_lorem_ipsum, pass_context
 
 __all__ = [
     "CODE_TAG",
@@ -233,7 +233,10 @@ def _own_size(value: Any, pending: list[Any]) -> int:
     if isinstance(value, int):
         return value.bit_length() // 3 + 2
     if isinstance(value, Namespace):
-        pending.append(object.__getattribute__(value, "_Namespace__attrs"))
+        try:
+            pending.append(object.__getattribute__(value, "_Namespace__attrs"))
+        except AttributeError:  # a Jinja that keeps a namespace's values elsewhere
+            return 32
         return 16
     return 32
 
@@ -276,6 +279,8 @@ def _check_add(left: Any, right: Any) -> None:
 
 
 def _check_modulo(left: Any, right: Any) -> None:
+    if isinstance(left, (bytes, bytearray)):
+        left = left.decode("latin-1")
     if isinstance(left, str):
         check_size(printf_size(left, right))
 
@@ -535,21 +540,32 @@ FILTER_CHECKS: dict[str, FilterCheck] = {
 }
 
 
+# What a filter marked pass_context, pass_eval_context or pass_environment gets first.
+_PASSED: dict[str, Callable[[Context], Any]] = {
+    "context": lambda context: context,
+    "eval_context": lambda context: context.eval_ctx,
+    "environment": lambda context: context.environment,
+}
+
+
 def checked_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """`func` (a Jinja filter) with its check before and its result counted after."""
+    """`func` (a Jinja filter) with its check before and its result counted after.
+
+    The checked filter takes the context, so Jinja never runs it while compiling (constant
+    folding would make its result part of the compiled code, outside any render's budget)."""
     check = FILTER_CHECKS.get(name)
-    # Filters marked pass_context/pass_eval_context/pass_environment get that first.
-    passed = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
+    passed = _PASSED.get(getattr(getattr(func, "jinja_pass_arg", None), "name", ""))
 
     @wraps(func)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if check is not None and len(args) > passed:
-            args = (*args[:passed], *check(args[passed:], kwargs))
-        result = func(*args, **kwargs)
+    def checked(context: Context, *args: Any, **kwargs: Any) -> Any:
+        if check is not None and args:
+            args = check(args, kwargs)
+        first = () if passed is None else (passed(context),)
+        result = func(*first, *args, **kwargs)
         account(result, *args)
         return result
 
-    return checked
+    return pass_context(checked)
 
 
 def checked_range(*args: int) -> range:
