@@ -236,6 +236,21 @@ def test_running_out_of_memory_is_a_pb004_error_at_its_line(
     ]
 
 
+def test_a_limit_hit_in_a_render_process_is_reported_like_any_other(
+    make_bundle: BundleFactory,
+) -> None:
+    files = {
+        f"agents/a{i:02}.md": f"---\nname: a{i:02}\ndescription: A\n---\nok\n" for i in range(80)
+    }
+    files["agents/a57.md"] = "---\nname: a57\ndescription: A\n---\n{{ 'x'.ljust(10**9) }}\n"
+    root = make_bundle(files)
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root), jobs=2)
+    assert info.value.lines() == [
+        f"{root / 'agents/a57.md'}:5:1: error: {SIZE.format('1,000,000,000')} [PB004]"
+    ]
+
+
 def test_a_limit_hit_in_a_fragment_names_the_fragment_line_and_the_agent(
     make_bundle: BundleFactory,
 ) -> None:
