@@ -417,6 +417,19 @@ def test_each_render_has_its_own_budget() -> None:
     assert [template.render(), template.render()] == ["done", "done"]
 
 
+def test_compiled_templates_are_cached_under_names_older_versions_never_wrote(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    root = make_bundle(
+        {"agents/x.md": f"{HEADER}{{% for i in range(3) %}}{{{{ i }}}}{{% endfor %}}\n"}
+    )
+    cache = tmp_path / "cache"
+    build_outputs(load(root), cache_dir=cache)
+    names = [path.name for path in (cache / "templates").iterdir()]
+    assert names
+    assert all(name.startswith(f"__jinja2_{limits.CODE_TAG}_") for name in names)
+
+
 def test_the_limits_are_documented_in_the_checks_page() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs/checks.md").read_text(encoding="utf-8")
     paragraph = textwrap.dedent(docs.split("## Limits", 1)[1].split("\n## ", 1)[0])

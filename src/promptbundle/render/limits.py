@@ -580,9 +580,7 @@ def checked_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100)
     """`lipsum`, refused when the text would be over the size limit."""
     if isinstance(n, int) and isinstance(max, int) and isinstance(min, int):
         check_size(n * (max if max > min else min) * 16)
-    text = generate_lorem_ipsum(n=n, html=html, min=min, max=max)
-    made(len(text))
-    return text
+    return generate_lorem_ipsum(n=n, html=html, min=min, max=max)
 
 
 # -- text made by templates
