@@ -141,6 +141,19 @@ HOSTILE = {
         "{% set l = ['x' * 10**6] * 1000 %}{{ l|string|length }}",
         SIZE.format("1,002,005"),
     ),
+    "a list in a text filter": (
+        "{% set l = ['x' * 10**6] * 1000 %}{{ l|upper|length }}",
+        SIZE.format("1,002,005"),
+    ),
+    "a list in the indent filter": (
+        "{% set l = ['x' * 10**6] * 1000 %}{{ l|indent }}",
+        SIZE.format("1,002,005"),
+    ),
+    "a value nested too deeply to print": (
+        "{% set ns = namespace(l=[]) %}{% for i in range(1000) %}{% set ns.l = [ns.l] %}"
+        "{% endfor %}{{ ns.l }}",
+        "render limit: a value nested deeper than 50",
+    ),
     "a list in a printf": (
         "{{ '%s' % (['x' * 10**6] * 1000,) }}",
         SIZE.format("1,002,039"),

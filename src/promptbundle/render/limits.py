@@ -209,32 +209,36 @@ def text_size(value: Any, limit: int = MAX_SIZE) -> int:
     """About how many characters `str(value)` has; stops counting once over `limit`.
 
     Containers are walked instead of converted, so a list holding one long string a million
-    times is refused before its text is made."""
+    times is refused before its text is made, and so is a value nested deeper than Python
+    can print."""
     if isinstance(value, str):
         return len(value)
     total = 0
-    pending = [value]
+    pending: list[tuple[Any, int]] = [(value, 0)]
     while pending and total <= limit:
-        total += _own_size(pending.pop(), pending)
+        item, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise RenderLimitError(f"a value nested deeper than {MAX_DEPTH}")
+        total += _own_size(item, depth + 1, pending)
     return total
 
 
-def _own_size(value: Any, pending: list[Any]) -> int:
+def _own_size(value: Any, depth: int, pending: list[tuple[Any, int]]) -> int:
     """Characters `value` adds to its container's text; its items go onto `pending`."""
     if isinstance(value, (str, bytes, bytearray)):
         return len(value) + 3
     if isinstance(value, Mapping):
-        pending.extend(value.keys())
-        pending.extend(value.values())
+        pending.extend((item, depth) for item in value)
+        pending.extend((item, depth) for item in value.values())
         return 2 + 4 * len(value)
     if isinstance(value, (list, tuple, set, frozenset)):
-        pending.extend(value)
+        pending.extend((item, depth) for item in value)
         return 2 + 2 * len(value)
     if isinstance(value, int):
         return value.bit_length() // 3 + 2
     if isinstance(value, Namespace):
         try:
-            pending.append(object.__getattribute__(value, "_Namespace__attrs"))
+            pending.append((object.__getattribute__(value, "_Namespace__attrs"), depth))
         except AttributeError:  # a Jinja that keeps a namespace's values elsewhere
             return 32
         return 16
@@ -443,6 +447,14 @@ def check_call(func: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> t
 # -- filters and globals
 
 
+def _text(value: Any) -> str:
+    """`str(value)`, refused before it is made if it would be over the size limit."""
+    if isinstance(value, str):
+        return value
+    check_size(text_size(value))
+    return str(value)
+
+
 def _check_center_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
     check_size(max(text_size(args[0]), _int_arg(args, kwargs, 1, "width")))
     return args
@@ -454,7 +466,7 @@ def _check_indent_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple
         width = 4
     step = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
     check_size(step)
-    text = str(args[0])
+    text = _text(args[0])
     check_size(len(text) + (len(text.splitlines()) + 1) * step)
     return args
 
@@ -467,7 +479,7 @@ def _check_wordwrap_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
 
 
 def _check_format_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    check_size(printf_size(str(args[0]), kwargs or tuple(args[1:])))
+    check_size(printf_size(_text(args[0]), kwargs or tuple(args[1:])))
     return args
 
 
@@ -481,7 +493,7 @@ def _check_join_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[A
 def _check_replace_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
     old, new = _str_arg(args, kwargs, 1, "old"), _str_arg(args, kwargs, 2, "new")
     count = _str_arg(args, kwargs, 3, "count")
-    check_size(replaced_size(str(args[0]), str(old), str(new), count))
+    check_size(replaced_size(_text(args[0]), _text(old), _text(new), count))
     return args
 
 
@@ -506,7 +518,7 @@ def _check_sum_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[An
 
 
 def _check_urlize_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    text = str(args[0])
+    text = _text(args[0])
     target, rel = _str_arg(args, kwargs, 3, "target"), _str_arg(args, kwargs, 4, "rel")
     extra = len(str(target or "")) + len(str(rel or ""))
     check_size(2 * len(text) + len(text.split()) * (extra + 64))
@@ -535,7 +547,11 @@ FILTER_CHECKS: dict[str, FilterCheck] = {
     "urlize": _check_urlize_filter,
     **{
         name: _check_text_filter
-        for name in ("string", "tojson", "pprint", "e", "escape", "forceescape", "safe")
+        for name in (
+            *("string", "tojson", "pprint", "e", "escape", "forceescape", "safe", "xmlattr"),
+            *("upper", "lower", "title", "capitalize", "trim", "striptags", "wordcount"),
+            *("urlencode", "truncate"),
+        )
     },
 }
 
