@@ -42,6 +42,10 @@ DEPTH = "render limit: macro calls or fragments nested deeper than 50"
 LOOPS = "render limit: more than 100,000 loop iterations"
 RANGE = "render limit: a range of {} numbers (limit 100,000)"
 
+# A list holding one long string twenty times: 20,000,000 characters when printed.
+HEAVY = "{% set l = [] %}{% for i in range(20) %}{{ l.append('x' * 10**6) }}{% endfor %}"
+MADE = "render limit: more than 100,000,000 characters or items made in one render"
+
 FAN_OUT = (
     "{% macro fan(n) %}{% if n %}{{ fan(n - 1) }}{{ fan(n - 1) }}{% endif %}{% endmacro %}"
     "{{ fan(DEPTH) }}"
@@ -54,7 +58,7 @@ HOSTILE = {
     "center filter, literal": ("{{ 'x'|center(2000000000) }}", SIZE.format("2,000,000,000")),
     "indent filter": ("{{ 'x'|indent(10**9) }}", SIZE.format("1,000,000,000")),
     "format filter": ("{{ '%*s'|format(10**9, 'x') }}", SIZE.format("1,000,000,036")),
-    "printf operator": ("{{ '%.*f' % (10**9, 1.5) }}", SIZE.format("1,000,000,068")),
+    "printf operator": ("{{ '%.*f' % (10**9, 1.5) }}", SIZE.format("1,000,000,060")),
     "bytes printf operator": (
         "{{ '%1000000000s'.encode() % ('x'.encode(),) }}",
         SIZE.format("1,000,000,048"),
@@ -74,7 +78,7 @@ HOSTILE = {
     "str.zfill": ("{{ '1'.zfill(10**9) }}", SIZE.format("1,000,000,000")),
     "str.expandtabs": ("{{ 'a\\tb'.expandtabs(10**9) }}", SIZE.format("1,000,000,003")),
     "str.replace": ("{{ 'abc'.replace('', 'x' * 10**6) }}", SIZE.format("4,000,003")),
-    "str.join": ("{{ ', '.join(['x' * 1000] * 2000) }}", SIZE.format("1,000,998")),
+    "str.join": ("{{ ('-' * 200).join(['x' * 1000] * 900) }}", SIZE.format("1,000,800")),
     "str.translate": (
         "{{ ('a' * 1000).translate({97: 'x' * 10**5}) }}",
         SIZE.format("100,000,000"),
@@ -122,32 +126,61 @@ HOSTILE = {
         "{{ {}.fromkeys(range(10**9))|length }}",
         RANGE.format("1,000,000,000"),
     ),
-    "join filter": ("{{ (['x' * 1000] * 2000)|join(',') }}", SIZE.format("1,000,999")),
+    "join filter": ("{{ (['x' * 1000] * 900)|join('-' * 200) }}", SIZE.format("1,000,800")),
     "wordwrap with a long wrapstring": (
         "{{ ('a b' * 1000)|wordwrap(1, wrapstring='x' * 10**4) }}",
         SIZE.format("30,003,000"),
     ),
     "replace filter": ("{{ ('ab' * 500000)|replace('a', 'aaa') }}", SIZE.format("2,000,000")),
-    "batch filter": ("{{ [1]|batch(10**10, 0)|list }}", SIZE.format("10,000,000,000")),
+    "batch filter": ("{{ [1]|batch(10**10, 0)|list }}", SIZE.format("20,000,000,000")),
     "slice filter": ("{{ [1]|slice(10**9)|list }}", SIZE.format("1,000,000,000")),
-    "sum filter": ("{{ ([[0] * 1000] * 2000)|sum(start=[]) }}", SIZE.format("2,000,000")),
-    "list repeat": ("{{ [0]*10**10 }}", SIZE.format("10,000,000,000")),
+    "sum filter": (
+        (
+            "{% set z = [0] * 1000 %}{% set l = [] %}{% for i in range(1100) %}"
+            "{{ l.append(z) }}{% endfor %}{{ l|sum(start=[]) }}"
+        ),
+        SIZE.format("1,100,000"),
+    ),
+    "list repeat": ("{{ [0]*10**10 }}", SIZE.format("60,000,000,000")),
+    "list repeat of a long string": (
+        "{{ (['x' * 10**6] * 1000)|length }}",
+        SIZE.format("1,000,007,000"),
+    ),
+    "a long string stored over and over": (
+        "{% set l = [] %}{% for i in range(100000) %}{{ l.append('x' * 10**6) }}{% endfor %}",
+        MADE,
+    ),
+    "dict.fromkeys with a long value": (
+        "{{ {}.fromkeys(range(1000), 'x' * 10**6)|length }}",
+        SIZE.format("1,000,000,000"),
+    ),
+    "batch filled with a long value": (
+        "{{ [1]|batch(1000, 'x' * 10**6)|list|length }}",
+        SIZE.format("1,000,000,000"),
+    ),
+    "unique over a long list": (HEAVY + "{{ l|unique|list|length }}", SIZE.format("1,000,045")),
+    "sort over a long list": (HEAVY + "{{ l|sort|length }}", SIZE.format("1,000,045")),
+    "wordwrap of a long word": (
+        "{{ ('x' * 10**6)|wordwrap(1) }}",
+        "render limit: wordwrap would copy about 1,000,000,000,000 characters to break"
+        " a word of 1,000,000 into lines of 1 (limit 100,000,000)",
+    ),
     "int.to_bytes": ("{{ (1).to_bytes(10**9, 'big') }}", SIZE.format("1,000,000,000")),
     "a list printed as text": (
-        "{% set l = ['x' * 10**6] * 1000 %}{{ l }}",
-        SIZE.format("1,002,005"),
+        HEAVY + "{{ l }}",
+        SIZE.format("1,000,045"),
     ),
     "a list in a string filter": (
-        "{% set l = ['x' * 10**6] * 1000 %}{{ l|string|length }}",
-        SIZE.format("1,002,005"),
+        HEAVY + "{{ l|string|length }}",
+        SIZE.format("1,000,045"),
     ),
     "a list in a text filter": (
-        "{% set l = ['x' * 10**6] * 1000 %}{{ l|upper|length }}",
-        SIZE.format("1,002,005"),
+        HEAVY + "{{ l|upper|length }}",
+        SIZE.format("1,000,045"),
     ),
     "a list in the indent filter": (
-        "{% set l = ['x' * 10**6] * 1000 %}{{ l|indent }}",
-        SIZE.format("1,002,005"),
+        HEAVY + "{{ l|indent }}",
+        SIZE.format("1,000,045"),
     ),
     "a value nested too deeply to print": (
         "{% set ns = namespace(l=[]) %}{% for i in range(1000) %}{% set ns.l = [ns.l] %}"
@@ -155,8 +188,8 @@ HOSTILE = {
         "render limit: a value nested deeper than 50",
     ),
     "a list in a printf": (
-        "{{ '%s' % (['x' * 10**6] * 1000,) }}",
-        SIZE.format("1,002,039"),
+        HEAVY + "{{ '%s' % (l,) }}",
+        SIZE.format("1,000,079"),
     ),
     "repeated escaping": (
         "{{ ('&' * 300000)|forceescape|forceescape|length }}",
@@ -173,7 +206,7 @@ HOSTILE = {
     ),
     "text made and thrown away": (
         "{% for i in range(1000) %}{{ ('x' * 10**6)|length }}{% endfor %}",
-        "render limit: more than 100,000,000 characters or items made in one render",
+        MADE,
     ),
 }
 

@@ -189,6 +189,11 @@ def check_size(size: int) -> None:
 def made(size: int) -> None:
     """Count a value of `size` characters or items that an operation made."""
     check_size(size)
+    _spend(size)
+
+
+def _spend(size: int) -> None:
+    """Count `size` characters or items against the render's total."""
     budget = _budget.get()
     if budget is not None:
         budget.made += size
@@ -236,6 +241,8 @@ def _own_size(value: Any, depth: int, pending: list[tuple[Any, int]]) -> int:
         return 2 + 2 * len(value)
     if isinstance(value, int):
         return value.bit_length() // 3 + 2
+    if value is None or isinstance(value, float):
+        return 24
     if isinstance(value, Namespace):
         try:
             pending.append((object.__getattribute__(value, "_Namespace__attrs"), depth))
@@ -245,9 +252,11 @@ def _own_size(value: Any, depth: int, pending: list[tuple[Any, int]]) -> int:
     return 32
 
 
-def _int_arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> int:
-    """An integer argument by position or name; 0 when absent or not an integer."""
-    value = args[index] if len(args) > index else kwargs.get(name, 0)
+def _int_arg(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str, default: int = 0
+) -> int:
+    """An integer argument by position or name; `default` when absent, 0 if not an integer."""
+    value = args[index] if len(args) > index else kwargs.get(name, default)
     return value if isinstance(value, int) else 0
 
 
@@ -266,7 +275,7 @@ def _check_multiply(left: Any, right: Any) -> None:
         return
     sequence, count = (right, left) if isinstance(left, int) else (left, right)
     if isinstance(count, int) and isinstance(sequence, (str, bytes, list, tuple)):
-        check_size(len(sequence) * max(count, 0))
+        check_size(_weight(sequence) * max(count, 0))
 
 
 def _check_power(base: Any, exponent: Any) -> None:
@@ -279,7 +288,15 @@ def _check_power(base: Any, exponent: Any) -> None:
 def _check_add(left: Any, right: Any) -> None:
     sized = (str, bytes, list, tuple)
     if isinstance(left, sized) and isinstance(right, sized):
-        check_size(len(left) + len(right))
+        check_size(_weight(left) + _weight(right))
+
+
+def _weight(sequence: str | bytes | list[Any] | tuple[Any, ...]) -> int:
+    """The characters of a string, or of a list's text: a list of a million references to
+    one long string weighs as much as its text, which is what printing or comparing it costs."""
+    if isinstance(sequence, (str, bytes)) or not sequence:
+        return len(sequence)
+    return text_size(sequence)
 
 
 def _check_modulo(left: Any, right: Any) -> None:
@@ -362,15 +379,21 @@ def check_format_field(value: Any, spec: str, so_far: int) -> None:
 
 # -- calls of methods
 
+Args = tuple[Any, ...]
+# A check of a method call: (the method's object, its arguments, keywords) -> arguments to use.
+CallCheck = Callable[[Any, Args, Mapping[str, Any]], Args]
 
-def _check_pad(owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+
+def _check_pad(owner: Any, args: Args, kwargs: Mapping[str, Any]) -> Args:
     check_size(max(len(owner), _int_arg(args, kwargs, 0, "width")))
+    return args
 
 
-def _check_expandtabs(owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+def _check_expandtabs(owner: Any, args: Args, kwargs: Mapping[str, Any]) -> Args:
     tab = "\t" if isinstance(owner, str) else b"\t"
-    tabsize = _int_arg(args, kwargs, 0, "tabsize") if args or kwargs else 8
+    tabsize = _int_arg(args, kwargs, 0, "tabsize", 8)
     check_size(len(owner) + owner.count(tab) * max(tabsize, 0))
+    return args
 
 
 def replaced_size(text: Any, old: Any, new: Any, count: Any) -> int:
@@ -383,12 +406,13 @@ def replaced_size(text: Any, old: Any, new: Any, count: Any) -> int:
     return len(text) + found * (len(new) - len(old))
 
 
-def _check_replace(owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+def _check_replace(owner: Any, args: Args, kwargs: Mapping[str, Any]) -> Args:
     old, new = _str_arg(args, kwargs, 0, "old"), _str_arg(args, kwargs, 1, "new")
     check_size(replaced_size(owner, old, new, _str_arg(args, kwargs, 2, "count")))
+    return args
 
 
-def _check_translate(owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+def _check_translate(owner: Any, args: Args, kwargs: Mapping[str, Any]) -> Args:
     table = _str_arg(args, kwargs, 0, "table")
     if isinstance(table, Mapping):
         replacements: Iterable[Any] = table.values()
@@ -398,6 +422,7 @@ def _check_translate(owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any
         replacements = ()
     longest = max((len(item) for item in replacements if isinstance(item, str)), default=1)
     check_size(len(owner) * max(longest, 1))
+    return args
 
 
 def _joined_size(separator: Any, items: list[Any]) -> int:
@@ -409,7 +434,49 @@ def _joined_size(separator: Any, items: list[Any]) -> int:
     return total
 
 
-_TEXT_METHODS: dict[str, Callable[[Any, tuple[Any, ...], Mapping[str, Any]], None]] = {
+def _check_join(owner: Any, args: Args, kwargs: Mapping[str, Any]) -> Args:
+    if not args:
+        return args
+    items = list(args[0])
+    check_size(_joined_size(owner, items))
+    return (items, *args[1:])
+
+
+def _check_store(owner: Any, args: Args, kwargs: Mapping[str, Any]) -> Args:
+    """Count what a list, dict or set is about to hold as if it were made: one long string
+    stored a million times over in a loop weighs what it would print."""
+    _spend(sum(text_size(value) for value in (*args, *kwargs.values())))
+    return args
+
+
+def _check_extend(owner: Any, args: Args, kwargs: Mapping[str, Any]) -> Args:
+    if not args:
+        return args
+    items = list(args[0])
+    check_size(len(owner) + len(items))
+    return _check_store(owner, (items, *args[1:]), kwargs)
+
+
+def _check_fromkeys(owner: Any, args: Args, kwargs: Mapping[str, Any]) -> Args:
+    if not args:
+        return args
+    keys = list(args[0])
+    value = args[1] if len(args) > 1 else kwargs.get("value")
+    check_size(len(keys) * _fill_weight(value))
+    return (keys, *args[1:])
+
+
+def _fill_weight(value: Any) -> int:
+    """What one copy of a value repeated to fill a list or dict weighs (None: one item)."""
+    return 1 if value is None else max(text_size(value), 1)
+
+
+def _check_to_bytes(owner: Any, args: Args, kwargs: Mapping[str, Any]) -> Args:
+    check_size(_int_arg(args, kwargs, 0, "length", 1))
+    return args
+
+
+_TEXT_METHODS: dict[str, CallCheck] = {
     "center": _check_pad,
     "ljust": _check_pad,
     "rjust": _check_pad,
@@ -417,31 +484,38 @@ _TEXT_METHODS: dict[str, Callable[[Any, tuple[Any, ...], Mapping[str, Any]], Non
     "expandtabs": _check_expandtabs,
     "replace": _check_replace,
     "translate": _check_translate,
+    "join": _check_join,
+}
+# Methods that store their arguments in a list, dict or set.
+_STORING_METHODS: dict[str, CallCheck] = {
+    "append": _check_store,
+    "insert": _check_store,
+    "update": _check_store,
+    "setdefault": _check_store,
+    "add": _check_store,
+    "extend": _check_extend,
 }
 
 
-def check_call(func: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
+def _call_check(owner: Any, name: str) -> CallCheck | None:
+    if isinstance(owner, (str, bytes, bytearray)):
+        return _TEXT_METHODS.get(name)
+    if isinstance(owner, (list, dict, set)):
+        return _STORING_METHODS.get(name)
+    if owner is dict and name == "fromkeys":
+        return _check_fromkeys
+    if isinstance(owner, int) and name == "to_bytes":
+        return _check_to_bytes
+    return None
+
+
+def check_call(func: Any, args: Args, kwargs: Mapping[str, Any]) -> Args:
     """Refuse a method call whose result would be over a limit; returns the arguments to use.
 
-    An iterable argument that must be measured first (`join`, `extend`) is read into a list,
-    which is passed on instead."""
-    owner = getattr(func, "__self__", None)
-    name = getattr(func, "__name__", "")
-    if isinstance(owner, (str, bytes, bytearray)):
-        if name == "join" and args:
-            items = list(args[0])
-            check_size(_joined_size(owner, items))
-            return (items, *args[1:])
-        check = _TEXT_METHODS.get(name)
-        if check is not None:
-            check(owner, args, kwargs)
-    elif isinstance(owner, list) and name == "extend" and args:
-        items = list(args[0])
-        check_size(len(owner) + len(items))
-        return (items, *args[1:])
-    elif isinstance(owner, int) and name == "to_bytes":
-        check_size(_int_arg(args, kwargs, 0, "length"))
-    return args
+    An iterable argument that must be measured first (`join`, `extend`, `fromkeys`) is read
+    into a list, which is passed on instead."""
+    check = _call_check(getattr(func, "__self__", None), getattr(func, "__name__", ""))
+    return args if check is None else check(func.__self__, args, kwargs)
 
 
 # -- filters and globals
@@ -475,6 +549,14 @@ def _check_wordwrap_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tup
     wrapstring = _str_arg(args, kwargs, 3, "wrapstring")
     if isinstance(wrapstring, str) and len(wrapstring) > 1:
         check_size(text_size(args[0]) * (1 + len(wrapstring)))
+    width = max(_int_arg(args, kwargs, 1, "width", 79), 1)
+    longest = max(map(len, _text(args[0]).split()), default=0)
+    # Breaking a long word copies the rest of the word for every line it makes.
+    if longest * longest // width > MAX_MADE:
+        raise RenderLimitError(
+            f"wordwrap would copy about {longest * longest // width:,} characters to break"
+            f" a word of {longest:,} into lines of {width} (limit {MAX_MADE:,})"
+        )
     return args
 
 
@@ -498,13 +580,15 @@ def _check_replace_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tupl
 
 
 def _check_batch_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    if _str_arg(args, kwargs, 2, "fill_with") is not None:
-        check_size(_int_arg(args, kwargs, 1, "linecount"))
+    fill_with = _str_arg(args, kwargs, 2, "fill_with")
+    if fill_with is not None:
+        check_size(_int_arg(args, kwargs, 1, "linecount") * _fill_weight(fill_with))
     return args
 
 
 def _check_slice_filter(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    check_size(_int_arg(args, kwargs, 1, "slices"))
+    fill_with = _str_arg(args, kwargs, 2, "fill_with")
+    check_size(_int_arg(args, kwargs, 1, "slices") * _fill_weight(fill_with))
     return args
 
 
@@ -551,6 +635,8 @@ FILTER_CHECKS: dict[str, FilterCheck] = {
             *("string", "tojson", "pprint", "e", "escape", "forceescape", "safe", "xmlattr"),
             *("upper", "lower", "title", "capitalize", "trim", "striptags", "wordcount"),
             *("urlencode", "truncate"),
+            # These compare (and, ignoring case, lower) every item.
+            *("sort", "unique", "min", "max", "groupby", "dictsort"),
         )
     },
 }
