@@ -4,9 +4,11 @@ A template can ask for a string of two billion characters (`'x'|center(2*10**9)`
 of ten billion digits (`10**(10**10)`) or a loop of 10**10 steps in one line. Every way a
 template makes a value that can grow beyond its inputs is checked *before* the value is made:
 the operators `*`, `**`, `+`, `%` and `~`, string formatting, the string methods and filters
-that pad, repeat or join, `range` and `lipsum`. Loops, macro calls and time are counted per
-render. A limit hit raises `RenderLimitError`; the render reports it at the template line.
-The limits are far above what a prompt needs; docs/checks.md lists them.
+that pad, repeat, wrap or join, `range` and `lipsum`. A list is measured by the text it would
+print, so a million references to one long string are as large as that text. Loops, macro
+calls, the text made and time are counted per render. A limit hit raises `RenderLimitError`;
+the render reports it at the template line. The limits are far above what a prompt needs;
+docs/checks.md lists them.
 """
 
 from __future__ import annotations
@@ -53,9 +55,10 @@ __all__ = [
 
 # Characters one render may output: an agent body, a fragment, a macro's or a block's text.
 MAX_OUTPUT = 1_000_000
-# Characters of one string, or items of one list or dict, that one operation may make.
+# Characters of one string, or of the text of one list or dict, that one operation may make.
 MAX_SIZE = 1_000_000
-# Characters and items that all operations of one render may make together (thrown away or not).
+# Characters that all operations of one render may make (kept or thrown away) or store into
+# lists and dicts, together.
 MAX_MADE = 100_000_000
 # Loop iterations in one render (every `{% for %}`, nested loops multiply).
 MAX_LOOP_STEPS = 100_000
