@@ -199,6 +199,19 @@ HOSTILE = {
         "{% for i in range(2000) %}{{ 'x' * 1000 }}{% endfor %}",
         "render limit: output over 1,000,000 characters",
     ),
+    "macro output": (
+        "{% macro m() %}{% for i in range(2000) %}{{ 'x' * 1000 }}{% endfor %}{% endmacro %}"
+        "{{ m() }}",
+        "render limit: output over 1,000,000 characters",
+    ),
+    "~ with autoescaping on": (
+        "{% autoescape true %}{{ ('x' * 600000) ~ ('x' * 600000) }}{% endautoescape %}",
+        SIZE.format("1,200,000"),
+    ),
+    "urlize with a long target": (
+        "{{ ('a.co ' * 1000)|urlize(target='x' * 10**4) }}",
+        SIZE.format("10,074,000"),
+    ),
     "large text kept in a block": (
         "{% set x %}{% for i in range(100000) %}{{ 'x'|center(10**6) }}{% endfor %}{% endset %}"
         "{{ x|length }}",
@@ -387,6 +400,16 @@ def test_a_render_that_runs_out_of_time_stops_at_a_macro_call(
     # Read once when the render starts (deadline 11) and once per call: the 10th call is late.
     assert info.value.lines() == [
         f"{root / 'agents/x.md'}:15:1: error: render limit: rendering took over 10 seconds [PB004]"
+    ]
+
+
+def test_format_map_called_wrongly_is_jinjas_own_error(make_bundle: BundleFactory) -> None:
+    root = make_bundle({"agents/x.md": f"{HEADER}{{{{ '{{a}}'.format_map() }}}}\n"})
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root))
+    assert info.value.lines() == [
+        f"{root / 'agents/x.md'}:5:1: error: format_map() takes exactly one argument (0 given)"
+        " [PB003]"
     ]
 
 
