@@ -215,7 +215,7 @@ HOSTILE = {
     "large text kept in a block": (
         "{% set x %}{% for i in range(100000) %}{{ 'x'|center(10**6) }}{% endfor %}{% endset %}"
         "{{ x|length }}",
-        "render limit: more than 100,000,000 characters or items made in one render",
+        MADE,
     ),
     "text made and thrown away": (
         "{% for i in range(1000) %}{{ ('x' * 10**6)|length }}{% endfor %}",
