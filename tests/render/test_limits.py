@@ -20,7 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from promptbundle.build.pipeline import build_outputs, load
 from promptbundle.core.errors import PromptBundleError
 from promptbundle.render import limits
-from promptbundle.render.environment import BundleEnvironment
+from promptbundle.render.environment import BundleEnvironment, compiled_code_tag
 from promptbundle.review.check import run_checks
 from tests.support import BundleFactory
 
@@ -496,7 +496,17 @@ def test_compiled_templates_are_cached_under_names_older_versions_never_wrote(
     build_outputs(load(root), cache_dir=cache)
     names = [path.name for path in (cache / "templates").iterdir()]
     assert names
-    assert all(name.startswith(f"__jinja2_{limits.CODE_TAG}_") for name in names)
+    assert all(name.startswith(f"__jinja2_{compiled_code_tag()}_") for name in names)
+
+
+def test_the_compiled_code_tag_falls_back_to_the_jinja_version_without_sources(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unreadable(path: Path) -> bytes:
+        raise OSError("no sources")
+
+    monkeypatch.setattr(Path, "read_bytes", unreadable)
+    assert compiled_code_tag.__wrapped__() == f"v{jinja2.__version__}"
 
 
 def test_the_limits_are_documented_in_the_checks_page() -> None:

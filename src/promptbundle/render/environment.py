@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -30,7 +32,7 @@ from promptbundle.render import limits
 from promptbundle.render.limits import RenderLimitError
 from promptbundle.sources.prompts import read_source
 
-__all__ = ["RenderedPrompt", "make_env", "render_prompt", "uses_target"]
+__all__ = ["RenderedPrompt", "compiled_code_tag", "make_env", "render_prompt", "uses_target"]
 
 FRAGMENT_DIR = "fragments"
 AGENT_PREFIX = "agents/"
@@ -232,8 +234,23 @@ def _bytecode_cache(cache_dir: Path) -> jinja2.BytecodeCache | None:
     except OSError:
         return None
     return jinja2.FileSystemBytecodeCache(
-        str(cache_dir), pattern=f"__jinja2_{limits.CODE_TAG}_%s.cache"
+        str(cache_dir), pattern=f"__jinja2_{compiled_code_tag()}_%s.cache"
     )
+
+
+@functools.cache
+def compiled_code_tag() -> str:
+    """A digest of the code that compiles templates, part of the cached templates' names.
+
+    A compiled template holds the checks of the code that compiled it, so templates compiled
+    by another version of this module or of limits.py are never loaded."""
+    digest = hashlib.sha256(jinja2.__version__.encode())
+    for module in (__file__, limits.__file__):
+        try:
+            digest.update(Path(module).read_bytes())
+        except OSError:  # sources that cannot be read: one name per Jinja version
+            return f"v{jinja2.__version__}"
+    return digest.hexdigest()[:16]
 
 
 def uses_target(env: BundleEnvironment, rendered: RenderedPrompt) -> bool:

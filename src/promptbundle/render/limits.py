@@ -26,7 +26,6 @@ from jinja2.runtime import Context, markup_join
 from jinja2.utils import Namespace, generate_lorem_ipsum, pass_context
 
 __all__ = [
-    "CODE_TAG",
     "MAX_CALLS",
     "MAX_DEPTH",
     "MAX_INT_BITS",
@@ -70,9 +69,6 @@ MAX_DEPTH = 50
 MAX_INT_BITS = 65_536
 # Wall-clock seconds one render may take, checked at loop steps and calls.
 MAX_SECONDS = 10.0
-# Part of the compiled-template cache's file names: templates compiled without these checks
-# (by an older version) are never loaded.
-CODE_TAG = "limits1"
 
 # How often (in loop steps) the clock is read.
 _CLOCK_EVERY = 64
