@@ -238,6 +238,11 @@ def _own_size(value: Any, depth: int, pending: list[tuple[Any, int]]) -> int:
     if isinstance(value, (list, tuple, set, frozenset)):
         pending.extend((item, depth) for item in value)
         return 2 + 2 * len(value)
+    return _other_size(value, depth, pending)
+
+
+def _other_size(value: Any, depth: int, pending: list[tuple[Any, int]]) -> int:
+    """As `_own_size`, for a value that is neither text nor a container."""
     if isinstance(value, int):
         return value.bit_length() // 3 + 2
     if value is None or isinstance(value, float):
