@@ -22,7 +22,6 @@ from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
 from jinja2.runtime import Context, LoopContext, Macro
 from jinja2.sandbox import SandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
-from markupsafe import Markup
 
 from promptbundle.core.errors import Location, RenderError
 from promptbundle.core.markdown import shift_headings
@@ -188,12 +187,12 @@ class BundleEnvironment(SandboxedEnvironment):
         wrapped = super().wrap_str_format(value)
         if wrapped is None:
             return None
-        text: str = value.__self__
+        text: Any = value.__self__
         is_format_map = value.__name__ == "format_map"
 
         def checked(*args: Any, **kwargs: Any) -> str:
             formatter: SandboxedFormatter
-            if isinstance(text, Markup):
+            if hasattr(text, "__html__"):  # Markup: its fields are escaped
                 formatter = _CheckedEscapeFormatter(self, escape=text.escape)
             else:
                 formatter = _CheckedFormatter(self)
@@ -201,7 +200,7 @@ class BundleEnvironment(SandboxedEnvironment):
                 if kwargs or len(args) != 1:
                     return wrapped(*args, **kwargs)  # Jinja's own TypeError
                 kwargs, args = args[0], ()
-            result = type(text)(formatter.vformat(text, args, kwargs))
+            result: str = type(text)(formatter.vformat(text, args, kwargs))
             limits.made(len(result))
             return result
 
