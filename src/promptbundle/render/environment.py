@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -14,17 +16,22 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.runtime import Context, LoopContext, Macro
+from jinja2.sandbox import SandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
 
 from promptbundle.core.errors import Location, RenderError
 from promptbundle.core.markdown import shift_headings
 from promptbundle.core.model import Bundle, Prompt
 from promptbundle.core.suggest import did_you_mean
+from promptbundle.render import limits
+from promptbundle.render.limits import RenderLimitError
 from promptbundle.sources.prompts import read_source
 
-__all__ = ["RenderedPrompt", "make_env", "render_prompt", "uses_target"]
+__all__ = ["RenderedPrompt", "compiled_code_tag", "make_env", "render_prompt", "uses_target"]
 
 FRAGMENT_DIR = "fragments"
 AGENT_PREFIX = "agents/"
@@ -73,8 +80,74 @@ class BundleLoader(jinja2.BaseLoader):
         return source, str(path), lambda: path.stat().st_mtime_ns == mtime
 
 
+class LimitedCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with every loop and every joining of text counted.
+
+    Loops iterate through `environment.guard_loop`; the module's `concat` (macro and block
+    text), `str_join` and `markup_join` (the `~` operator) become the checked versions."""
+
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        super().visit_Template(node, frame)
+        self.writeline("concat = environment.concat")
+        self.writeline("str_join = environment.checked_str_join")
+        self.writeline("markup_join = environment.checked_markup_join")
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        guarded = copy.copy(node)
+        guard = nodes.EnvironmentAttribute("guard_loop", lineno=node.lineno)
+        guarded.iter = nodes.Call(guard, [node.iter], [], None, None, lineno=node.lineno)
+        super().visit_For(guarded, frame)
+
+
+class LimitedTemplate(jinja2.Template):
+    """A template whose render is one budget (limits.py); a nested render shares it."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        with limits.render_scope():
+            return super().render(*args, **kwargs)
+
+
+class _CheckedFormatting:
+    """`str.format` fields measured before they are formatted (with a running total)."""
+
+    formatted = 0
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        limits.check_format_field(value, format_spec, self.formatted)
+        text = super().format_field(value, format_spec)  # type: ignore[misc]
+        self.formatted += len(text)
+        return text
+
+
+class _CheckedFormatter(_CheckedFormatting, SandboxedFormatter):
+    pass
+
+
+class _CheckedEscapeFormatter(_CheckedFormatting, SandboxedEscapeFormatter):
+    pass
+
+
 class BundleEnvironment(SandboxedEnvironment):
-    """The sandboxed environment; records every template a render loads."""
+    """The sandboxed environment; records every template a render loads, and bounds each render.
+
+    Every operator, call, filter, loop and join that can make a value grow beyond its inputs
+    is checked against the limits in limits.py before it runs."""
+
+    code_generator_class = LimitedCodeGenerator
+    template_class = LimitedTemplate
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, finalize=limits.finalize, **kwargs)
+        self.concat = limits.join_output  # type: ignore[method-assign]
+        self.checked_str_join = limits.checked_str_join
+        self.checked_markup_join = limits.checked_markup_join
+        self.guard_loop = limits.guard_loop
+        self.filters = {
+            name: limits.checked_filter(name, func) for name, func in self.filters.items()
+        }
+        self.globals["range"] = limits.checked_range
+        self.globals["lipsum"] = limits.checked_lipsum
 
     def get_template(self, name: Any, parent: Any = None, globals: Any = None) -> jinja2.Template:
         template = super().get_template(name, parent, globals)
@@ -82,6 +155,56 @@ class BundleEnvironment(SandboxedEnvironment):
         if loaded is not None and isinstance(name, str) and isinstance(self.loader, BundleLoader):
             loaded.add(self.loader.resolve(name)[0])
         return template
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        limits.check_binop(operator, left, right)
+        result = self.binop_table[operator](left, right)
+        limits.account(result, left, right)
+        return result
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(obj, (Macro, LoopContext)):
+            return self._nested_call(context, obj, args, kwargs)
+        args = limits.check_call(obj, args, kwargs)
+        result = super().call(context, obj, *args, **kwargs)
+        limits.account(result, getattr(obj, "__self__", None), *args)
+        return result
+
+    def _nested_call(
+        self, context: Context, obj: Macro | LoopContext, args: tuple[Any, ...], kwargs: Any
+    ) -> Any:
+        """A macro call, or the `loop(...)` of a recursive loop: one level deeper."""
+        if isinstance(obj, LoopContext) and args:
+            args = (limits.guard_loop(args[0]), *args[1:])
+        budget = limits.enter_call(counted=isinstance(obj, Macro))
+        try:
+            return super().call(context, obj, *args, **kwargs)
+        finally:
+            limits.leave_call(budget)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """`str.format` and `format_map` (as Jinja's sandbox has them), fields measured."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        text: Any = value.__self__
+        is_format_map = value.__name__ == "format_map"
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            formatter: SandboxedFormatter
+            if hasattr(text, "__html__"):  # Markup: its fields are escaped
+                formatter = _CheckedEscapeFormatter(self, escape=text.escape)
+            else:
+                formatter = _CheckedFormatter(self)
+            if is_format_map:
+                if kwargs or len(args) != 1:
+                    return wrapped(*args, **kwargs)  # Jinja's own TypeError
+                kwargs, args = args[0], ()
+            result: str = type(text)(formatter.vformat(text, args, kwargs))
+            limits.made(len(result))
+            return result
+
+        return checked
 
 
 def make_env(bundle: Bundle, *, cache_dir: Path | None = None) -> BundleEnvironment:
@@ -109,7 +232,24 @@ def _bytecode_cache(cache_dir: Path) -> jinja2.BytecodeCache | None:
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(cache_dir))
+    return jinja2.FileSystemBytecodeCache(
+        str(cache_dir), pattern=f"__jinja2_{compiled_code_tag()}_%s.cache"
+    )
+
+
+@functools.cache
+def compiled_code_tag() -> str:
+    """A digest of the code that compiles templates, part of the cached templates' names.
+
+    A compiled template holds the checks of the code that compiled it, so templates compiled
+    by another version of this module or of limits.py are never loaded."""
+    digest = hashlib.sha256(jinja2.__version__.encode())
+    for module in (__file__, limits.__file__):
+        try:
+            digest.update(Path(module).read_bytes())
+        except OSError:  # sources that cannot be read: one name per Jinja version
+            return f"v{jinja2.__version__}"
+    return digest.hexdigest()[:16]
 
 
 def uses_target(env: BundleEnvironment, rendered: RenderedPrompt) -> bool:
@@ -203,6 +343,9 @@ def render_prompt(
             ) from None
         except SecurityError as err:
             raise _runtime_error(bundle, agent, target, err, f"unsafe template: {err}") from None
+        except (RenderLimitError, MemoryError) as err:
+            message = _limit_message(err)
+            raise _runtime_error(bundle, agent, target, err, message, code="PB004") from None
         except RecursionError as err:
             message = "templates include each other without end (an include cycle)"
             raise _runtime_error(bundle, agent, target, err, message) from None
@@ -213,6 +356,11 @@ def render_prompt(
             raise _runtime_error(bundle, agent, target, err, str(err)) from None
     fragments = sorted(name for name in loaded if name != agent.rel)
     return RenderedPrompt(agent, str(target["name"]), body, (agent.rel, *fragments))
+
+
+def _limit_message(err: RenderLimitError | MemoryError) -> str:
+    """A limit hit; MemoryError is a limit that the checks before each operation missed."""
+    return str(err) if isinstance(err, RenderLimitError) else "render limit: out of memory"
 
 
 def _undefined_hint(message: str, context: dict[str, Any]) -> str:
@@ -254,10 +402,16 @@ def _template_frames(tb: TracebackType | None) -> list[tuple[str, int]]:
 
 
 def _runtime_error(
-    bundle: Bundle, agent: Prompt, target: dict[str, Any], err: BaseException, message: str
+    bundle: Bundle,
+    agent: Prompt,
+    target: dict[str, Any],
+    err: BaseException,
+    message: str,
+    *,
+    code: str | None = None,
 ) -> RenderError:
     frames = _template_frames(err.__traceback__ or sys.exc_info()[2])
     filename, line = frames[-1] if frames else (None, 0)
     location, own = _location(bundle, agent, filename, line)
     context = f" (while rendering {agent.rel} for target {target['name']})"
-    return RenderError(f"{message}{'' if own else context}", location)
+    return RenderError(f"{message}{'' if own else context}", location, code=code)
