@@ -98,7 +98,7 @@ def test_init_writes_a_bundle_that_builds_checks_and_passes_its_tests(
     assert err == NEXT
     bundle = in_tmp / "team-prompts"
     assert files_under(bundle) == sorted(FILES)
-    assert (bundle / "promptbundle.toml").read_text(encoding="utf-8").splitlines()[1:] == [
+    assert (bundle / "promptbundle.toml").read_text(encoding="utf-8").splitlines()[2:] == [
         'name = "team-prompts"',
         'version = "0.1.0"',
         'description = "A reviewer agent, a /review command and an AGENTS.md rule from shared '

@@ -19,9 +19,10 @@ from promptbundle.build.manifest import (
     read_manifest,
 )
 from promptbundle.core.errors import BundleError, Location
-from promptbundle.core.files import atomic_write, sha256
+from promptbundle.core.files import atomic_write, check_no_symlink_escape, sha256
 from promptbundle.core.model import BundleConfig
 from promptbundle.core.writes import INCOMPLETE, refuse_incomplete
+from promptbundle.sources.schemas import SCHEMA_FOLDER, SOURCE_SCHEMAS, source_schema
 
 __all__ = [
     "RESERVED",
@@ -33,10 +34,12 @@ __all__ = [
     "plan",
     "preflight",
     "sync_folder",
+    "write_schemas",
 ]
 
-# Folders inside the output folder that the build does not own.
-RESERVED = ("release/",)
+# Folders inside the output folder that are not outputs: release archives (`package`), and the
+# JSON Schemas of the sources, which every writing build refreshes (write_schemas).
+RESERVED = ("release/", "schemas/")
 
 
 @dataclass
@@ -228,3 +231,18 @@ def _remove_empty_dirs(out_dir: Path) -> None:
     for folder in sorted((p for p in out_dir.rglob("*") if p.is_dir()), reverse=True):
         if not any(folder.iterdir()):
             folder.rmdir()
+
+
+def write_schemas(root: Path, out_dir: Path) -> None:
+    """Refresh `<out>/schemas/` with the JSON Schemas of the sources (sources/schemas.py), for
+    editors; not outputs: no manifest entry, no snapshot, not counted."""
+    for name in SOURCE_SCHEMAS:
+        path = out_dir / SCHEMA_FOLDER / name
+        check_no_symlink_escape(root, path)
+        content = source_schema(name)
+        try:
+            same = not path.is_symlink() and path.read_bytes() == content
+        except OSError:
+            same = False
+        if not same:
+            atomic_write(path, content)

@@ -45,8 +45,14 @@ GIT = """\
 - Never rewrite history others may have pulled: no force-push to a shared branch.
 """
 
-REVIEWER = """\
----
+# Editors with a YAML language server (VS Code, Neovim, ...) complete and check frontmatter
+# against the schema every build writes into dist/schemas/.
+MODELINE = "# yaml-language-server: $schema=../dist/schemas/prompt.schema.json\n"
+
+REVIEWER = (
+    "---\n"
+    + MODELINE
+    + """\
 name: reviewer
 description: Reviews a change for tests and commit hygiene. Use after writing or modifying code.
 model: sonnet
@@ -61,9 +67,12 @@ the line, and the smallest fix. Do not edit files; say "no findings" when there 
 
 {{ fragment("git", level=2) }}
 """
+)
 
-REVIEW = """\
----
+REVIEW = (
+    "---\n"
+    + MODELINE
+    + """\
 description: Review the changes on this branch against the testing and git rules
 ---
 Review the changes between the base branch ($ARGUMENTS; `main` when none is given) and the
@@ -75,6 +84,7 @@ End with one line: ready to merge, or what must change first.
 
 {{ fragment("git", level=2) }}
 """
+)
 
 AGENTS = """\
 # Working in this repository
@@ -214,6 +224,7 @@ def bundle_files(name: str, requirement: str | None = None) -> dict[str, str]:
     requirement = requirement or install_requirement()[0]
     targets = ", ".join(f'"{target}"' for target in TARGETS)
     config = (
+        "#:schema ./dist/schemas/promptbundle.schema.json\n"
         "# Build with `promptbundle build`; see `promptbundle --help` for the other commands.\n"
         f'name = "{name}"\n'
         'version = "0.1.0"\n'

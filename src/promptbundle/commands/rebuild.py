@@ -13,7 +13,7 @@ from typing import Any
 
 from promptbundle.build import cache as buildcache
 from promptbundle.build.cache import InputSnapshot
-from promptbundle.build.emit import EmitReport, check_outputs
+from promptbundle.build.emit import EmitReport, check_outputs, write_schemas
 from promptbundle.build.lock import build_lock
 from promptbundle.build.pipeline import BuildResult, build_outputs, load
 from promptbundle.build.pool import default_jobs
@@ -85,6 +85,7 @@ def _write(
         )
         _refuse_failures(staged, strict=strict)
         report = emit_staged(bundle.config, staged.outputs, folder, partial=staged.partial)
+    write_schemas(bundle.root, bundle.config.out_dir)
     outcome = _written(staged, report)
     if record is not None:
         snapshot, key = record

@@ -34,8 +34,12 @@ RENAMED_FORMATS = {
     "copilot-instructions": "copilot",
     "cursor-rule": "cursor",
 }
-# The output folder's `files/` holds the bundle's own files: no target may take the name.
-RESERVED_TARGETS = frozenset({"files"})
+# Folders of the output folder that are the build's own: no target may take their names.
+RESERVED_TARGETS_HOLD = {
+    "files": "holds the bundle's own files",
+    "schemas": "holds the JSON Schemas of the sources",
+}
+RESERVED_TARGETS = frozenset(RESERVED_TARGETS_HOLD)
 # Folders a build must never write into: it removes every file there that it does not produce.
 _SOURCE_DIRS = (
     "agents",
@@ -261,7 +265,8 @@ def _load_targets(
         if target_name in RESERVED_TARGETS:
             problems.add(
                 f"target name {target_name!r} is reserved (the output folder's {target_name}/ "
-                "holds the bundle's own files)",
+                + RESERVED_TARGETS_HOLD[target_name]
+                + ")",
                 "targets",
             )
             continue
