@@ -237,7 +237,8 @@ def test_loader_refuses_paths_outside_the_bundle(make_bundle: BundleFactory) -> 
     with pytest.raises(PromptBundleError) as info:
         build_outputs(load(root))
     assert info.value.lines() == [
-        f"{root / 'agents/beta.md'}:5:1: error: template not found: ../../etc/passwd [PB003]"
+        f"{root / 'agents/beta.md'}:5:1: error: template '../../etc/passwd' not found"
+        " (looked in fragments/ and the root) [PB210]"
     ]
 
 
@@ -988,3 +989,14 @@ def test_misspelt_keys_targets_and_variables_get_a_did_you_mean(
     assert info.value.message.startswith(
         "target 'opencod' (did you mean 'opencode'?) is neither a built-in format"
     )
+
+
+def test_a_misspelt_fragment_names_the_closest_one(make_bundle: BundleFactory) -> None:
+    agent = '---\nname: beta\ndescription: B\n---\n{{ fragment("testng") }}\n'
+    root = make_bundle({"agents/beta.md": agent, "fragments/testing.md": "Run the tests.\n"})
+    with pytest.raises(PromptBundleError) as info:
+        build_outputs(load(root))
+    assert info.value.lines() == [
+        f"{root / 'agents/beta.md'}:5:1: error: template 'testng' not found (looked in"
+        " fragments/ and the root) (did you mean 'testing'?) [PB210]"
+    ]

@@ -121,7 +121,7 @@ def test_missing_fragment_is_reported(make_bundle):
     root = make_bundle({"agents/a.md": agent("a", "{{ fragment('nope') }}\n")})
     [diag] = run_check(root).diagnostics
     assert (str(diag.location), diag.code, diag.severity) == ("agents/a.md:5:1", "PB210", "error")
-    assert diag.message == "template 'nope.md' not found (looked in fragments/ and the root)"
+    assert diag.message == "template 'nope' not found (looked in fragments/ and the root)"
 
 
 def test_unused_fragment_is_a_warning(make_bundle):

@@ -507,7 +507,8 @@ def test_apply_refuses_a_bundle_that_does_not_render(make_bundle):
     with pytest.raises(PromptBundleError) as caught:
         apply_plan(plan_extract(root))
     assert caught.value.lines() == [
-        f"{root / 'agents/a.md'}:12:1: error: template not found: missing.md [PB003]"
+        f"{root / 'agents/a.md'}:12:1: error: template 'missing' not found"
+        " (looked in fragments/ and the root) [PB210]"
     ]
     assert tree(root) == before
 

@@ -46,6 +46,7 @@ class BundleLoader(jinja2.BaseLoader):
     def __init__(self, bundle: Bundle) -> None:
         self.root = bundle.root.resolve()
         self.agents = {agent.rel: agent for agent in bundle.prompts}
+        self.fragments = bundle.fragments
         # Source text of every template loaded so far, by name relative to the root.
         self.sources: dict[str, str] = {}
         self._resolved: dict[str, tuple[str, Path]] = {}
@@ -338,9 +339,8 @@ def render_prompt(
         except jinja2.TemplateSyntaxError as err:
             raise _syntax_error(bundle, agent, err) from None
         except jinja2.TemplateNotFound as err:
-            raise _runtime_error(
-                bundle, agent, target, err, f"template not found: {err.name}"
-            ) from None
+            message = not_found_message(str(err.name), bundle.fragments)
+            raise _runtime_error(bundle, agent, target, err, message, code="PB210") from None
         except SecurityError as err:
             raise _runtime_error(bundle, agent, target, err, f"unsafe template: {err}") from None
         except (RenderLimitError, MemoryError) as err:
@@ -415,3 +415,13 @@ def _runtime_error(
     location, own = _location(bundle, agent, filename, line)
     context = f" (while rendering {agent.rel} for target {target['name']})"
     return RenderError(f"{message}{'' if own else context}", location, code=code)
+
+
+def not_found_message(name: str, fragments: tuple[str, ...]) -> str:
+    """PB210's message: the missing template, with the closest fragment's name."""
+    stem = name.removesuffix(".md")
+    known = [fragment.removesuffix(".md") for fragment in fragments]
+    return (
+        f"template {stem!r} not found (looked in {FRAGMENT_DIR}/ and the root)"
+        f"{did_you_mean(stem, known)}"
+    )

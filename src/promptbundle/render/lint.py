@@ -18,7 +18,13 @@ from promptbundle.core.diagnostics import Diagnostic
 from promptbundle.core.errors import Location
 from promptbundle.core.markdown import fences, heading_levels
 from promptbundle.core.model import Bundle, Prompt
-from promptbundle.render.environment import FRAGMENT_DIR, BundleEnvironment, BundleLoader, make_env
+from promptbundle.render.environment import (
+    FRAGMENT_DIR,
+    BundleEnvironment,
+    BundleLoader,
+    make_env,
+    not_found_message,
+)
 from promptbundle.render.repeats import MIN_PARAGRAPH_CHARS, find_repeats
 from promptbundle.sources.prompts import read_source
 
@@ -119,7 +125,7 @@ def _parse(env: BundleEnvironment, template: Template, graph: TemplateGraph) -> 
                 Diagnostic(
                     "error",
                     "PB210",
-                    f"template {name!r} not found (looked in {FRAGMENT_DIR}/ and the root)",
+                    not_found_message(name, loader.fragments),
                     _location(template, line),
                 )
             )
