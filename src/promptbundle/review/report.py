@@ -39,6 +39,12 @@ def _plural(count: int, word: str) -> str:
 def _headline(diff: BundleDiff) -> str:
     if not diff.changed:
         return f"no output changed ({_plural(diff.compared, 'output')} compared)"
+    if all(o.target == "catalog" for o in diff.outputs):
+        # The catalog lists the prompts and fragments: new fragments change only it.
+        return (
+            f"no prompt output changed ({_plural(diff.compared, 'output')} compared); only the"
+            f" catalog changed: {', '.join(o.path for o in diff.outputs)}"
+        )
     counts = [f"{diff.count(s)} {s}" for s in STATUSES if diff.count(s)]
     agents = f" in {_plural(len(diff.agents), 'agent')}" if diff.agents else ""
     return f"{_plural(len(diff.outputs), 'output')} changed{agents} ({', '.join(counts)})"
