@@ -131,8 +131,7 @@ def test_problems_of_each_kind_are_located_at_their_keys(make_bundle: BundleFact
         f"{source}:12:1: error: 'template' must name a file inside targets/,"
         " got '../../outside.j2' [PB001]",
         f"{source}:16:1: error: 'template': targets/notes/missing.j2 does not exist [PB001]",
-        f"{source}:18:1: error: 'fields' maps two canonical fields onto one output key"
-        " [PB001]",
+        f"{source}:18:1: error: 'fields' maps two canonical fields onto one output key [PB001]",
         f"{source}:18:1: error: unknown canonical field 'modle' (did you mean 'model'?)"
         " (fields: name, description, model, tools) [PB001]",
     ]

@@ -147,17 +147,11 @@ class CustomFormat(Format):
         return self.target.kinds
 
     def carries(self, prompt: Prompt) -> bool:
-        """The kinds the target file has a `[kinds.<kind>]` table for (plus `convert`)."""
-        if prompt.plugin:
-            return False
-        return prompt.kind in self.specs or (
-            prompt.kind in self.target.convert and bool(self.specs)
-        )
+        """The kinds the target file has a `[kinds.<kind>]` table for (no plugins' prompts)."""
+        return not prompt.plugin and prompt.kind in self.specs
 
     def built_kind(self, prompt: Prompt) -> str:
-        if prompt.kind in self.specs:
-            return prompt.kind
-        return min(self.specs)
+        return prompt.kind
 
     def fields_of(self, kind: str) -> tuple[str, ...]:
         spec = self.specs.get(kind)
@@ -221,15 +215,16 @@ class CustomFormat(Format):
         assert source is not None
         return Location(source, kind_key_line(source, kind, "path"), 1)
 
-    def output_path(self, kind: str, context: dict[str, Any]) -> str:
+    def output_path(self, kind: str, context: dict[str, Any], source: str) -> str:
         """The rendered path pattern of `kind`, checked to stay inside the target's folder."""
         where = self._pattern_location(kind)
-        rel = render_custom(self.specs[kind].path, context, where, "the output path pattern")
+        what = f"the output path of {source}"
+        rel = render_custom(self.specs[kind].path, context, where, what)
         problem = _bad_path(rel)
         if problem is None and rel.split("/", 1)[0] == PROJECT_FOLDER and "/" not in rel:
             problem = f"names the folder {PROJECT_FOLDER}, not a file in it"
         if problem is not None:
-            raise SourceError(f"output path {rel!r} {problem}", where)
+            raise SourceError(f"output path {rel!r} {problem} ({what})", where)
         return rel
 
     def prompt_outputs(self, rendered: RenderedPrompt) -> tuple[list[OutputFile], list[LossyField]]:
@@ -239,8 +234,9 @@ class CustomFormat(Format):
         spec = self.specs[kind]
         mapped = self.map_fields(rendered)
         context = self.context(rendered, mapped.fields)
-        rel = self.output_path(kind, context)
-        text = render_custom(spec.template_text, context, Location(spec.template, 1, 1), kind)
+        rel = self.output_path(kind, context, prompt.rel)
+        what = f"while writing {prompt.rel} for target {self.target.name}"
+        text = render_custom(spec.template_text, context, Location(spec.template, 1, 1), what)
         sources = {*rendered.sources, *self.config_sources(), self._rel(spec.template)}
         if spec.schema_file is not None:
             sources.add(self._rel(spec.schema_file))
