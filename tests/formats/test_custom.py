@@ -314,3 +314,18 @@ def test_convert_is_refused_for_a_custom_target(make_bundle: BundleFactory) -> N
         f"{root / 'targets/notes.toml'}:2:1: error: 'convert' must list kinds custom can "
         "convert into its own (none), got ['rule'] [PB001]"
     ]
+
+
+def test_without_fields_the_frontmatter_is_empty(make_bundle: BundleFactory) -> None:
+    target = TARGET + '\n[kinds.rule]\npath = "{{ prompt.id }}.txt"\n'
+    files = _files(**{"targets:notes.toml": target, "targets:notes:rule.j2": "[{{ frontmatter }}]"})
+    built = {o.path: o.content for o in build_outputs(load(make_bundle(files))).outputs}
+    assert built["notes/style.txt"] == b"[]"
+
+
+def test_to_yaml_of_a_value_that_is_no_mapping_is_located(make_bundle: BundleFactory) -> None:
+    root = make_bundle(_files(**{"targets:notes:agent.md.j2": "{{ body }}\n{{ body | to_yaml }}"}))
+    assert _error(root) == [
+        f"{root / 'targets/notes/agent.md.j2'}:2:1: error: to_yaml needs a mapping, got str"
+        " (while writing agents/helper.md for target notes) [PB003]"
+    ]

@@ -76,7 +76,8 @@ class CustomKind:
 
 @dataclass(frozen=True)
 class TargetConfig:
-    """One target of the bundle: a built-in format configured for this bundle."""
+    """One target of the bundle: a built-in format configured for this bundle, or a custom
+    target written by its own templates (`format = "custom"`, `kinds`)."""
 
     name: str
     format: str
