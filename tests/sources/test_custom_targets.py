@@ -186,3 +186,17 @@ def test_a_bad_schema_is_an_error_in_the_schema_file(
     root = _bundle(make_bundle, TARGET, {"targets/notes/command.schema.json": schema})
     (error,) = _errors(root)
     assert error.startswith(f"{root / 'targets/notes/command.schema.json'}{expected}")
+
+
+def test_a_template_linked_from_outside_targets_is_refused(
+    make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.j2"
+    outside.write_text("{{ body }}", encoding="utf-8")
+    root = _bundle(make_bundle, TARGET)
+    (root / "targets/notes/rule.j2").unlink()
+    (root / "targets/notes/rule.j2").symlink_to(outside)
+    assert _errors(root) == [
+        f"{root / 'targets/notes.toml'}:9:1: error: 'template' must name a file inside "
+        "targets/, got 'rule.j2' [PB001]"
+    ]

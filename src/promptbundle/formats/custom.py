@@ -107,7 +107,7 @@ def _render_error(
     where: Location, err: BaseException, message: str, code: str | None
 ) -> RenderError:
     line = _template_line(err.__traceback__ or sys.exc_info()[2])
-    location = Location(where.path, where.line + max(line, 1) - 1 if line else where.line, 1)
+    location = Location(where.path, where.line + line - 1 if line else where.line, 1)
     return RenderError(message, location, code=code)
 
 

@@ -579,7 +579,8 @@ def _kind_file(
         errors.append(_kind_error(path, kind, key, message))
         return None
     file = Path(os.path.normpath(folder / value))
-    if not file.is_relative_to(targets):
+    # A link may not lead out of `targets/` either (the no-op check watches only that folder).
+    if not file.is_relative_to(targets) or not file.resolve().is_relative_to(targets.resolve()):
         message = f"'{key}' must name a file inside targets/, got {value!r}"
         errors.append(_kind_error(path, kind, key, message))
         return None
