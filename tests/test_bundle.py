@@ -30,6 +30,8 @@ def test_every_seed_agent_is_built_for_every_target() -> None:
     for target in bundle.config.targets:
         if target.format == "agents-md":  # AGENTS.md files only: rules
             continue
+        if target.format == "custom" and "agent" not in target.kinds:  # its own kinds only
+            continue
         built = {o.agent for o in result.outputs if o.target == target.name and o.kind}
         if target.name == "roo":  # every agent is a mode of the one .roomodes
             modes = next(o for o in result.outputs if o.path == "roo/@project/.roomodes")
@@ -53,6 +55,8 @@ def test_the_bundle_has_a_command_and_a_rule_built_from_the_agents_fragments() -
         "cline/@project/.clinerules/AGENTS.md",
         "cline/@project/.clinerules/workflows/review-python.md",
         "codex/@project/AGENTS.md",
+        "continue/.continue/prompts/review-python.md",
+        "continue/.continue/rules/agents.md",
         "copilot/instructions/AGENTS.instructions.md",
         "copilot/prompts/review-python.prompt.md",
         "cursor/commands/review-python.md",

@@ -104,10 +104,10 @@ def test_unknown_target_and_bad_target_config_are_errors(make_bundle: BundleFact
     assert info.value.lines() == [
         f"{root / 'promptbundle.toml'}:2:1: error: target 'vim' is neither a built-in format"
         f" ({BUILT_IN}) nor configured in targets/vim.toml [PB001]",
-        f"{root / 'targets/odd.toml'}:1:1: error: unknown format 'nope' (built-in: {BUILT_IN})"
-        " [PB001]",
+        f"{root / 'targets/odd.toml'}:1:1: error: unknown format 'nope' (built-in: {BUILT_IN};"
+        " or 'custom', a target written by its own templates) [PB001]",
         f"{root / 'targets/odd.toml'}:2:1: error: unknown key 'colour'"
-        " (known: accept, convert, description, format, models, options, tools) [PB001]",
+        " (known: accept, convert, description, format, kinds, models, options, tools) [PB001]",
     ]
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "Bundle",
     "BundleConfig",
     "CarriedFile",
+    "CustomKind",
     "KnownFormats",
     "OutputFile",
     "Plugin",
@@ -58,8 +59,25 @@ class KnownFormats:
 
 
 @dataclass(frozen=True)
+class CustomKind:
+    """How a custom target writes one kind of prompt (`[kinds.<kind>]` of its target file)."""
+
+    # The Jinja template that writes the whole file, and its text.
+    template: Path
+    template_text: str
+    # The output path pattern (a Jinja expression template), e.g. `prompts/{{ prompt.id }}.md`.
+    path: str
+    # (canonical field, output key) pairs, in output order.
+    fields: tuple[tuple[str, str], ...] = ()
+    # The JSON Schema the output's fields are checked against, and its file.
+    schema: dict[str, Any] | None = None
+    schema_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class TargetConfig:
-    """One target of the bundle: a built-in format configured for this bundle."""
+    """One target of the bundle: a built-in format configured for this bundle, or a custom
+    target written by its own templates (`format = "custom"`, `kinds`)."""
 
     name: str
     format: str
@@ -71,6 +89,8 @@ class TargetConfig:
     convert: tuple[str, ...] = ()
     # Fields the target may drop without it counting as a loss (`accept = ["model"]`).
     accept: tuple[str, ...] = ()
+    # A custom target's kinds (`format = "custom"`): how it writes each kind it carries.
+    kinds: dict[str, CustomKind] = field(default_factory=dict)
 
     def accepts(self, field_name: str) -> bool:
         """Whether dropping `field_name` (`tools`, or `tools.Grep`) is accepted."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from promptbundle.core.model import PROJECT_FOLDER, BundleConfig, TargetConfig
 from promptbundle.formats.base import Format
+from promptbundle.formats.custom import CUSTOM, CustomFormat
 from promptbundle.formats.registry import FORMATS
 from promptbundle.formats.schema import load_schema
 
@@ -43,9 +44,15 @@ writes in their order, the limits its schemas check (each failure's code is in
 def formats_markdown() -> str:
     """The whole of docs/formats.md."""
     ordered = [FORMATS[name] for name in sorted(FORMATS)]
-    rows = "".join(_summary_row(cls) for cls in ordered)
+    rows = "".join(_summary_row(cls) for cls in (*ordered, CustomFormat))
     sections = "".join(_section(cls) for cls in ordered)
-    return _HEAD + rows + sections
+    return _HEAD + rows + sections + _custom_section()
+
+
+def _custom_section() -> str:
+    """Custom targets: what a target file with `format = "custom"` writes (see README.md)."""
+    example = "See README.md (Custom targets) and this repository's `targets/continue.toml`."
+    return f"\n## {CUSTOM}\n\n{_prose(CustomFormat)}\n\n{example}\n"
 
 
 def _kinds(cls: type[Format]) -> list[str]:
@@ -53,7 +60,7 @@ def _kinds(cls: type[Format]) -> list[str]:
 
 
 def _summary_row(cls: type[Format]) -> str:
-    kinds = ", ".join(_kinds(cls))
+    kinds = ", ".join(_kinds(cls)) or "those its target file names"
     if cls.convertible:
         kinds += f" ({', '.join(sorted(cls.convertible))} by `convert`)"
     default = "yes" if cls.default_target else "no"

@@ -1,12 +1,14 @@
 """The built-in target formats, by name, and how import recognises a file's format.
 
 The one place that lists every format: nothing below it imports it (the loaders take the
-known names as a parameter, see KNOWN_FORMATS).
+known names as a parameter, see KNOWN_FORMATS). A custom target (`format = "custom"`) is
+resolved here too, though it is not one of the built-in formats it lists.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, TypeVar, overload
 
 from promptbundle.core.frontmatter import frontmatter_length, inner_yaml, read_metadata
 from promptbundle.core.model import KnownFormats
@@ -19,6 +21,7 @@ from promptbundle.formats.cline import ClineFormat
 from promptbundle.formats.codex import CodexFormat
 from promptbundle.formats.copilot import CopilotFormat
 from promptbundle.formats.cursor import CursorFormat
+from promptbundle.formats.custom import CUSTOM, CustomFormat
 from promptbundle.formats.devin import DevinFormat
 from promptbundle.formats.gemini import GeminiFormat
 from promptbundle.formats.kiro import KiroFormat
@@ -29,8 +32,33 @@ from promptbundle.formats.skill_table import SkillTableFormat
 
 __all__ = ["FORMATS", "KNOWN_FORMATS", "TEXT_SUFFIXES", "Unsupported", "detect_format"]
 
-FORMATS: dict[str, type[Format]] = {
-    cls.name: cls
+_T = TypeVar("_T")
+
+
+class _Registry(dict[str, type[Format]]):
+    """The built-in formats by name. Iterating lists them only; looking up `custom` (the
+    format of a target file with its own templates, formats/custom.py) finds CustomFormat
+    too, so every caller resolves a target's format the same way."""
+
+    def __missing__(self, key: str) -> type[Format]:
+        if key == CUSTOM:
+            return CustomFormat
+        raise KeyError(key)
+
+    @overload
+    def get(self, key: str, default: None = None, /) -> type[Format] | None: ...
+    @overload
+    def get(self, key: str, default: type[Format], /) -> type[Format]: ...
+    @overload
+    def get(self, key: str, default: _T, /) -> type[Format] | _T: ...
+    def get(self, key: str, default: Any = None, /) -> Any:
+        if key == CUSTOM and key not in self:
+            return CustomFormat
+        return super().get(key, default)
+
+
+FORMATS = _Registry(
+    (cls.name, cls)
     for cls in (
         ClaudeCodeFormat,
         ClaudePluginFormat,
@@ -47,10 +75,10 @@ FORMATS: dict[str, type[Format]] = {
         DevinFormat,
         AgentsMdFormat,
     )
-}
+)
 
 KNOWN_FORMATS = KnownFormats(
-    names=frozenset(FORMATS),
+    names=frozenset({*FORMATS, CUSTOM}),
     defaults=tuple(sorted(name for name, cls in FORMATS.items() if cls.default_target)),
     convertible={name: cls.convertible for name, cls in FORMATS.items()},
 )

@@ -2,31 +2,59 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptbundle.core.bounded import DepthError, load_toml
+import jsonschema
+
+from promptbundle.core.bounded import DepthError, load_json, load_toml
 from promptbundle.core.errors import ConfigError, Location, PromptBundleError, raise_collected
 from promptbundle.core.lines import key_line
 from promptbundle.core.model import (
     ID_PATTERN,
+    KINDS,
     VERSION_PATTERN,
     BundleConfig,
+    CustomKind,
     KnownFormats,
     TargetConfig,
 )
 from promptbundle.core.regular import decode_utf8, irregular_reason, read_regular
 from promptbundle.core.suggest import did_you_mean
 
-__all__ = ["find_root", "is_config_file", "key_line_in", "load_config", "read_toml"]
+__all__ = [
+    "CANONICAL_FIELDS",
+    "CUSTOM_FORMAT",
+    "find_root",
+    "is_config_file",
+    "key_line_in",
+    "load_config",
+    "read_toml",
+]
 
 CONFIG_FILE = "promptbundle.toml"
 PYPROJECT = "pyproject.toml"
 _BUNDLE_KEYS = {"name", "version", "description", "author", "targets", "out", "vars", "tools"}
-_TARGET_KEYS = {"format", "models", "tools", "options", "description", "convert", "accept"}
+_TARGET_KEYS = {
+    "format",
+    "models",
+    "tools",
+    "options",
+    "description",
+    "convert",
+    "accept",
+    "kinds",
+}
+# A target file with this format writes its files through its own templates (`[kinds.<kind>]`).
+CUSTOM_FORMAT = "custom"
+_KIND_KEYS = {"template", "path", "fields", "schema"}
+# The canonical fields a custom target's field map may name.
+CANONICAL_FIELDS = ("name", "description", "model", "tools")
 # Formats that became part of another, by their old name: a config naming one is an error.
 RENAMED_FORMATS = {
     "copilot-agent": "copilot",
@@ -337,8 +365,14 @@ def _built_in_target(name: str, config_source: Path, formats: KnownFormats) -> T
     if name not in formats.names:
         raise ConfigError(
             f"target {name!r}{did_you_mean(name, formats.names)} is neither a built-in format "
-            f"({', '.join(sorted(formats.names))}) "
+            f"({', '.join(sorted(formats.names - {CUSTOM_FORMAT}))}) "
             f"nor configured in targets/{name}.toml",
+            location,
+        )
+    if name == CUSTOM_FORMAT:
+        raise ConfigError(
+            f"target {name!r} needs its target file targets/{name}.toml: a custom target "
+            "names a template and an output path for each kind it carries",
             location,
         )
     return TargetConfig(name=name, format=name)
@@ -350,7 +384,11 @@ def _format_problems(fmt: Any, path: Path, formats: KnownFormats) -> list[Prompt
     if isinstance(fmt, str) and fmt in RENAMED_FORMATS:
         return [ConfigError(_renamed(fmt), location)]
     if fmt not in formats.names:
-        message = f"unknown format {fmt!r} (built-in: {', '.join(sorted(formats.names))})"
+        built_in = ", ".join(sorted(formats.names - {CUSTOM_FORMAT}))
+        message = (
+            f"unknown format {fmt!r} (built-in: {built_in}; or {CUSTOM_FORMAT!r}, "
+            "a target written by its own templates)"
+        )
         return [ConfigError(message, location)]
     return []
 
@@ -394,6 +432,7 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
         )
         convert = []
     accept = _accepted_losses(table, path, errors)
+    kinds = _target_kinds(root, name, str(fmt), table, errors)
     raise_collected(errors)
     return TargetConfig(
         name=name,
@@ -404,6 +443,7 @@ def _load_target(root: Path, name: str, config_source: Path, formats: KnownForma
         source=path,
         convert=tuple(convert),
         accept=accept,
+        kinds=kinds,
     )
 
 
@@ -422,3 +462,207 @@ def _accepted_losses(
         )
         return ()
     return tuple(accept)
+
+
+# -- custom targets ---------------------------------------------------------------------------
+
+
+def kind_key_line(path: Path, kind: str, key: str | None = None) -> int:
+    """The line of `key` inside `[kinds.<kind>]` of a target file (the table's own line when
+    `key` is None or not found there; the line of `kinds` when the table is not found)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 0
+    header = re.compile(rf"^\s*\[\s*kinds\s*\.\s*(\"{re.escape(kind)}\"|{re.escape(kind)})\s*\]")
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        return _kinds_line(path)
+    if key is not None:
+        setting = re.compile(rf"^\s*(\"{re.escape(key)}\"|{re.escape(key)})\s*=")
+        for offset, line in enumerate(lines[start + 1 :], start + 2):
+            if line.lstrip().startswith("["):
+                break
+            if setting.match(line):
+                return offset
+    return start + 1
+
+
+_KINDS_LINE = re.compile(r"^\s*(\[\s*kinds\s*[.\]]|kinds\s*=)")
+
+
+def _kinds_line(path: Path) -> int:
+    """The first line of a target file that sets `kinds` or opens a `[kinds.<kind>]` table."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 0
+    return next((i for i, line in enumerate(lines, 1) if _KINDS_LINE.match(line)), 0)
+
+
+def _kind_error(path: Path, kind: str, key: str | None, message: str) -> ConfigError:
+    return ConfigError(message, Location(path, kind_key_line(path, kind, key), 1))
+
+
+def _target_kinds(
+    root: Path, name: str, fmt: str, table: dict[str, Any], errors: list[PromptBundleError]
+) -> dict[str, CustomKind]:
+    """A custom target's `[kinds.<kind>]` tables; `kinds` in any other target is an error."""
+    path = root / "targets" / f"{name}.toml"
+    kinds = table.get("kinds")
+    if fmt != CUSTOM_FORMAT:
+        if kinds is not None:
+            message = f"'kinds' belongs to custom targets: set format = {CUSTOM_FORMAT!r}"
+            errors.append(ConfigError(message, Location(path, _kinds_line(path), 1)))
+        return {}
+    if not isinstance(kinds, dict) or not kinds:
+        message = (
+            "a custom target needs a [kinds.<kind>] table for each kind it carries "
+            f"({', '.join(KINDS)}), with a template and an output path"
+        )
+        errors.append(ConfigError(message, Location(path, _kinds_line(path), 1)))
+        return {}
+    found: dict[str, CustomKind] = {}
+    for kind, spec in kinds.items():
+        if kind not in KINDS:
+            message = (
+                f"unknown kind {kind!r}{did_you_mean(kind, KINDS)} (kinds: {', '.join(KINDS)})"
+            )
+            errors.append(_kind_error(path, kind, None, message))
+        elif not isinstance(spec, dict):
+            errors.append(_kind_error(path, kind, None, f"'kinds.{kind}' must be a table"))
+        else:
+            custom = _custom_kind(path, kind, spec, errors)
+            if custom is not None:
+                found[kind] = custom
+    return found
+
+
+def _custom_kind(
+    path: Path, kind: str, spec: dict[str, Any], errors: list[PromptBundleError]
+) -> CustomKind | None:
+    """One `[kinds.<kind>]` table: template, output path pattern, field map, schema."""
+    before = len(errors)
+    for key in sorted(set(spec) - _KIND_KEYS):
+        hint = did_you_mean(key, _KIND_KEYS)
+        message = f"unknown key {key!r}{hint} (known: {', '.join(sorted(_KIND_KEYS))})"
+        errors.append(_kind_error(path, kind, key, message))
+    pattern = spec.get("path")
+    if not isinstance(pattern, str) or not pattern.strip():
+        message = (
+            "'path' is required: the output path pattern, like "
+            "'prompts/{{ prompt.id }}.md' (inside the target's output folder)"
+        )
+        errors.append(_kind_error(path, kind, "path", message))
+    template = _kind_file(path, kind, "template", spec.get("template", f"{kind}.j2"), errors)
+    template_text = _kind_text(path, kind, "template", template, errors)
+    fields = _field_map(path, kind, spec.get("fields", {}), errors)
+    schema_file = None
+    if "schema" in spec:
+        schema_file = _kind_file(path, kind, "schema", spec["schema"], errors)
+    schema = _kind_schema(path, kind, schema_file, errors)
+    if len(errors) > before or template is None or template_text is None:
+        return None
+    return CustomKind(
+        template=template,
+        template_text=template_text,
+        path=str(pattern),
+        fields=fields,
+        schema=schema,
+        schema_file=schema_file,
+    )
+
+
+def _kind_file(
+    path: Path, kind: str, key: str, value: Any, errors: list[PromptBundleError]
+) -> Path | None:
+    """A file a custom target names: relative to `targets/<name>/`, inside `targets/`."""
+    folder = path.parent / path.stem
+    targets = path.parent
+    if not isinstance(value, str) or not value or Path(value).is_absolute():
+        message = f"'{key}' must be a path relative to targets/{path.stem}/, got {value!r}"
+        errors.append(_kind_error(path, kind, key, message))
+        return None
+    file = Path(os.path.normpath(folder / value))
+    # A link may not lead out of `targets/` either (the no-op check watches only that folder).
+    if not file.is_relative_to(targets) or not file.resolve().is_relative_to(targets.resolve()):
+        message = f"'{key}' must name a file inside targets/, got {value!r}"
+        errors.append(_kind_error(path, kind, key, message))
+        return None
+    try:
+        exists = is_config_file(file)
+    except PromptBundleError as err:
+        errors.append(err)
+        return None
+    if not exists:
+        rel = file.relative_to(targets.parent).as_posix()
+        errors.append(_kind_error(path, kind, key, f"'{key}': {rel} does not exist"))
+        return None
+    return file
+
+
+def _kind_text(
+    path: Path, kind: str, key: str, file: Path | None, errors: list[PromptBundleError]
+) -> str | None:
+    """The UTF-8 text of a file a custom target names (None when it cannot be read)."""
+    if file is None:
+        return None
+    try:
+        return _read_text(file)
+    except OSError as err:
+        message = f"'{key}': cannot read {file.name}: {err.strerror or err}"
+        errors.append(_kind_error(path, kind, key, message))
+    except PromptBundleError as err:
+        errors.append(err)
+    return None
+
+
+def _field_map(
+    path: Path, kind: str, fields: Any, errors: list[PromptBundleError]
+) -> tuple[tuple[str, str], ...]:
+    """`fields`: canonical field -> output key, each output key once."""
+    known = ", ".join(CANONICAL_FIELDS)
+    if not isinstance(fields, dict) or not all(isinstance(v, str) and v for v in fields.values()):
+        message = f"'fields' must be a table of canonical field = \"output key\" ({known})"
+        errors.append(_kind_error(path, kind, "fields", message))
+        return ()
+    problems = [
+        f"unknown canonical field {key!r}{did_you_mean(key, CANONICAL_FIELDS)} (fields: {known})"
+        for key in fields
+        if key not in CANONICAL_FIELDS
+    ]
+    if len(set(fields.values())) != len(fields):
+        problems.append("'fields' maps two canonical fields onto one output key")
+    errors += [_kind_error(path, kind, "fields", problem) for problem in problems]
+    return tuple((str(k), str(v)) for k, v in fields.items())
+
+
+def _kind_schema(
+    path: Path, kind: str, file: Path | None, errors: list[PromptBundleError]
+) -> dict[str, Any] | None:
+    """The JSON Schema a custom target's outputs of `kind` are checked against, itself
+    checked as a JSON Schema (2020-12)."""
+    text = _kind_text(path, kind, "schema", file, errors)
+    if file is None or text is None:
+        return None
+    try:
+        schema = load_json(text)
+    except DepthError as err:
+        errors.append(_depth_error(file, err))
+        return None
+    except json.JSONDecodeError as err:
+        errors.append(
+            ConfigError(f"invalid JSON: {err.msg}", Location(file, err.lineno, err.colno))
+        )
+        return None
+    if not isinstance(schema, dict):
+        errors.append(ConfigError("a JSON Schema must be a JSON object", Location(file, 1, 1)))
+        return None
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as err:
+        where = "/".join(str(part) for part in err.path) or "(top level)"
+        message = f"not a valid JSON Schema at {where}: {err.message}"
+        errors.append(ConfigError(message, Location(file, 1, 1)))
+        return None
+    return schema
