@@ -45,6 +45,8 @@ def test_the_schemas_know_the_keys_and_patterns_the_loaders_know() -> None:
     bundle, target = _schema("promptbundle.schema.json"), _schema("target.schema.json")
     assert set(bundle["properties"]) == config_module._BUNDLE_KEYS
     assert set(target["properties"]) == config_module._TARGET_KEYS
+    kind = target["properties"]["kinds"]["additionalProperties"]
+    assert set(kind["properties"]) == config_module._KIND_KEYS
     assert set(_schema("prompt.schema.json")["properties"]) == set(CANONICAL_KEYS)
     assert bundle["properties"]["name"]["pattern"] == ID_PATTERN.pattern
     assert bundle["properties"]["version"]["pattern"] == VERSION_PATTERN.pattern
