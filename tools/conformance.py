@@ -5,8 +5,11 @@
     python tools/conformance.py check [DIST]     # every output with its client
 
 Clients (pinned): npm opencode-ai, npm @anthropic-ai/claude-code, PyPI skills-ref
-(`agentskills`), npm @google/gemini-cli-core (its agent and skill loaders, run with node) and
-npm @openai/codex (`codex debug prompt-input` and `codex app-server`). Each run gets a
+(`agentskills`), npm @google/gemini-cli-core (its agent and skill loaders, run with node), npm
+@google/gemini-cli (its TOML command loader), npm @openai/codex (`codex debug prompt-input`
+and `codex app-server`), npm @github/copilot (`copilot skill|instruction list --json`, and
+`agents.discover` over `copilot --headless --stdio`), npm cline (@cline/core's agent, skill,
+rule and workflow loaders) and npm @roo-code/types (Roo Code's `.roomodes` schema). Each run gets a
 temporary HOME and the no-network settings. Exit 1 when any output fails. Standard library
 only, so it runs before the project is installed.
 """
@@ -717,7 +720,7 @@ def cline_check(root: Path) -> list[Result]:
     name (Cline drops an agent it cannot read), every skill, rule and workflow must parse, in
     a folder Cline searches."""
     root = root.resolve()
-    agents = sorted((root / "agents").glob("*.md")) if (root / "agents").is_dir() else []
+    agents = sorted(p for p in root.glob("agents/*") if p.suffix in (".md", ".yaml", ".yml"))
     with tempfile.TemporaryDirectory(prefix="pb-cline-") as tmp:
         workspace = Path(tmp).resolve() / "workspace"
         workspace.mkdir()
@@ -760,7 +763,8 @@ def _cline_agent(path: Path, workspace: Path, data: dict[str, Any]) -> Result:
     name = _frontmatter_value(path, "name")
     if not problems and [a.get("name") for a in loaded] != [name]:
         found = ", ".join(str(a.get("name")) for a in data.get("agents", []))
-        problems.append(f"agent {name!r} was not loaded (loaded: {found})")
+        why = " (Cline reads agents from .yaml and .yml files only)" if path.suffix == ".md" else ""
+        problems.append(f"agent {name!r} was not loaded{why} (loaded: {found})")
     return Result("cline", str(path), not problems, "\n".join(problems))
 
 
