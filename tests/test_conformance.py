@@ -343,31 +343,34 @@ def test_copilot_check_fails_on_a_dropped_agent_and_a_broken_skill(ccr_dist, tmp
     assert "Skill name must start with an ASCII letter or number" in failed["SKILL.md"]
 
 
-def test_cline_parses_every_skill_rule_and_workflow(ccr_dist):
+def test_cline_loads_every_agent_skill_rule_and_workflow(ccr_dist):
     results = conformance.cline_check(ccr_dist / "cline")
-    by_name = {str(Path(r.subject).relative_to(ccr_dist)): r for r in results}
-    for rel in (
+    assert [r.line() for r in results if not r.ok] == []
+    assert sorted(str(Path(r.subject).relative_to(ccr_dist)) for r in results) == [
+        "cline/@project/.clinerules/copilot-instructions.md",
         "cline/@project/.clinerules/python.md",
         "cline/@project/.clinerules/workflows/review.md",
+        "cline/agents/review_security.yaml",
+        "cline/agents/reviewer.yaml",
         "cline/skills/lint/SKILL.md",
-    ):
-        assert by_name[rel].ok, by_name[rel].line()
+    ]
 
 
-def test_cline_does_not_load_the_built_md_agents(ccr_dist):
-    """Cline 3.0.65 reads `.cline/agents/*.yaml` and `*.yml` only: the `.md` agents the cline
-    format writes are never loaded, and the check says so."""
-    failed = _failed(conformance.cline_check(ccr_dist / "cline"))
-    assert set(failed) == {"reviewer.md", "review_security.md"}
+def test_cline_skips_an_agent_file_named_md_and_the_check_says_so(ccr_dist, tmp_path):
+    """Cline 3.0.65 loads `.cline/agents/*.yaml` and `*.yml` only, and skips other files
+    without a word: the loaded list is compared with the files written."""
+    root = tmp_path / "cline"
+    shutil.copytree(ccr_dist / "cline", root)
+    agent = root / "agents/reviewer.yaml"
+    agent.rename(agent.with_suffix(".md"))
+    failed = _failed(conformance.cline_check(root))
+    assert list(failed) == ["reviewer.md"]
     assert "Cline reads agents from .yaml and .yml files only" in failed["reviewer.md"]
 
 
-def test_cline_loads_an_agent_file_it_reads_and_rejects_a_broken_one(ccr_dist, tmp_path):
+def test_cline_rejects_an_agent_without_description_and_a_broken_skill(ccr_dist, tmp_path):
     root = tmp_path / "cline"
     shutil.copytree(ccr_dist / "cline", root)
-    for built in (root / "agents").glob("*.md"):
-        built.rename(built.with_suffix(".yaml"))
-    assert [r.line() for r in conformance.cline_check(root) if not r.ok] == []
     agent = root / "agents/reviewer.yaml"
     lines = agent.read_text().splitlines(keepends=True)
     agent.write_text("".join(x for x in lines if not x.startswith("description:")))
@@ -398,5 +401,9 @@ def test_roo_accepts_the_built_modes_and_rejects_a_bad_slug(ccr_dist, tmp_path):
 def test_check_dist_runs_copilot_cline_and_roo(ccr_dist):
     results = list(conformance.check_dist(ccr_dist))
     assert {r.client for r in results} == {"copilot", "cline", "roo"}
-    failed = sorted(Path(r.subject).name for r in results if not r.ok)
-    assert failed == ["review_security.md", "reviewer.md"]  # the cline agents (see above)
+    assert [r.line() for r in results if not r.ok] == []
+    assert len(results) == 5 + 6 + 1  # copilot: 5 files, cline: 6, roo: .roomodes
+    modes = ccr_dist / "roo/@project/.roomodes"
+    modes.write_text(modes.read_text().replace("groups:", "group:", 1))
+    failed = [r for r in conformance.check_dist(ccr_dist) if not r.ok]
+    assert [(r.client, Path(r.subject).name) for r in failed] == [("roo", ".roomodes")]
