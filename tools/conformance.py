@@ -36,10 +36,14 @@ __all__ = [
     "Result",
     "check_dist",
     "claude_validate",
+    "cline_check",
     "codex_check",
+    "copilot_check",
     "gemini_check",
+    "gemini_commands_check",
     "install",
     "opencode_agent",
+    "roo_check",
     "skill_validate",
 ]
 
@@ -928,20 +932,34 @@ def copilot_check(root: Path) -> list[Result]:
         listed_rules, rule_log = (
             _copilot_list("instruction", env, project) if instructions else ([], "")
         )
-    results = [_copilot_agent(p, root, project, discovered) for p in agents]
-    paths = {str(s.get("path")) for s in listed_skills if isinstance(s, dict)}
+    return [
+        *(_copilot_agent(p, root, project, discovered) for p in agents),
+        *_copilot_skills(skills, root, project, listed_skills, skill_log),
+        *_copilot_instructions(instructions, root, listed_rules, rule_log),
+    ]
+
+
+def _copilot_skills(
+    skills: list[Path], root: Path, project: Path, listed: list[Any], log: str
+) -> Iterator[Result]:
+    """Each skill must be listed from its folder; the failures Copilot names are on stderr."""
+    paths = {str(s.get("path")) for s in listed if isinstance(s, dict)}
     for path in skills:
         where = project / ".github" / path.parent.relative_to(root)
-        mine = [line.strip() for line in skill_log.splitlines() if f"{path.parent.name}/" in line]
+        mine = [line.strip() for line in log.splitlines() if f"{path.parent.name}/" in line]
         ok = str(where) in paths
-        detail = "" if ok else "\n".join(mine or ["skill was not listed", skill_log])
-        results.append(Result("copilot", str(path), ok, detail))
-    sources = {str(i.get("sourcePath")) for i in listed_rules if isinstance(i, dict)}
+        detail = "" if ok else "\n".join(mine or ["skill was not listed", log])
+        yield Result("copilot", str(path), ok, detail)
+
+
+def _copilot_instructions(
+    instructions: list[Path], root: Path, listed: list[Any], log: str
+) -> Iterator[Result]:
+    sources = {str(i.get("sourcePath")) for i in listed if isinstance(i, dict)}
     for path in instructions:
         ok = f".github/{path.relative_to(root).as_posix()}" in sources
-        detail = "" if ok else f"instructions file was not listed\n{rule_log}"
-        results.append(Result("copilot", str(path), ok, detail))
-    return results
+        detail = "" if ok else f"instructions file was not listed\n{log}"
+        yield Result("copilot", str(path), ok, detail)
 
 
 def _copilot_agent(path: Path, root: Path, project: Path, discovered: Any) -> Result:
@@ -992,53 +1010,74 @@ def _targets_by_format(dist: Path) -> dict[str, str]:
     return {t.name: t.format for t in config.targets}
 
 
+def _opencode_outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+    for rel, kind in mine.items():
+        if kind == "agent":
+            yield opencode_agent(dist / rel)
+        elif kind == "command":
+            name = rel.removeprefix(f"{target}/command/").removesuffix(".md")
+            yield opencode_command(dist / rel, name)
+
+
+def _skill_outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+    for rel in mine:
+        if rel.endswith("/SKILL.md"):
+            yield skill_validate((dist / rel).parent)
+
+
+def _plugin_outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+    root = dist / target
+    if (root / ".claude-plugin" / "marketplace.json").is_file():
+        yield claude_validate(root)
+    for manifest in sorted(root.glob("plugins/*/.claude-plugin/plugin.json")):
+        yield claude_validate(manifest.parent.parent)
+
+
+def _claude_code_outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+    agents = [dist / rel for rel, kind in mine.items() if kind == "agent"]
+    if agents:
+        yield _claude_agents(agents)
+
+
+def _gemini_outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+    yield from gemini_check(dist / target)
+    yield from gemini_commands_check(dist / target)
+
+
+def _folder_check(check: Any) -> Any:
+    """A check of a target's whole folder, as a check of its outputs."""
+
+    def outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+        yield from check(dist / target)
+
+    return outputs
+
+
+# Format -> the checks of a target of that format (formats without a client are absent).
+_CHECKS_BY_FORMAT = {
+    "opencode": _opencode_outputs,
+    "agent-skill": _skill_outputs,
+    "claude-plugin": _plugin_outputs,
+    "claude-code": _claude_code_outputs,
+    "gemini": _gemini_outputs,
+    "codex": _folder_check(codex_check),
+    "copilot": _folder_check(copilot_check),
+    "cline": _folder_check(cline_check),
+    "roo": _folder_check(roo_check),
+}
+
+
 def check_dist(dist: Path) -> Iterator[Result]:
     """Every output of a build in `dist` with the client that reads it."""
     dist = dist.resolve()
     entries = _manifest(dist)
     formats = _targets_by_format(dist)
-
-    def fmt(target: str) -> str:
-        return formats.get(target, target)
-
-    paths = sorted(str(e["path"]) for e in entries)
-    kinds = {str(e["path"]): e.get("kind", "agent") for e in entries}
-    targets = {str(e["target"]) for e in entries}
-    for target in sorted(targets):
-        kind = fmt(target)
-        mine = [p for p in paths if p.startswith(f"{target}/")]
-        if kind == "opencode":
-            for rel in mine:
-                if kinds[rel] == "agent":
-                    yield opencode_agent(dist / rel)
-                elif kinds[rel] == "command":
-                    name = rel.removeprefix(f"{target}/command/").removesuffix(".md")
-                    yield opencode_command(dist / rel, name)
-        elif kind == "agent-skill":
-            for rel in mine:
-                if rel.endswith("/SKILL.md"):
-                    yield skill_validate((dist / rel).parent)
-        elif kind == "claude-plugin":
-            root = dist / target
-            if (root / ".claude-plugin" / "marketplace.json").is_file():
-                yield claude_validate(root)
-            for manifest in sorted(root.glob("plugins/*/.claude-plugin/plugin.json")):
-                yield claude_validate(manifest.parent.parent)
-        elif kind == "gemini":
-            yield from gemini_check(dist / target)
-            yield from gemini_commands_check(dist / target)
-        elif kind == "copilot":
-            yield from copilot_check(dist / target)
-        elif kind == "cline":
-            yield from cline_check(dist / target)
-        elif kind == "roo":
-            yield from roo_check(dist / target)
-        elif kind == "codex":
-            yield from codex_check(dist / target)
-        elif kind == "claude-code":
-            agents = [dist / p for p in mine if kinds[p] == "agent"]
-            if agents:
-                yield _claude_agents(agents)
+    kinds = {str(e["path"]): str(e.get("kind", "agent")) for e in entries}
+    for target in sorted({str(e["target"]) for e in entries}):
+        check = _CHECKS_BY_FORMAT.get(formats.get(target, target))
+        if check is not None:
+            mine = {p: kinds[p] for p in sorted(kinds) if p.startswith(f"{target}/")}
+            yield from check(dist, target, mine)
 
 
 def _claude_agents(agents: list[Path]) -> Result:
