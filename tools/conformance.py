@@ -376,8 +376,8 @@ def _frontmatter_value(path: Path, key: str) -> str:
 
 def gemini_check(root: Path) -> list[Result]:
     """Gemini CLI's loaders on a gemini target's folder (`.gemini/`): every agent file must
-    load under the name it declares, every skill must be loaded. Commands are not checked:
-    their loader is in the CLI, not in gemini-cli-core."""
+    load under the name it declares, every skill must be loaded. Commands are checked by
+    gemini_commands_check: their loader is in the CLI, not in gemini-cli-core."""
     root = root.resolve()
     agents = sorted((root / "agents").rglob("*.md")) if (root / "agents").is_dir() else []
     skills = sorted((root / "skills").glob("*/SKILL.md"))
