@@ -45,6 +45,10 @@ def clients_installed():
         conformance.agentskills_bin(),
         conformance.gemini_core_dir() / "package.json",
         conformance.codex_bin(),
+        conformance.gemini_cli_bundle(),
+        conformance.copilot_bin(),
+        conformance.CLIENTS_DIR / "cline/node_modules/@cline/core/package.json",
+        conformance.CLIENTS_DIR / "roo/node_modules/@roo-code/types/package.json",
     ):
         assert binary.exists(), f"{binary} is missing: run `make conformance` to install it"
 
@@ -197,15 +201,15 @@ def test_a_gemini_and_codex_build_passes_every_client(gc_dist):
     results = list(conformance.check_dist(gc_dist))
     assert [r.line() for r in results if not r.ok] == []
     subjects = sorted(str(Path(r.subject).relative_to(gc_dist)) for r in results)
+    # The command is built for Gemini only (Codex has none): Gemini CLI's loader reads it.
     assert subjects == [
         "codex/@project/.agents/skills/lint/SKILL.md",
         "codex/@project/AGENTS.md",
         "codex/agents/reviewer.toml",
         "gemini/agents/reviewer.md",
+        "gemini/commands/review.toml",
         "gemini/skills/lint/SKILL.md",
     ]
-    # The command is built for Gemini (Codex has none) but no client here reads it.
-    assert (gc_dist / "gemini/commands/review.toml").is_file()
 
 
 def _failed(results):
@@ -272,3 +276,134 @@ def test_check_dist_fails_on_a_broken_gemini_or_codex_agent(gc_dist):
     detail = {r.client: r.detail for r in failed}
     assert "'maxTurns'" in detail["gemini"]
     assert "unknown field `max_turns`" in detail["codex"]
+
+
+def test_gemini_loads_a_nested_command_and_skips_one_without_prompt(gc_dist, tmp_path):
+    root = tmp_path / "gemini"
+    shutil.copytree(gc_dist / "gemini", root)
+    nested = root / "commands/git/commit.toml"
+    nested.parent.mkdir()
+    nested.write_text('description = "Commit"\nprompt = "Write a commit message."\n')
+    assert [r.line() for r in conformance.gemini_commands_check(root) if not r.ok] == []
+    command = root / "commands/review.toml"
+    command.write_text(command.read_text().replace("prompt =", "promt ="))
+    nested.write_text('prompt = "unclosed\n')
+    failed = _failed(conformance.gemini_commands_check(root))
+    assert set(failed) == {"review.toml", "commit.toml"}
+    assert "command 'review' was not loaded" in failed["review.toml"]
+    assert "command 'git:commit' was not loaded" in failed["commit.toml"]
+
+
+# Copilot CLI, Cline and Roo Code on a bundle built for the three.
+@pytest.fixture
+def ccr_dist(make_bundle):
+    root = make_bundle(
+        {
+            "promptbundle.toml": 'name = "demo"\nversion = "1.2.3"\ndescription = "Demo"\n'
+            'author = "Demo Team"\ntargets = ["copilot", "cline", "roo"]\n',
+            "agents/reviewer.md": GEMINI_CODEX_AGENT,
+            "agents/review/security.md": "---\ndescription: Security review\n---\nCheck.\n",
+            "commands/review.md": "---\ndescription: Review the diff\n---\nReview $ARGUMENTS.\n",
+            "skills/lint/SKILL.md": "---\nname: lint\ndescription: Lint the code\n---\nRun ruff.\n",
+            "rules/python.md": "---\ncline: {paths: ['**/*.py']}\ncopilot: {applyTo: '**/*.py'}\n"
+            "---\nUse ruff.\n",
+            "rules/copilot-instructions.md": "# Rules\n\nRead the diff twice.\n",
+        }
+    )
+    run_build(root)
+    return root / "dist"
+
+
+def test_copilot_loads_every_agent_skill_and_instructions_file(ccr_dist):
+    results = conformance.copilot_check(ccr_dist / "copilot")
+    assert [r.line() for r in results if not r.ok] == []
+    subjects = sorted(str(Path(r.subject).relative_to(ccr_dist)) for r in results)
+    # Prompt files are VS Code's: the CLI does not read them, so they are not among these.
+    assert subjects == [
+        "copilot/agents/review/security.agent.md",
+        "copilot/agents/reviewer.agent.md",
+        "copilot/copilot-instructions.md",
+        "copilot/instructions/python.instructions.md",
+        "copilot/skills/lint/SKILL.md",
+    ]
+
+
+def test_copilot_check_fails_on_a_dropped_agent_and_a_broken_skill(ccr_dist, tmp_path):
+    root = tmp_path / "copilot"
+    shutil.copytree(ccr_dist / "copilot", root)
+    agent = root / "agents/reviewer.agent.md"
+    # Copilot drops an agent without a description without a word.
+    lines = agent.read_text().splitlines(keepends=True)
+    agent.write_text("".join(x for x in lines if not x.startswith("description:")))
+    skill = root / "skills/lint/SKILL.md"
+    skill.write_text(skill.read_text().replace("name: lint", "name: -lint"))
+    failed = _failed(conformance.copilot_check(root))
+    assert set(failed) == {"reviewer.agent.md", "SKILL.md"}
+    assert "agent 'reviewer' was not loaded" in failed["reviewer.agent.md"]
+    assert "Skill name must start with an ASCII letter or number" in failed["SKILL.md"]
+
+
+def test_cline_loads_every_agent_skill_rule_and_workflow(ccr_dist):
+    results = conformance.cline_check(ccr_dist / "cline")
+    assert [r.line() for r in results if not r.ok] == []
+    assert sorted(str(Path(r.subject).relative_to(ccr_dist)) for r in results) == [
+        "cline/@project/.clinerules/copilot-instructions.md",
+        "cline/@project/.clinerules/python.md",
+        "cline/@project/.clinerules/workflows/review.md",
+        "cline/agents/review_security.yaml",
+        "cline/agents/reviewer.yaml",
+        "cline/skills/lint/SKILL.md",
+    ]
+
+
+def test_cline_skips_an_agent_file_named_md_and_the_check_says_so(ccr_dist, tmp_path):
+    """Cline 3.0.65 loads `.cline/agents/*.yaml` and `*.yml` only, and skips other files
+    without a word: the loaded list is compared with the files written."""
+    root = tmp_path / "cline"
+    shutil.copytree(ccr_dist / "cline", root)
+    agent = root / "agents/reviewer.yaml"
+    agent.rename(agent.with_suffix(".md"))
+    failed = _failed(conformance.cline_check(root))
+    assert list(failed) == ["reviewer.md"]
+    assert "Cline reads agents from .yaml and .yml files only" in failed["reviewer.md"]
+
+
+def test_cline_rejects_an_agent_without_description_and_a_broken_skill(ccr_dist, tmp_path):
+    root = tmp_path / "cline"
+    shutil.copytree(ccr_dist / "cline", root)
+    agent = root / "agents/reviewer.yaml"
+    lines = agent.read_text().splitlines(keepends=True)
+    agent.write_text("".join(x for x in lines if not x.startswith("description:")))
+    skill = root / "skills/lint/SKILL.md"
+    skill.write_text(skill.read_text().replace("name: lint", "name: [lint"))
+    failed = _failed(conformance.cline_check(root))
+    assert set(failed) == {"reviewer.yaml", "SKILL.md"}
+    # Cline gives one message for any frontmatter that fails its schema.
+    assert (
+        failed["reviewer.yaml"]
+        == "Missing closing YAML frontmatter delimiter in agent config file."
+    )
+    assert "Failed to parse YAML frontmatter" in failed["SKILL.md"]
+
+
+def test_roo_accepts_the_built_modes_and_rejects_a_bad_slug(ccr_dist, tmp_path):
+    [result] = conformance.roo_check(ccr_dist / "roo")
+    assert result.ok, result.line()
+    root = tmp_path / "roo"
+    shutil.copytree(ccr_dist / "roo", root)
+    modes = root / "@project/.roomodes"
+    modes.write_text(modes.read_text().replace("slug: reviewer", "slug: the reviewer"))
+    [result] = conformance.roo_check(root)
+    assert not result.ok
+    assert "customModes.1.slug:" in result.detail
+
+
+def test_check_dist_runs_copilot_cline_and_roo(ccr_dist):
+    results = list(conformance.check_dist(ccr_dist))
+    assert {r.client for r in results} == {"copilot", "cline", "roo"}
+    assert [r.line() for r in results if not r.ok] == []
+    assert len(results) == 5 + 6 + 1  # copilot: 5 files, cline: 6, roo: .roomodes
+    modes = ccr_dist / "roo/@project/.roomodes"
+    modes.write_text(modes.read_text().replace("groups:", "group:", 1))
+    failed = [r for r in conformance.check_dist(ccr_dist) if not r.ok]
+    assert [(r.client, Path(r.subject).name) for r in failed] == [("roo", ".roomodes")]

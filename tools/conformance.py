@@ -5,8 +5,11 @@
     python tools/conformance.py check [DIST]     # every output with its client
 
 Clients (pinned): npm opencode-ai, npm @anthropic-ai/claude-code, PyPI skills-ref
-(`agentskills`), npm @google/gemini-cli-core (its agent and skill loaders, run with node) and
-npm @openai/codex (`codex debug prompt-input` and `codex app-server`). Each run gets a
+(`agentskills`), npm @google/gemini-cli-core (its agent and skill loaders, run with node), npm
+@google/gemini-cli (its TOML command loader), npm @openai/codex (`codex debug prompt-input`
+and `codex app-server`), npm @github/copilot (`copilot skill|instruction list --json`, and
+`agents.discover` over `copilot --headless --stdio`), npm cline (@cline/core's agent, skill,
+rule and workflow loaders) and npm @roo-code/types (Roo Code's `.roomodes` schema). Each run gets a
 temporary HOME and the no-network settings. Exit 1 when any output fails. Standard library
 only, so it runs before the project is installed.
 """
@@ -33,10 +36,14 @@ __all__ = [
     "Result",
     "check_dist",
     "claude_validate",
+    "cline_check",
     "codex_check",
+    "copilot_check",
     "gemini_check",
+    "gemini_commands_check",
     "install",
     "opencode_agent",
+    "roo_check",
     "skill_validate",
 ]
 
@@ -47,6 +54,13 @@ CLAUDE = ("@anthropic-ai/claude-code", "2.1.330")
 SKILLS_REF = ("skills-ref", "0.1.1")
 GEMINI_CORE = ("@google/gemini-cli-core", "0.61.0")
 CODEX = ("@openai/codex", "0.169.0")
+# Gemini CLI itself, for its TOML command loader (the core package has none).
+GEMINI_CLI = ("@google/gemini-cli", "0.61.0")
+COPILOT = ("@github/copilot", "1.0.102")
+CLINE = ("cline", "3.0.65")
+ROO_TYPES = ("@roo-code/types", "1.115.0")
+# The YAML parser Roo Code reads `.roomodes` with.
+YAML_JS = ("yaml", "2.8.1")
 TIMEOUT = 120
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -113,7 +127,7 @@ def _package_version(folder: Path) -> str:
     return str(data.get("version", ""))
 
 
-def _npm_install(folder: str, package: str, version: str) -> None:
+def _npm_install(folder: str, package: str, version: str, *more: tuple[str, str]) -> None:
     subprocess.run(
         [
             "npm",
@@ -124,9 +138,48 @@ def _npm_install(folder: str, package: str, version: str) -> None:
             "--no-fund",
             "--no-save",
             f"{package}@{version}",
+            *(f"{p}@{v}" for p, v in more),
         ],
         check=True,
     )
+
+
+def _node_package(folder: str, package: str) -> Path:
+    return CLIENTS_DIR / folder / "node_modules" / package
+
+
+def copilot_bin() -> Path:
+    return CLIENTS_DIR / "copilot" / "node_modules" / ".bin" / "copilot"
+
+
+def copilot_cache() -> Path:
+    """Where the Copilot CLI unpacks itself on its first run (its XDG_CACHE_HOME), kept so
+    that every check runs the same unpacked client, offline."""
+    return CLIENTS_DIR / "copilot" / "cache"
+
+
+def _install_more() -> None:
+    """Gemini CLI, Copilot CLI, Cline and Roo Code's types (each skipped when present)."""
+    for folder, pinned, extra in (
+        ("gemini-cli", GEMINI_CLI, ()),
+        ("copilot", COPILOT, ()),
+        ("cline", CLINE, ()),
+        ("roo", ROO_TYPES, (YAML_JS,)),
+    ):
+        wanted = [pinned, *extra]
+        if any(_package_version(_node_package(folder, p)) != v for p, v in wanted):
+            _npm_install(folder, *pinned, *extra)
+    if not any(copilot_cache().glob(f"copilot/pkg/*/{COPILOT[1]}")):
+        # The first run unpacks the client from its platform package: no network.
+        with tempfile.TemporaryDirectory(prefix="pb-copilot-") as tmp:
+            subprocess.run(
+                [str(copilot_bin()), "--version"],
+                check=True,
+                capture_output=True,
+                timeout=TIMEOUT,
+                cwd=tmp,
+                env={**_copilot_env(Path(tmp)), "HOME": tmp},
+            )
 
 
 def _works(command: list[str]) -> bool:
@@ -153,6 +206,7 @@ def install() -> None:
     codex_package = CLIENTS_DIR / "codex" / "node_modules" / "@openai" / "codex"
     if not codex_bin().exists() or _package_version(codex_package) != CODEX[1]:
         _npm_install("codex", *CODEX)
+    _install_more()
     if not _works([str(agentskills_bin()), "--help"]):
         venv = CLIENTS_DIR / "skills-ref"
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
@@ -322,8 +376,8 @@ def _frontmatter_value(path: Path, key: str) -> str:
 
 def gemini_check(root: Path) -> list[Result]:
     """Gemini CLI's loaders on a gemini target's folder (`.gemini/`): every agent file must
-    load under the name it declares, every skill must be loaded. Commands are not checked:
-    their loader is in the CLI, not in gemini-cli-core."""
+    load under the name it declares, every skill must be loaded. Commands are checked by
+    gemini_commands_check: their loader is in the CLI, not in gemini-cli-core."""
     root = root.resolve()
     agents = sorted((root / "agents").rglob("*.md")) if (root / "agents").is_dir() else []
     skills = sorted((root / "skills").glob("*/SKILL.md"))
@@ -549,6 +603,385 @@ def codex_check(root: Path) -> list[Result]:
     return results
 
 
+# Gemini CLI's own TOML command loader (FileCommandLoader, bundled in @google/gemini-cli, in
+# the chunk that exports it), on the project in the working folder. Prints the commands it
+# loaded, as JSON; it skips a file it cannot parse or validate (naming it only in a log).
+_GEMINI_COMMANDS = """
+import fs from 'node:fs';
+const bundle = process.argv.at(-1);
+const chunk = fs.readdirSync(bundle).filter((f) => f.endsWith('.js')).find((f) =>
+  fs.readFileSync(bundle + '/' + f, 'utf8').includes('var FileCommandLoader = class'));
+const { FileCommandLoader } = await import(bundle + '/' + chunk);
+const loaded = await new FileCommandLoader(null).loadCommands(new AbortController().signal);
+console.log(JSON.stringify(loaded.map((c) => ({ name: c.name, description: c.description }))));
+process.exit(0);
+"""
+
+
+def gemini_cli_bundle() -> Path:
+    return _node_package("gemini-cli", GEMINI_CLI[0]) / "bundle"
+
+
+def gemini_commands_check(root: Path) -> list[Result]:
+    """Gemini CLI's command loader on a gemini target's `commands/`: every TOML file must be
+    loaded under its name (its path below `commands/`, `/` written `:`)."""
+    root = root.resolve()
+    commands = sorted((root / "commands").rglob("*.toml")) if (root / "commands").is_dir() else []
+    if not commands:
+        return []
+    with tempfile.TemporaryDirectory(prefix="pb-gemini-") as tmp:
+        project = Path(tmp).resolve()
+        shutil.copytree(root / "commands", project / ".gemini" / "commands")
+        done = _run(
+            ["node", "--input-type=module", "-e", _GEMINI_COMMANDS, str(gemini_cli_bundle())],
+            {"NO_COLOR": "1"},
+            project,
+        )
+    loaded, detail = _json_line(done)
+    if not isinstance(loaded, list):
+        return [Result("gemini", str(p), False, detail) for p in commands]
+    names = {str(c.get("name")) for c in loaded if isinstance(c, dict)}
+    results = []
+    for path in commands:
+        name = path.relative_to(root / "commands").with_suffix("").as_posix().replace("/", ":")
+        ok = name in names
+        why = (
+            ""
+            if ok
+            else (
+                f"command {name!r} was not loaded (Gemini CLI skips a command file that is not "
+                f"TOML or has no string `prompt`; loaded: {', '.join(sorted(names))})"
+            )
+        )
+        results.append(Result("gemini", str(path), ok, why))
+    return results
+
+
+def _json_line(done: subprocess.CompletedProcess[str]) -> tuple[Any, str]:
+    """The JSON on a node script's last line of output, and all it printed (for a report)."""
+    output = _ANSI.sub("", done.stderr + done.stdout).strip()
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1]), output
+    except (json.JSONDecodeError, IndexError):
+        return None, f"exit {done.returncode}, no JSON\n{output}"
+
+
+# Cline's own loaders (@cline/core, as the cline CLI runs them) on a workspace: the agents it
+# loads from its search paths (and the files it could not read), each other file through its
+# parser, and the folders Cline searches for each kind.
+_CLINE_LOAD = """
+import * as core from '@cline/core';
+const [workspace, files] = [process.argv.at(-2), JSON.parse(process.argv.at(-1))];
+const agents = core.loadConfiguredAgentConfigs({ workspaceRoot: workspace });
+const parsers = {
+  skill: core.parseSkillConfigFromMarkdown,
+  rule: core.parseRuleConfigFromMarkdown,
+  command: core.parseWorkflowConfigFromMarkdown,
+};
+const parsed = {};
+for (const [kind, path, fallback] of files) {
+  try {
+    const config = parsers[kind](fs.readFileSync(path, 'utf8'), fallback);
+    parsed[path] = { name: config.name, body: config.instructions };
+  } catch (error) {
+    parsed[path] = { error: String(error.message ?? error) };
+  }
+}
+console.log(JSON.stringify({
+  agents: agents.configs.map((a) => ({ name: a.name, path: a.path })),
+  errors: agents.errors.map((e) => ({
+    path: e.path, message: String(e.error?.message ?? e.error),
+  })),
+  parsed,
+  searched: {
+    skill: core.resolveSkillsConfigSearchPaths(workspace),
+    rule: core.resolveRulesConfigSearchPaths(workspace),
+    command: core.resolveWorkflowsConfigSearchPaths(workspace),
+  },
+}));
+"""
+
+
+def _cline_files(root: Path, workspace: Path) -> list[tuple[str, Path, Path]]:
+    """(kind, path in the target, path in the workspace) of every cline output but agents."""
+    files = []
+    for path in sorted(root.rglob("*.md")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == "@project":
+            where = workspace.joinpath(*rel.parts[1:])
+            kind = "command" if "workflows" in rel.parts else "rule"
+        elif rel.parts[0] == "skills" and path.name == "SKILL.md":
+            where, kind = workspace / ".cline" / rel, "skill"
+        else:
+            continue
+        files.append((kind, path, where))
+    return files
+
+
+def cline_check(root: Path) -> list[Result]:
+    """Cline's loaders on a cline target's folder laid out as a workspace (`agents/` and
+    `skills/` in `.cline/`, `@project/` at its root): every agent must be loaded under its
+    name (Cline drops an agent it cannot read), every skill, rule and workflow must parse, in
+    a folder Cline searches."""
+    root = root.resolve()
+    agents = sorted(p for p in root.glob("agents/*") if p.suffix in (".md", ".yaml", ".yml"))
+    with tempfile.TemporaryDirectory(prefix="pb-cline-") as tmp:
+        workspace = Path(tmp).resolve() / "workspace"
+        workspace.mkdir()
+        for folder in ("agents", "skills"):
+            if (root / folder).is_dir():
+                shutil.copytree(root / folder, workspace / ".cline" / folder)
+        if (root / "@project").is_dir():
+            shutil.copytree(root / "@project", workspace, dirs_exist_ok=True)
+        files = _cline_files(root, workspace)
+        if not agents and not files:
+            return []
+        listing = [[k, str(w), w.parent.name if k == "skill" else w.stem] for k, _, w in files]
+        done = _run(
+            [
+                "node",
+                "--input-type=module",
+                "-e",
+                "import fs from 'node:fs';\n" + _CLINE_LOAD,
+                str(workspace),
+                json.dumps(listing),
+            ],
+            {"NO_COLOR": "1"},
+            CLIENTS_DIR / "cline",
+        )
+    data, detail = _json_line(done)
+    if not isinstance(data, dict):
+        return [
+            Result("cline", str(p), False, detail) for p in [*agents, *(f for _, f, _ in files)]
+        ]
+    results = [_cline_agent(path, workspace, data) for path in agents]
+    for kind, path, where in files:
+        results.append(_cline_file(kind, path, where, data))
+    return results
+
+
+def _cline_agent(path: Path, workspace: Path, data: dict[str, Any]) -> Result:
+    where = str(workspace / ".cline" / "agents" / path.name)
+    problems = [str(e.get("message")) for e in data.get("errors", []) if e.get("path") == where]
+    loaded = [a for a in data.get("agents", []) if a.get("path") == where]
+    name = _frontmatter_value(path, "name")
+    if not problems and [a.get("name") for a in loaded] != [name]:
+        found = ", ".join(str(a.get("name")) for a in data.get("agents", []))
+        why = " (Cline reads agents from .yaml and .yml files only)" if path.suffix == ".md" else ""
+        problems.append(f"agent {name!r} was not loaded{why} (loaded: {found})")
+    return Result("cline", str(path), not problems, "\n".join(problems))
+
+
+def _cline_file(kind: str, path: Path, where: Path, data: dict[str, Any]) -> Result:
+    parsed = data.get("parsed", {}).get(str(where), {})
+    problems = [str(parsed["error"])] if "error" in parsed else []
+    folder = where.parent.parent if kind == "skill" else where.parent
+    searched = [str(s) for s in data.get("searched", {}).get(kind, [])]
+    if str(folder) not in searched:
+        problems.append(f"Cline does not read {kind}s from {folder.name}/")
+    if kind == "skill" and not problems and parsed.get("name") != where.parent.name:
+        problems.append(f"skill is loaded as {parsed.get('name')!r}")
+    if not problems and not str(parsed.get("body", "")).strip():
+        problems.append(f"the {kind} has no text after parsing")
+    return Result("cline", str(path), not problems, "\n".join(problems))
+
+
+# Roo Code's schema for `.roomodes` (customModesSettingsSchema from @roo-code/types), on the
+# file as Roo Code reads it (YAML, or JSON when it parses as JSON).
+_ROO_VALIDATE = """
+import { customModesSettingsSchema } from '@roo-code/types';
+import YAML from 'yaml';
+import fs from 'node:fs';
+const raw = fs.readFileSync(process.argv.at(-1), 'utf8');
+let data;
+try { data = YAML.parse(raw); } catch (error) {
+  console.log(JSON.stringify({ issues: ['YAML: ' + error.message] }));
+  process.exit(0);
+}
+const result = customModesSettingsSchema.safeParse(data);
+console.log(JSON.stringify(result.success
+  ? { slugs: result.data.customModes.map((m) => m.slug) }
+  : { issues: result.error.issues.map((i) => i.path.join('.') + ': ' + i.message) }));
+"""
+
+
+def roo_check(root: Path) -> list[Result]:
+    """Roo Code's own schema on a roo target's `.roomodes`: it must pass and hold every mode
+    written (Roo Code ignores a modes file that fails the schema)."""
+    modes = root.resolve() / "@project" / ".roomodes"
+    if not modes.is_file():
+        return []
+    done = _run(
+        ["node", "--input-type=module", "-e", _ROO_VALIDATE, str(modes)],
+        {"NO_COLOR": "1"},
+        CLIENTS_DIR / "roo",
+    )
+    data, detail = _json_line(done)
+    if not isinstance(data, dict):
+        return [Result("roo", str(modes), False, detail)]
+    problems = [str(i) for i in data.get("issues", [])]
+    written = re.findall(r"^  - slug: (\S+)$", modes.read_text(encoding="utf-8"), re.M)
+    if not problems and data.get("slugs") != [s.strip("\"'") for s in written]:
+        problems.append(f"modes read: {data.get('slugs')}, written: {written}")
+    return [Result("roo", str(modes), not problems, "\n".join(problems))]
+
+
+def _copilot_env(home: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(copilot_cache()),
+        "NO_COLOR": "1",
+    }
+
+
+def _copilot_list(what: str, env: dict[str, str], project: Path) -> tuple[list[Any], str]:
+    """`copilot skill list --json` or `copilot instruction list --json`: the list, and what
+    it printed on stderr (it names the skills that failed to load there)."""
+    done = subprocess.run(
+        [str(copilot_bin()), what, "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+        cwd=project,
+    )
+    try:
+        listed = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        listed = None
+    stderr = _ANSI.sub("", done.stderr)
+    if not isinstance(listed, list):
+        return [], f"`copilot {what} list --json` exited {done.returncode}\n{stderr}{done.stdout}"
+    return listed, stderr
+
+
+def _rpc_frame(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _rpc_read(stream: Any) -> dict[str, Any] | None:
+    """One Content-Length framed JSON-RPC message (None at the end of the stream)."""
+    length = 0
+    while True:
+        line = stream.readline()
+        if not line:
+            return None
+        if line in (b"\r\n", b"\n"):
+            break
+        name, _, value = line.decode("ascii", "replace").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    data = json.loads(stream.read(length))
+    return data if isinstance(data, dict) else {}
+
+
+def copilot_agents(env: dict[str, str], project: Path) -> Any:
+    """The agents Copilot CLI discovers for `project` (`copilot --headless --stdio`,
+    JSON-RPC `agents.discover`); requests from the server are answered with null."""
+    process = subprocess.Popen(
+        [str(copilot_bin()), "--headless", "--no-auto-update", "--stdio", "--no-auto-login"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=project,
+    )
+    watchdog = threading.Timer(TIMEOUT, process.kill)
+    watchdog.start()
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        params = {"projectPaths": [str(project)]}
+        request = {"jsonrpc": "2.0", "id": 1, "method": "agents.discover", "params": params}
+        process.stdin.write(_rpc_frame(request))
+        process.stdin.flush()
+        while (message := _rpc_read(process.stdout)) is not None:
+            if message.get("id") == 1 and "method" not in message:
+                return message.get("result", {"error": message.get("error")})
+            if "method" in message and "id" in message:
+                reply = {"jsonrpc": "2.0", "id": message["id"], "result": None}
+                process.stdin.write(_rpc_frame(reply))
+                process.stdin.flush()
+        return {"error": "copilot --headless closed its output without an answer"}
+    finally:
+        watchdog.cancel()
+        process.kill()
+        process.wait()
+
+
+def copilot_check(root: Path) -> list[Result]:
+    """Copilot CLI on a copilot target's folder as a project's `.github/`: every agent must be
+    discovered under its name (Copilot drops an agent without a description silently), every
+    skill and instructions file listed. Prompt files are VS Code's: the CLI does not read
+    them."""
+    root = root.resolve()
+    agents = sorted(root.glob("agents/**/*.agent.md"))
+    skills = sorted(root.glob("skills/*/SKILL.md"))
+    instructions = sorted(root.glob("instructions/**/*.instructions.md"))
+    instructions += [p for p in [root / "copilot-instructions.md"] if p.is_file()]
+    if not agents and not skills and not instructions:
+        return []
+    with tempfile.TemporaryDirectory(prefix="pb-copilot-") as tmp:
+        home, project = Path(tmp).resolve() / "home", Path(tmp).resolve() / "project"
+        home.mkdir()
+        shutil.copytree(root, project / ".github")
+        env = _copilot_env(home)
+        discovered = copilot_agents(env, project) if agents else {}
+        listed_skills, skill_log = _copilot_list("skill", env, project) if skills else ([], "")
+        listed_rules, rule_log = (
+            _copilot_list("instruction", env, project) if instructions else ([], "")
+        )
+    return [
+        *(_copilot_agent(p, root, project, discovered) for p in agents),
+        *_copilot_skills(skills, root, project, listed_skills, skill_log),
+        *_copilot_instructions(instructions, root, listed_rules, rule_log),
+    ]
+
+
+def _copilot_skills(
+    skills: list[Path], root: Path, project: Path, listed: list[Any], log: str
+) -> Iterator[Result]:
+    """Each skill must be listed from its folder; the failures Copilot names are on stderr."""
+    paths = {str(s.get("path")) for s in listed if isinstance(s, dict)}
+    for path in skills:
+        where = project / ".github" / path.parent.relative_to(root)
+        mine = [line.strip() for line in log.splitlines() if f"{path.parent.name}/" in line]
+        ok = str(where) in paths
+        detail = "" if ok else "\n".join(mine or ["skill was not listed", log])
+        yield Result("copilot", str(path), ok, detail)
+
+
+def _copilot_instructions(
+    instructions: list[Path], root: Path, listed: list[Any], log: str
+) -> Iterator[Result]:
+    sources = {str(i.get("sourcePath")) for i in listed if isinstance(i, dict)}
+    for path in instructions:
+        ok = f".github/{path.relative_to(root).as_posix()}" in sources
+        detail = "" if ok else f"instructions file was not listed\n{log}"
+        yield Result("copilot", str(path), ok, detail)
+
+
+def _copilot_agent(path: Path, root: Path, project: Path, discovered: Any) -> Result:
+    where = str(project / ".github" / path.relative_to(root))
+    found = discovered.get("agents", []) if isinstance(discovered, dict) else []
+    mine = [a for a in found if isinstance(a, dict) and a.get("path") == where]
+    name = _frontmatter_value(path, "name") or path.name.removesuffix(".agent.md")
+    if "error" in discovered:
+        problems = [f"agents.discover failed: {discovered['error']}"]
+    elif not mine:
+        loaded = ", ".join(str(a.get("name")) for a in found if isinstance(a, dict))
+        problems = [
+            f"agent {name!r} was not loaded (Copilot drops an agent without a description "
+            f"or with unreadable frontmatter silently; loaded: {loaded})"
+        ]
+    elif mine[0].get("name") != name:
+        problems = [f"agent is loaded as {mine[0].get('name')!r}"]
+    else:
+        problems = []
+    return Result("copilot", str(path), not problems, "\n".join(problems))
+
+
 def _manifest(dist: Path) -> list[dict[str, object]]:
     marker = dist / ".promptbundle-incomplete"  # promptbundle.core.writes.INCOMPLETE
     if os.path.lexists(marker):
@@ -577,46 +1010,74 @@ def _targets_by_format(dist: Path) -> dict[str, str]:
     return {t.name: t.format for t in config.targets}
 
 
+def _opencode_outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+    for rel, kind in mine.items():
+        if kind == "agent":
+            yield opencode_agent(dist / rel)
+        elif kind == "command":
+            name = rel.removeprefix(f"{target}/command/").removesuffix(".md")
+            yield opencode_command(dist / rel, name)
+
+
+def _skill_outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+    for rel in mine:
+        if rel.endswith("/SKILL.md"):
+            yield skill_validate((dist / rel).parent)
+
+
+def _plugin_outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+    root = dist / target
+    if (root / ".claude-plugin" / "marketplace.json").is_file():
+        yield claude_validate(root)
+    for manifest in sorted(root.glob("plugins/*/.claude-plugin/plugin.json")):
+        yield claude_validate(manifest.parent.parent)
+
+
+def _claude_code_outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+    agents = [dist / rel for rel, kind in mine.items() if kind == "agent"]
+    if agents:
+        yield _claude_agents(agents)
+
+
+def _gemini_outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+    yield from gemini_check(dist / target)
+    yield from gemini_commands_check(dist / target)
+
+
+def _folder_check(check: Any) -> Any:
+    """A check of a target's whole folder, as a check of its outputs."""
+
+    def outputs(dist: Path, target: str, mine: dict[str, str]) -> Iterator[Result]:
+        yield from check(dist / target)
+
+    return outputs
+
+
+# Format -> the checks of a target of that format (formats without a client are absent).
+_CHECKS_BY_FORMAT = {
+    "opencode": _opencode_outputs,
+    "agent-skill": _skill_outputs,
+    "claude-plugin": _plugin_outputs,
+    "claude-code": _claude_code_outputs,
+    "gemini": _gemini_outputs,
+    "codex": _folder_check(codex_check),
+    "copilot": _folder_check(copilot_check),
+    "cline": _folder_check(cline_check),
+    "roo": _folder_check(roo_check),
+}
+
+
 def check_dist(dist: Path) -> Iterator[Result]:
     """Every output of a build in `dist` with the client that reads it."""
     dist = dist.resolve()
     entries = _manifest(dist)
     formats = _targets_by_format(dist)
-
-    def fmt(target: str) -> str:
-        return formats.get(target, target)
-
-    paths = sorted(str(e["path"]) for e in entries)
-    kinds = {str(e["path"]): e.get("kind", "agent") for e in entries}
-    targets = {str(e["target"]) for e in entries}
-    for target in sorted(targets):
-        kind = fmt(target)
-        mine = [p for p in paths if p.startswith(f"{target}/")]
-        if kind == "opencode":
-            for rel in mine:
-                if kinds[rel] == "agent":
-                    yield opencode_agent(dist / rel)
-                elif kinds[rel] == "command":
-                    name = rel.removeprefix(f"{target}/command/").removesuffix(".md")
-                    yield opencode_command(dist / rel, name)
-        elif kind == "agent-skill":
-            for rel in mine:
-                if rel.endswith("/SKILL.md"):
-                    yield skill_validate((dist / rel).parent)
-        elif kind == "claude-plugin":
-            root = dist / target
-            if (root / ".claude-plugin" / "marketplace.json").is_file():
-                yield claude_validate(root)
-            for manifest in sorted(root.glob("plugins/*/.claude-plugin/plugin.json")):
-                yield claude_validate(manifest.parent.parent)
-        elif kind == "gemini":
-            yield from gemini_check(dist / target)
-        elif kind == "codex":
-            yield from codex_check(dist / target)
-        elif kind == "claude-code":
-            agents = [dist / p for p in mine if kinds[p] == "agent"]
-            if agents:
-                yield _claude_agents(agents)
+    kinds = {str(e["path"]): str(e.get("kind", "agent")) for e in entries}
+    for target in sorted({str(e["target"]) for e in entries}):
+        check = _CHECKS_BY_FORMAT.get(formats.get(target, target))
+        if check is not None:
+            mine = {p: kinds[p] for p in sorted(kinds) if p.startswith(f"{target}/")}
+            yield from check(dist, target, mine)
 
 
 def _claude_agents(agents: list[Path]) -> Result:

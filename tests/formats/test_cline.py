@@ -65,10 +65,10 @@ def test_a_bundle_builds_to_the_files_cline_reads(make_bundle: BundleFactory) ->
             b"---\npaths:\n  - src/**/*.py\n---\nUse type hints.\n"
         ),
         "cline/@project/.clinerules/workflows/commit.md": b"Write a commit message.\n",
-        "cline/agents/review_security.md": (
+        "cline/agents/review_security.yaml": (
             b"---\nname: review_security\ndescription: Security review\n---\nCheck secrets.\n"
         ),
-        "cline/agents/reviewer.md": (
+        "cline/agents/reviewer.yaml": (
             b'---\nname: reviewer\ndescription: Reviews "code" diffs\ntools:\n'
             b"  - read_file\n  - search_files\n  - replace_in_file\n  - execute_command\n"
             b"modelId: claude-sonnet-4-5\nmaxIterations: 20\n---\n# Reviewer\n\n"
@@ -95,7 +95,7 @@ def test_a_target_maps_model_tiers_and_tools_its_own_way(make_bundle: BundleFact
         }
     )
     result = build_outputs(load(root))
-    [agent] = [o for o in result.outputs if o.path == "cline/agents/reviewer.md"]
+    [agent] = [o for o in result.outputs if o.path == "cline/agents/reviewer.yaml"]
     assert b"modelId: gpt-5\n" in agent.content
     assert b"  - execute_command\n  - focus_chain\nmodelId:" in agent.content
     assert [x.field for x in result.lossy] == ["color"]
@@ -118,13 +118,13 @@ def test_broken_agent_fields_get_their_schema_codes(
     key = line.split(":", 1)[0]
     fields = {"name": "name: x", "description": "description: d", key: line}
     text = "---\n" + "\n".join(fields.values()) + "\n---\nBody\n"
-    found = fmt.validate(_output("cline/agents/x.md", text, "agent"))
+    found = fmt.validate(_output("cline/agents/x.yaml", text, "agent"))
     assert [(d.code, d.severity) for d in found] == [(code, severity)]
 
 
 def test_an_agent_needs_a_name_a_description_and_a_body(make_bundle: BundleFactory) -> None:
     fmt = _fmt(make_bundle({"promptbundle.toml": CONFIG}))
-    found = fmt.validate(_output("cline/agents/x.md", "---\ndescription: d\n---\n\n", "agent"))
+    found = fmt.validate(_output("cline/agents/x.yaml", "---\ndescription: d\n---\n\n", "agent"))
     assert [(d.code, d.severity, d.location.line) for d in found] == [
         ("PB101", "error", 2),
         ("PB106", "error", 1),
@@ -153,3 +153,13 @@ def test_import_detects_a_cline_agent_by_its_folder() -> None:
     text = "---\nname: x\ndescription: d\n---\nBody\n"
     assert detect_format(Path(".cline/agents/x.md"), text) == "cline"
     assert detect_format(Path(".claude/agents/x.md"), text) == "claude-code"
+
+
+def test_import_claims_the_yaml_agent_files_cline_loads() -> None:
+    text = "---\nname: x\ndescription: d\n---\nBody\n"
+    assert detect_format(Path("p/.cline/agents/x.yaml"), text) == "cline"
+    assert detect_format(Path(".cline/agents/x.yml"), text) == "cline"
+    assert ClineFormat.project_file(".cline/agents/x.yaml") == ("agent", "x")
+    assert ClineFormat.claims_name(Path("dist/cline/agents/x.yaml"))
+    assert not ClineFormat.claims_name(Path("agents/x.json"))
+    assert not ClineFormat.claims_name(Path(".cline/skills/x.yaml"))

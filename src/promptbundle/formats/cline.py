@@ -1,10 +1,12 @@
-"""Cline: agents `.cline/agents/<id>.md`, skills `.cline/skills/<id>/SKILL.md`, and at the
+"""Cline: agents `.cline/agents/<id>.yaml`, skills `.cline/skills/<id>/SKILL.md`, and at the
 project's root workflows (commands) `.clinerules/workflows/<id>.md` and rules
 `.clinerules/<id>.md`.
 
-Cline reads agents from the top of `.cline/agents/` only, so a nested agent id is written
-flat, as Gemini's are: `review/security` becomes `agents/review_security.md`, named
-`review_security` (ids never hold `_`). Cline drops frontmatter keys it does not know, so
+Cline reads agents from the top of `.cline/agents/` only, and only files named `.yaml` or
+`.yml` (its loader skips `.md` files without a word); an agent file is still YAML frontmatter
+and a Markdown body (the system prompt). A nested agent id is written flat, as Gemini's are:
+`review/security` becomes `agents/review_security.yaml`, named `review_security` (ids never
+hold `_`). Cline drops frontmatter keys it does not know, so
 they are left out and reported as lossy; the canonical model becomes `modelId`.
 """
 
@@ -52,6 +54,8 @@ CLINE_MODELS = {
 MODEL_FIELD = "modelId"
 # A nested agent id's `/`, in the flat file name and name Cline reads.
 NESTED_JOINER = "_"
+# Cline loads agent files with these endings only (the first is written).
+AGENT_ENDINGS = (".yaml", ".yml")
 
 
 class ClineFormat(Format):
@@ -70,16 +74,17 @@ class ClineFormat(Format):
     native_tools: ClassVar[Mapping[str, str]] = CLINE_TOOLS
     default_target = False
     detect_order = 56
-    checked_by = "schemas and checks only (cline 3.0.65 is not run yet)"
+    checked_by = "Cline 3.0.65 loaders in `make conformance` (agents, skills, rules, workflows)"
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
-        ("agent", ".cline/agents", ".md"),
+        ("agent", ".cline/agents", AGENT_ENDINGS[0]),
+        ("agent", ".cline/agents", AGENT_ENDINGS[1]),
         ("skill", ".cline/skills", "/SKILL.md"),
         ("command", ".clinerules/workflows", ".md"),
         ("rule", ".clinerules", ".md"),
     )
 
     def agent_path(self, agent_id: str) -> str:
-        return f"agents/{agent_id.replace('/', NESTED_JOINER)}.md"
+        return f"agents/{agent_id.replace('/', NESTED_JOINER)}{AGENT_ENDINGS[0]}"
 
     def command_path(self, command_id: str) -> str:
         return f"{PROJECT_FOLDER}/.clinerules/workflows/{command_id}.md"
@@ -119,6 +124,12 @@ class ClineFormat(Format):
             return []
         message = "the agent's body is empty; Cline needs it as the agent's system prompt"
         return [self.diagnostic(output, "error", "PB106", message)]
+
+    @classmethod
+    def claims_name(cls, path: Path) -> bool:
+        """An agent file in an `agents/` folder (`.cline/agents/`, or a build's
+        `cline/agents/`), named for YAML though it holds Markdown."""
+        return path.suffix.lower() in AGENT_ENDINGS and path.parent.name.lower() == "agents"
 
     @classmethod
     def claims(cls, path: Path, meta: Mapping[str, Any]) -> bool:

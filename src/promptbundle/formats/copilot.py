@@ -56,7 +56,10 @@ class CopilotFormat(Format):
     default_target = False
     body_limit: ClassVar[int | None] = COPILOT_AGENT_BODY_LIMIT
     detect_order = 12
-    checked_by = "schemas and checks only (Copilot CLI 1.0.102 is not run yet)"
+    checked_by = (
+        "Copilot CLI 1.0.102 in `make conformance` (agents, skills, instructions); prompt "
+        "files are VS Code's, which has no offline client: schemas and checks only"
+    )
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("agent", ".github/agents", ".agent.md"),
         ("agent", ".github/agents", ".chatmode.md"),

@@ -80,7 +80,10 @@ class GeminiFormat(Format):
     native_tools: ClassVar[Mapping[str, str]] = GEMINI_TOOLS
     default_target = False
     detect_order = 55
-    checked_by = "Gemini CLI core 0.61.0 loaders in `make conformance` (agents, skills)"
+    checked_by = (
+        "Gemini CLI 0.61.0 loaders in `make conformance` (agents, skills, commands); "
+        "GEMINI.md: schemas and checks only"
+    )
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("agent", ".gemini/agents", ".md"),
         ("command", ".gemini/commands", ".toml"),

@@ -87,7 +87,10 @@ class RooFormat(Format):
     install_prefix = ".roo"
     default_target = False
     detect_order = 45
-    checked_by = "schemas and checks only (@roo-code/types 1.115.0 is not run yet)"
+    checked_by = (
+        "Roo Code's modes schema (@roo-code/types 1.115.0) in `make conformance` "
+        "(`.roomodes`); commands, rules and skills: schemas and checks only"
+    )
     parts_files = frozenset({MODES_NAME})
     project_files: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("command", ".roo/commands", ".md"),
