@@ -6,6 +6,7 @@ import functools
 import gzip
 import io
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -26,23 +27,38 @@ MIB = 1 << 20
 MANIFEST = json.dumps({"outputs": []}).encode()
 
 # Run the CLI with at most 500 MB of address space: reading a bomb into memory fails.
+# It writes its peak resident memory (KiB) to the file PEAK names when it exits.
 LIMITED = """
-import resource, sys
+import atexit, os, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (500 * 1024 * 1024, 500 * 1024 * 1024))
+
+def peak():
+    with open(os.environ["PEAK"], "w") as out:
+        out.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+atexit.register(peak)
 from promptbundle.cli import main
 main(sys.argv[1:], prog_name="promptbundle")
 """
+# Every archive, hostile or not, is read within 10 s and under 200 MB of resident memory.
+PEAK_KIB = 200 * 1024
 
 
 def run_limited(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    peak = cwd / ".peak-kib"
+    result = subprocess.run(
         [sys.executable, "-c", LIMITED, *map(str, args)],
         capture_output=True,
         text=True,
         timeout=10,
         cwd=cwd,
         check=False,
+        env={**os.environ, "PEAK": str(peak)},
     )
+    kib = int(peak.read_text())
+    peak.unlink()
+    assert kib < PEAK_KIB, f"peak resident memory {kib // 1024} MB"
+    return result
 
 
 @functools.cache
@@ -166,7 +182,7 @@ def test_a_3_gib_pax_header_is_refused_within_500_mb(tmp_path: Path) -> None:
     proc = run_limited("verify", bomb, cwd=tmp_path)
     assert (proc.returncode, proc.stdout) == (1, "")
     assert proc.stderr == (
-        "pax.tar.gz:1:1: error: more than 268435456 bytes uncompressed; refusing to read on "
+        "pax.tar.gz:1:1: error: more than 104857600 bytes uncompressed; refusing to read on "
         "(an archive bomb?) [PB302]\n"
     )
 
@@ -186,7 +202,7 @@ def test_a_3_gib_gzip_bomb_of_many_files_stops_at_the_total_limit(tmp_path: Path
     proc = run_limited("verify", bomb, cwd=tmp_path)
     assert (proc.returncode, proc.stdout) == (1, "")
     assert proc.stderr == (
-        "many.tar.gz:1:1: error: more than 268435456 bytes uncompressed; refusing to read on "
+        "many.tar.gz:1:1: error: more than 104857600 bytes uncompressed; refusing to read on "
         "(an archive bomb?) [PB302]\n"
     )
 

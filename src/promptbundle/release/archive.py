@@ -72,7 +72,7 @@ class ArchiveLimits:
 
     max_entries: int = 20_000
     max_entry_bytes: int = 16 << 20
-    max_total_bytes: int = 256 << 20
+    max_total_bytes: int = 100 << 20
     # Uncompressed over compressed bytes, checked once more than `ratio_floor` bytes are out.
     max_ratio: int = 200
     ratio_floor: int = 1 << 20

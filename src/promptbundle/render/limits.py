@@ -58,7 +58,7 @@ MAX_OUTPUT = 1_000_000
 MAX_SIZE = 1_000_000
 # Characters that all operations of one render may make (kept or thrown away) or store into
 # lists and dicts, together.
-MAX_MADE = 100_000_000
+MAX_MADE = 20_000_000
 # Loop iterations in one render (every `{% for %}`, nested loops multiply).
 MAX_LOOP_STEPS = 100_000
 # Macro calls in one render (a macro calling itself twice fans out fast).
