@@ -165,6 +165,34 @@ def test_installed_cli_builds_a_bundle_outside_the_repository(venv: Path, tmp_pa
     )
 
 
+def test_a_new_bundle_from_the_installed_wheel_passes_its_own_checks(
+    venv: Path, tmp_path: Path
+) -> None:
+    """The README's loop, run with the installed wheel outside the repository: init, build,
+    check, record the snapshots, test, build --check."""
+    bin_ = venv / "bin"
+    env = _env()
+    pip = [bin_ / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run(
+        [*pip, *_locked_pins({"pytest", "syrupy", "iniconfig", "pluggy", "packaging", "pygments"})],
+        tmp_path,
+    )
+    _run([bin_ / "promptbundle", "init", "demo"], tmp_path, env)
+    demo = tmp_path / "demo"
+    assert _run([bin_ / "promptbundle", "build"], demo, env).startswith("built 11 outputs")
+    assert "0 error(s)" in _run([bin_ / "promptbundle", "check", "--strict"], demo, env)
+    _run([bin_ / "pytest", "-q", "--snapshot-update"], demo, env)
+    assert " passed" in _run([bin_ / "pytest", "-q"], demo, env)
+    assert _run([bin_ / "promptbundle", "build", "--check"], demo, env).startswith(
+        "dist/ is up to date"
+    )
+    assert sorted(p.name for p in (demo / "dist/schemas").iterdir()) == [
+        "prompt.schema.json",
+        "promptbundle.schema.json",
+        "target.schema.json",
+    ]
+
+
 def test_every_module_imports_with_the_runtime_dependencies_alone(venv: Path) -> None:
     code = (
         "import importlib, pkgutil, promptbundle\n"
