@@ -27,7 +27,8 @@ try:
     main(sys.argv[2:], prog_name="promptbundle")
 finally:
     with open(sys.argv[1], "w") as out:
-        out.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        # VmHWM: this process's own peak (ru_maxrss inherits the parent's across fork and exec).
+        out.write(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))
 """
 MAX_KIB = 200 * 1024
 

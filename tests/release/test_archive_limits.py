@@ -34,7 +34,8 @@ resource.setrlimit(resource.RLIMIT_AS, (500 * 1024 * 1024, 500 * 1024 * 1024))
 
 def peak():
     with open(os.environ["PEAK"], "w") as out:
-        out.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        # VmHWM: this process's own peak (ru_maxrss inherits the parent's across fork and exec).
+        out.write(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))
 
 atexit.register(peak)
 from promptbundle.cli import main

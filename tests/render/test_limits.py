@@ -32,8 +32,10 @@ import atexit, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_CAP}, {MEMORY_CAP}))
 
 def peak():
-    kib = max(resource.getrusage(who).ru_maxrss
-              for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    # VmHWM: this process's own peak (ru_maxrss inherits the parent's across fork and exec);
+    # the render processes it forked: their ru_maxrss, which starts at this process's size.
+    own = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    kib = max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     with open("../maxrss", "w") as out:
         out.write(str(kib))
 
