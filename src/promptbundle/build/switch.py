@@ -165,7 +165,7 @@ def _carry(source: Path, target: Path, *, replace: bool = False) -> None:
     """Put `source` (a file, or a link kept as a link) at `target` in the new tree."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if replace:
-        target.unlink()
+        target.unlink(missing_ok=True)  # an output reused, not staged, has no file there
     if source.is_symlink():
         os.symlink(os.readlink(source), target)
         return

@@ -1,17 +1,24 @@
 """`promptbundle check`: every source lint and every output validation, reported at once.
 
-Nothing is written. Each problem is a Diagnostic with a stable code (docs/checks.md).
+Nothing is written but the cache folder (compiled templates, memos). Each problem is a Diagnostic
+with a stable code (docs/checks.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from promptbundle.build import cache as buildcache
 from promptbundle.build.pipeline import build_outputs, read_config
+from promptbundle.build.pool import default_jobs
 from promptbundle.core.diagnostics import Diagnostic, LossyField, lossiness_lines
 from promptbundle.core.errors import ErrorGroup, Location, PromptBundleError, RenderError
+from promptbundle.core.files import atomic_write
 from promptbundle.core.model import Bundle, BundleConfig, OutputFile
 from promptbundle.formats.layouts import Unparsable
 from promptbundle.formats.registry import FORMATS, KNOWN_FORMATS
@@ -75,10 +82,21 @@ def _relative(config: BundleConfig, location: Location) -> Location:
     return location
 
 
-def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> list[OutputFile]:
+def _cache_dir(root: Path) -> Path | None:
+    """The bundle's cache folder (compiled templates, memos), or None where it cannot be
+    written: a check then works without it."""
+    try:
+        return buildcache.prepare_cache(root)
+    except PromptBundleError:
+        return None
+
+
+def _build(
+    bundle: Bundle, report: CheckReport, failures: list[Diagnostic], cache_dir: Path | None
+) -> list[OutputFile]:
     """Outputs of every agent that renders; render errors go to `failures`."""
     try:
-        result = build_outputs(bundle)
+        result = build_outputs(bundle, cache_dir=cache_dir, jobs=default_jobs())
     except PromptBundleError as err:
         failures.extend(_from_error(err, "PB003"))
         outputs: list[OutputFile] = []
@@ -103,9 +121,72 @@ def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> l
     return result.outputs
 
 
-def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagnostic]:
+HEADINGS_MEMO = "check-headings.json"
+
+
+@dataclass
+class _JumpMemo:
+    """Heading jumps by a digest of the body (one parse per distinct body, kept for the next
+    check in the cache folder while the code that finds them is the same)."""
+
+    key: str
+    known: dict[str, list[list[Any]]] = field(default_factory=dict)
+    used: dict[str, list[list[Any]]] = field(default_factory=dict)
+
+    def jumps(self, body: str, path: str, first_line: int) -> list[Diagnostic]:
+        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        found = self.used.get(digest)
+        if found is None:
+            found = self.known.get(digest)
+        if found is None:
+            found = [[d.location.line, d.message] for d in heading_jumps(body, "", 1)]
+        self.used[digest] = found
+        return [
+            Diagnostic("warning", "PB207", str(message), Location(path, first_line + line - 1, 1))
+            for line, message in found
+        ]
+
+
+def _memo_key() -> str:
+    code = json.dumps(buildcache.code_key(), sort_keys=True)
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+def _load_jumps(cache_dir: Path | None) -> _JumpMemo:
+    memo = _JumpMemo(_memo_key())
+    if cache_dir is None:
+        return memo
+    try:
+        data = json.loads((cache_dir / HEADINGS_MEMO).read_bytes())
+        if data["key"] == memo.key and isinstance(data["bodies"], dict):
+            memo.known = data["bodies"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        pass
+    return memo
+
+
+def _save_jumps(cache_dir: Path | None, memo: _JumpMemo) -> None:
+    if cache_dir is None or memo.used.keys() == memo.known.keys():
+        return
+    data = {"key": memo.key, "bodies": memo.used}
+    try:
+        atomic_write(cache_dir / HEADINGS_MEMO, json.dumps(data, separators=(",", ":")).encode())
+    except OSError:
+        return  # only the next check's memo is lost
+
+
+def _composed_headings(
+    bundle: Bundle, outputs: list[OutputFile], cache_dir: Path | None
+) -> list[Diagnostic]:
     """Heading jumps in each rendered body, each reported once per agent (first target)."""
 
+    memo = _load_jumps(cache_dir)
+    found = _heading_jumps(bundle, outputs, memo)
+    _save_jumps(cache_dir, memo)
+    return found
+
+
+def _heading_jumps(bundle: Bundle, outputs: list[OutputFile], memo: _JumpMemo) -> list[Diagnostic]:
     config = bundle.config
     by_target = {t.name: FORMATS[t.format](t, config) for t in config.targets}
     found: list[Diagnostic] = []
@@ -118,7 +199,7 @@ def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagno
             _, body, body_line = fmt.read(output)
         except Unparsable:  # reported by validation (PB100)
             continue
-        for diag in heading_jumps(body, f"{config.out}/{output.path}", body_line):
+        for diag in memo.jumps(body, f"{config.out}/{output.path}", body_line):
             key = (output.agent, diag.message)
             if key not in seen:
                 seen.add(key)
@@ -154,12 +235,13 @@ def run_checks(root: Path | None = None) -> CheckReport:
         report.diagnostics.extend(_from_error(problem))
     report.diagnostics.extend(_readme_warnings(config.root))
     failures: list[Diagnostic] = []
-    outputs = _build(bundle, report, failures)
+    cache_dir = _cache_dir(config.root)
+    outputs = _build(bundle, report, failures, cache_dir)
     report.outputs = len(outputs)
     used = {source for output in outputs for source in output.sources}
     report.diagnostics.extend(lint_templates(bundle, used_sources=used))
     report.diagnostics.extend(duplicate_paragraphs(bundle.prompts, bundle.fragments))
-    report.diagnostics.extend(_composed_headings(bundle, outputs))
+    report.diagnostics.extend(_composed_headings(bundle, outputs, cache_dir))
     # A render failure in a file a static lint already explains adds nothing.
     explained = {str(d.location.path) for d in report.diagnostics if d.severity == "error"}
     if any(d.code == "PB203" for d in report.diagnostics):

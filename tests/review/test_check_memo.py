@@ -1,0 +1,89 @@
+"""`check` keeps what it found in rendered bodies (heading jumps) by a digest of each body,
+in the cache folder; a memo it cannot read or write changes nothing it reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import promptbundle.render.lint
+import promptbundle.review.check
+from promptbundle.build.cache import CACHE_FOLDER
+from promptbundle.review.check import HEADINGS_MEMO, run_checks
+from tests.support import BundleFactory
+
+AGENT = """\
+---
+name: {name}
+description: Agent {name}
+---
+# {title}
+
+{{{{ fragment('f', level=3) }}}}
+"""
+
+
+def _bundle(make_bundle: BundleFactory) -> Path:
+    return make_bundle(
+        {
+            "agents/a.md": AGENT.format(name="a", title="A"),
+            "agents/b.md": AGENT.format(name="b", title="B"),
+            "fragments/f.md": "# Rules\n\ntext\n",
+        }
+    )
+
+
+def _lines(root: Path) -> list[str]:
+    return [d.line() for d in run_checks(root).diagnostics]
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The bodies check parses for heading jumps."""
+    bodies: list[str] = []
+    real = promptbundle.render.lint.heading_jumps
+
+    def counting(body: str, path: object, first_line: int) -> object:
+        bodies.append(body)
+        return real(body, path, first_line)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(promptbundle.review.check, "heading_jumps", counting)
+    return bodies
+
+
+def test_each_body_is_parsed_once_and_remembered(
+    make_bundle: BundleFactory, parses: list[str]
+) -> None:
+    root = _bundle(make_bundle)
+    first = _lines(root)
+    assert len([line for line in first if "[PB207]" in line]) == 2
+    assert len(parses) == 2  # two agents, one body each for all targets
+    assert (root / CACHE_FOLDER / HEADINGS_MEMO).is_file()
+    parses.clear()
+    assert _lines(root) == first
+    assert parses == []
+    (root / "agents/b.md").write_text(AGENT.format(name="b", title="Bee"))
+    second = _lines(root)
+    assert len(parses) == 1  # only the edited agent's body
+    assert [line for line in second if "[PB207]" in line] == [
+        line for line in first if "[PB207]" in line
+    ]
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[" * 100_000, b'{"key": "x"}', b""])
+def test_an_unreadable_memo_is_ignored(make_bundle: BundleFactory, content: bytes) -> None:
+    root = _bundle(make_bundle)
+    first = _lines(root)
+    (root / CACHE_FOLDER / HEADINGS_MEMO).write_bytes(content)
+    assert _lines(root) == first
+
+
+def test_check_without_a_writable_cache_folder(make_bundle: BundleFactory) -> None:
+    root = _bundle(make_bundle)
+    expected = _lines(root)
+    for path in sorted((root / CACHE_FOLDER).rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    (root / CACHE_FOLDER).rmdir()
+    (root / CACHE_FOLDER).write_text("a file where the cache folder would be\n")
+    assert _lines(root) == expected
