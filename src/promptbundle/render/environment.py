@@ -31,7 +31,14 @@ from promptbundle.render import limits
 from promptbundle.render.limits import RenderLimitError
 from promptbundle.sources.prompts import read_source
 
-__all__ = ["RenderedPrompt", "compiled_code_tag", "make_env", "render_prompt", "uses_target"]
+__all__ = [
+    "RenderedPrompt",
+    "compiled_code_tag",
+    "make_env",
+    "plain_text",
+    "render_prompt",
+    "uses_target",
+]
 
 FRAGMENT_DIR = "fragments"
 AGENT_PREFIX = "agents/"
@@ -314,7 +321,13 @@ def render_prompt(
     """Render `agent`'s body for `target`; errors point at the source line.
 
     The context is a deep copy: a template that mutates a variable (`list.append`) must not
-    change what the next agent or target renders."""
+    change what the next agent or target renders. A body without template syntax is its own
+    render: nothing is compiled (see `plain_text`)."""
+    if plain_text(agent.body):
+        loader = env.loader
+        if isinstance(loader, BundleLoader):
+            loader.sources[agent.rel] = agent.body
+        return RenderedPrompt(agent, str(target["name"]), agent.body, (agent.rel,))
     context = copy.deepcopy(
         {
             **bundle.config.vars,
@@ -356,6 +369,13 @@ def render_prompt(
             raise _runtime_error(bundle, agent, target, err, str(err)) from None
     fragments = sorted(name for name in loaded if name != agent.rel)
     return RenderedPrompt(agent, str(target["name"]), body, (agent.rel, *fragments))
+
+
+def plain_text(text: str) -> bool:
+    """Whether Jinja would render `text` as it is: no `{` (every tag, expression and comment
+    starts with one), no carriage return (Jinja writes every line break as `\n`), and short
+    enough for the output limit (a longer text goes through Jinja to fail there)."""
+    return "{" not in text and "\r" not in text and len(text) <= limits.MAX_OUTPUT
 
 
 def _limit_message(err: RenderLimitError | MemoryError) -> str:
