@@ -27,6 +27,7 @@ import json
 import os
 import re
 import stat
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,6 @@ from promptbundle.build.cache import CONFIG_FILES, code_key
 from promptbundle.build.staging import StagedOutput
 from promptbundle.core.diagnostics import Diagnostic, LossyField
 from promptbundle.core.errors import Location
-from promptbundle.core.files import atomic_write
 from promptbundle.core.model import Bundle, Prompt
 
 __all__ = ["MEMO_FILE", "RenderMemo", "Reused", "load_memo", "static_loads"]
@@ -247,10 +247,15 @@ class RenderMemo:
             "key": self.key,
             "agents": {rel: e for rel, e in sorted(self.entries.items()) if rel in wanted},
         }
+        # Streamed into a temporary file (the memo holds every rendered body: as one string
+        # it would be a large share of a build's memory), then renamed into place.
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".pb-", suffix=".tmp")
         try:
-            atomic_write(cache_dir / MEMO_FILE, json.dumps(data, separators=(",", ":")).encode())
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, separators=(",", ":"))
+            os.replace(tmp, cache_dir / MEMO_FILE)
         except OSError:
-            return  # only the next build's reuse is lost
+            Path(tmp).unlink(missing_ok=True)  # only the next build's reuse is lost
 
 
 def load_memo(bundle: Bundle, cache_dir: Path) -> RenderMemo:
