@@ -39,7 +39,15 @@ from promptbundle.core.diagnostics import Diagnostic, LossyField
 from promptbundle.core.errors import Location
 from promptbundle.core.model import Bundle, Prompt
 
-__all__ = ["MEMO_FILE", "RenderMemo", "Reused", "load_memo", "static_loads"]
+__all__ = [
+    "MEMO_FILE",
+    "RenderMemo",
+    "Reused",
+    "diagnostic_data",
+    "diagnostic_from",
+    "load_memo",
+    "static_loads",
+]
 
 MEMO_FILE = "renders.json"
 MEMO_VERSION = 1
@@ -107,14 +115,14 @@ def _file_digest(path: Path) -> str | None:
         return None
 
 
-def _diag_data(diag: Diagnostic) -> list[Any]:
+def diagnostic_data(diag: Diagnostic) -> list[Any]:
     loc = diag.location
     kind = "p" if isinstance(loc.path, Path) else "s"
     return [diag.severity, diag.code, diag.message, kind, str(loc.path), loc.line, loc.column,
             diag.output]  # fmt: skip
 
 
-def _diag(data: list[Any]) -> Diagnostic:
+def diagnostic_from(data: list[Any]) -> Diagnostic:
     severity, code, message, kind, path, line, column, output = data
     where = Path(path) if kind == "p" else str(path)
     return Diagnostic(severity, code, message, Location(where, line, column), output)
@@ -129,7 +137,7 @@ def _output_data(output: StagedOutput) -> list[Any]:
         output.sha256,
         output.size,
         output.verbatim,
-        [_diag_data(d) for d in output.diagnostics],
+        [diagnostic_data(d) for d in output.diagnostics],
         output.kind,
     ]
 
@@ -137,7 +145,15 @@ def _output_data(output: StagedOutput) -> list[Any]:
 def _output(data: list[Any]) -> StagedOutput:
     path, target, agent, sources, sha, size, verbatim, diags, kind = data
     return StagedOutput(
-        path, target, agent, tuple(sources), sha, size, verbatim, tuple(map(_diag, diags)), kind
+        path,
+        target,
+        agent,
+        tuple(sources),
+        sha,
+        size,
+        verbatim,
+        tuple(map(diagnostic_from, diags)),
+        kind,
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from promptbundle.build import cache as buildcache
+from promptbundle.build.incremental import diagnostic_data, diagnostic_from
 from promptbundle.build.pipeline import build_outputs, read_config
 from promptbundle.build.pool import default_jobs
 from promptbundle.core.diagnostics import Diagnostic, LossyField, lossiness_lines
@@ -224,18 +225,108 @@ def _readme_warnings(root: Path) -> list[Diagnostic]:
 def run_checks(root: Path | None = None) -> CheckReport:
     """Lint the bundle's sources and validate every output it would build."""
 
-    report = CheckReport()
     try:
         config = read_config(root)
     except PromptBundleError as err:
-        report.diagnostics = _from_error(err)
-        return report
+        return CheckReport(diagnostics=_from_error(err))
+    cache_dir = _cache_dir(config.root)
+    key = _inputs_key(config.root)
+    recalled = _recall(cache_dir, config.root, key)
+    if recalled is not None:
+        return recalled
+    report, used = _check(config, cache_dir)
+    _remember(cache_dir, config.root, key, report, used)
+    return report
+
+
+REPORT_MEMO = "check-report.json"
+
+
+def _inputs_key(root: Path) -> str:
+    """A digest of the code and of every file a check reads in the bundle's own folders."""
+    digest = hashlib.sha256(_memo_key().encode("utf-8"))
+    for name in buildcache.CONFIG_FILES:
+        digest.update(_file_record(root, name))
+    for folder in buildcache.SOURCE_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            digest.update(_file_record(root, path.relative_to(root).as_posix()))
+    return digest.hexdigest()
+
+
+def _file_record(root: Path, rel: str) -> bytes:
+    path = root / rel
+    try:
+        content = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "-"
+    except OSError:
+        content = "?"
+    return f"{rel}\0{content}\0".encode("utf-8", "surrogateescape")
+
+
+def _recall(cache_dir: Path | None, root: Path, key: str) -> CheckReport | None:
+    """The report of the last check when nothing it read has changed since."""
+    if cache_dir is None:
+        return None
+    try:
+        data = json.loads((cache_dir / REPORT_MEMO).read_bytes())
+        if data["key"] != key:
+            return None
+        for rel, recorded in data["extra"].items():
+            if _file_record(root, rel) != _file_record_of(rel, recorded):
+                return None
+        found = data["report"]
+        return CheckReport(
+            diagnostics=[diagnostic_from(item) for item in found["diagnostics"]],
+            lossy=[LossyField(*item) for item in found["lossy"]],
+            accepted=int(found["accepted"]),
+            outputs=int(found["outputs"]),
+            suppressed=int(found["suppressed"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def _file_record_of(rel: str, recorded: str) -> bytes:
+    return f"{rel}\0{recorded}\0".encode("utf-8", "surrogateescape")
+
+
+def _remember(
+    cache_dir: Path | None, root: Path, key: str, report: CheckReport, used: set[str]
+) -> None:
+    """Keep the report, and the digests of the templates it read outside the source folders
+    (a template may be any file under the root)."""
+    if cache_dir is None:
+        return
+    scanned = (*buildcache.CONFIG_FILES, *(f"{f}/" for f in buildcache.SOURCE_FOLDERS))
+    extra = {
+        rel: _file_record(root, rel).decode("utf-8", "surrogateescape").split("\0")[1]
+        for rel in sorted(used)
+        if not rel.startswith(scanned)
+    }
+    data = {
+        "key": key,
+        "extra": extra,
+        "report": {
+            "diagnostics": [diagnostic_data(d) for d in report.diagnostics],
+            "lossy": [[x.agent, x.target, x.field, x.reason] for x in report.lossy],
+            "accepted": report.accepted,
+            "outputs": report.outputs,
+            "suppressed": report.suppressed,
+        },
+    }
+    try:
+        atomic_write(cache_dir / REPORT_MEMO, json.dumps(data).encode("utf-8"))
+    except OSError:
+        return  # only the next check's shortcut is lost
+
+
+def _check(config: BundleConfig, cache_dir: Path | None) -> tuple[CheckReport, set[str]]:
+    """Every diagnostic of the bundle, and the templates its renders read."""
+    report = CheckReport()
     bundle, problems = read_bundle(config, formats=KNOWN_FORMATS)
     for problem in problems:
         report.diagnostics.extend(_from_error(problem))
     report.diagnostics.extend(_readme_warnings(config.root))
     failures: list[Diagnostic] = []
-    cache_dir = _cache_dir(config.root)
     outputs = _build(bundle, report, failures, cache_dir)
     report.outputs = len(outputs)
     used = {source for output in outputs for source in output.sources}
@@ -255,7 +346,7 @@ def run_checks(root: Path | None = None) -> CheckReport:
         key=_sort_key,
     )
     report.lossy.sort(key=lambda x: (x.agent, x.target, x.field))
-    return report
+    return report, used
 
 
 def _with(diag: Diagnostic, location: Location) -> Diagnostic:
