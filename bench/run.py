@@ -209,6 +209,32 @@ def bench_case(
     return results
 
 
+def floor(folder: Path, reps: int) -> Sample:
+    """The physical floor of a cold build in Python: read every source of the bundle and
+    write every file of its output folder (same sizes, same paths) into a fresh folder."""
+    sources = [
+        path
+        for name in ("promptbundle.toml", "agents", "fragments", "targets")
+        for path in sorted((folder / name).rglob("*") if (folder / name).is_dir() else [])
+        if path.is_file()
+    ] + [folder / "promptbundle.toml"]
+    outputs = [p for p in sorted((folder / "dist").rglob("*")) if p.is_file()]
+    contents = {p.relative_to(folder / "dist"): p.read_bytes() for p in outputs}
+    sample = Sample()
+    for rep in range(reps):
+        into = folder.parent / f"floor-{rep}"
+        start = time.perf_counter()
+        for path in sources:
+            path.read_bytes()
+        for rel, content in contents.items():
+            target = into / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        sample.add(time.perf_counter() - start, 0)
+        shutil.rmtree(into, ignore_errors=True)
+    return sample
+
+
 def watch_latency(folder: Path, count: int, reps: int) -> Sample:
     """Seconds from writing one agent's source to its output holding the edit, with
     `promptbundle watch` running (after its first build), polled every millisecond."""
@@ -263,6 +289,7 @@ def startup(argv: Sequence[str], reps: int) -> Sample:
 
 class Report:
     work = ""
+    floors: ClassVar[dict[tuple[str, int, int], Sample]] = {}
 
 
 def _filesystem(path: Path) -> str:
@@ -369,6 +396,17 @@ def report(
     ]
     for (workload, count, targets), cases in results.items():
         lines += [_row(workload, count, targets, case, samples) for case, samples in cases.items()]
+    lines += [
+        "",
+        "The floor: reading every source and writing every output file (same paths and",
+        "sizes) in Python, in one process, no rendering (median).",
+        "",
+        "| workload | agents | targets | floor (s) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {w} | {n} | {t} | {sample.median:.3f} |" for (w, n, t), sample in Report.floors.items()
+    ]
     if watched:
         lines += [
             "",
@@ -465,6 +503,8 @@ def main() -> None:
             results[workload, count, targets] = bench_case(
                 count, targets, args.reps, work, workload
             )
+            folder = work / f"{workload}-n{count}-t{targets}" / "promptbundle"
+            Report.floors[workload, count, targets] = floor(folder, args.reps)
             if workload == "issue":
                 folder = work / f"{workload}-n{count}-t{targets}" / "promptbundle"
                 watched[workload, count, targets] = watch_latency(folder, count, args.reps)
