@@ -154,6 +154,7 @@ def _output(data: list[Any]) -> StagedOutput:
         verbatim,
         tuple(map(diagnostic_from, diags)),
         kind,
+        reused=True,
     )
 
 
