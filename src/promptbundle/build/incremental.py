@@ -168,6 +168,8 @@ class RenderMemo:
     entries: dict[str, Any] = field(default_factory=dict)
     _digests: dict[str, str | None] = field(default_factory=dict)
     _static: dict[str, bool] = field(default_factory=dict)
+    # Whether this build recorded anything (else the file on disk is already the memo).
+    changed: bool = False
 
     def digest(self, rel: str) -> str | None:
         """The digest of a source file (read once per build); whether its loads are static
@@ -247,6 +249,7 @@ class RenderMemo:
                 "lossy": [[x.agent, x.target, x.field, x.reason] for x in lossy],
             }
             deps.update((rel, self.digest(rel)) for rel in sources if rel != agent.rel)
+        self.changed = True
         if any(digest is None for digest in deps.values()):
             self.entries.pop(agent.rel, None)
             return
@@ -260,16 +263,21 @@ class RenderMemo:
     def save(self, cache_dir: Path, keep: Iterable[str]) -> None:
         """Write the memo of the agents in `keep` (the others are gone)."""
         wanted = set(keep)
-        data = {
-            "key": self.key,
-            "agents": {rel: e for rel, e in sorted(self.entries.items()) if rel in wanted},
-        }
+        if not self.changed and wanted == self.entries.keys():
+            return
+        agents = {rel: e for rel, e in sorted(self.entries.items()) if rel in wanted}
         # Streamed into a temporary file (the memo holds every rendered body: as one string
         # it would be a large share of a build's memory), then renamed into place.
         fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".pb-", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, separators=(",", ":"))
+                # One agent at a time through the C encoder (json.dump would use the slow
+                # pure-Python one).
+                handle.write(f'{{"key":{json.dumps(self.key)},"agents":{{')
+                for number, (rel, entry) in enumerate(agents.items()):
+                    handle.write("," if number else "")
+                    handle.write(f"{json.dumps(rel)}:{json.dumps(entry, separators=(',', ':'))}")
+                handle.write("}}")
             os.replace(tmp, cache_dir / MEMO_FILE)
         except OSError:
             Path(tmp).unlink(missing_ok=True)  # only the next build's reuse is lost
