@@ -30,6 +30,7 @@ __all__ = [
     "FRAGMENT_NAMES",
     "PROMPTBUNDLE_TARGETS",
     "RULESYNC_TARGETS",
+    "WORKLOADS",
     "AgentSpec",
     "agent_specs",
     "expand_body",
@@ -144,19 +145,33 @@ class AgentSpec:
         return "\n".join(lines) + "\n\n".join(calls) + "\n"
 
 
-def agent_specs(count: int) -> list[AgentSpec]:
-    """`count` agents; every one includes `core` and 2 to 4 other fragments."""
-    specs = []
+# The workloads: "bench" (every agent includes `core` and 2 to 4 of the 11 others) and
+# "issue" (every agent includes 3 to 5 of the 12, `core` among them for about a third).
+WORKLOADS = ("bench", "issue")
+
+
+def _picked(rng: random.Random, workload: str) -> tuple[str, ...]:
+    if workload == "issue":
+        return tuple(
+            sorted(rng.sample(FRAGMENT_NAMES, rng.randint(3, 5)), key=FRAGMENT_NAMES.index)
+        )
     others = FRAGMENT_NAMES[1:]
+    return ("core", *sorted(rng.sample(others, rng.randint(2, 4)), key=others.index))
+
+
+def agent_specs(count: int, workload: str = "bench") -> list[AgentSpec]:
+    """`count` agents of a workload (see WORKLOADS)."""
+    specs = []
     for index in range(count):
         rng = random.Random(f"agent-{index}")
-        picked = sorted(rng.sample(others, rng.randint(2, 4)), key=others.index)
+        fragments = _picked(rng, workload)
+        picked = [name for name in fragments if name != "core"]
         specs.append(
             AgentSpec(
                 id=f"agent-{index:04d}",
                 description=f"Generated agent {index}: {', '.join(picked)} specialist",
                 tools=tuple(rng.sample(_TOOLS, rng.randint(3, 6))),
-                fragments=("core", *picked),
+                fragments=fragments,
                 vars={
                     "stack": rng.choice(_STACKS),
                     "team": f"team-{index % 17}",
@@ -261,10 +276,11 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=100, help="number of agents")
     parser.add_argument("--targets", type=int, choices=range(1, 5), default=4)
     parser.add_argument("--variant", type=int, default=0, help="wording of the core fragment")
+    parser.add_argument("--workload", choices=WORKLOADS, default="bench")
     parser.add_argument("--out", type=Path, required=True, help="folder to (re)create")
     args = parser.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
-    specs = agent_specs(args.agents)
+    specs = agent_specs(args.agents, args.workload)
     write_promptbundle(
         args.out / "promptbundle",
         specs,

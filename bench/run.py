@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -31,6 +31,7 @@ from generate import (
     PROMPTBUNDLE_TARGETS,
     RULESYNC_PLUGIN_ROOT,
     RULESYNC_TARGETS,
+    WORKLOADS,
     agent_specs,
     write_promptbundle,
     write_rulesync,
@@ -39,7 +40,9 @@ from generate import (
 BENCH = Path(__file__).resolve().parent
 # Workloads live on a RAM disk when there is one, so both tools are timed, not the disk.
 RAM_DISK = Path("/dev/shm")
-CASES = ("cold", "no-op", "one fragment changed")
+CASES = ("cold", "no-op", "one agent edited", "one fragment changed", "check")
+# The agent the "one agent edited" case edits (the middle one), and the lines it appends.
+EDITED_AGENT = 0.5
 
 
 @dataclass
@@ -86,11 +89,26 @@ class Tool:
     def clean(self) -> None:
         raise NotImplementedError
 
+    workload = "bench"
+
     def write(self, count: int, targets: int, variant: int) -> None:
         raise NotImplementedError
 
+    def agent_files(self, agent: str) -> list[Path]:
+        raise NotImplementedError
+
+    def edit_agent(self, count: int, rep: int) -> None:
+        """Append a line to one agent's body (every source file of it)."""
+        agent = f"agent-{int(count * EDITED_AGENT):04d}"
+        for path in self.agent_files(agent):
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"\nEdited in repetition {rep}.\n")
+
     def run(self) -> tuple[float, int]:
         return timed(self.argv(), self.folder)
+
+    def check(self) -> tuple[float, int] | None:
+        return None
 
 
 class PromptBundle(Tool):
@@ -105,9 +123,14 @@ class PromptBundle(Tool):
             shutil.rmtree(self.folder / name, ignore_errors=True)
 
     def write(self, count: int, targets: int, variant: int) -> None:
-        write_promptbundle(
-            self.folder, agent_specs(count), PROMPTBUNDLE_TARGETS[:targets], variant=variant
-        )
+        specs = agent_specs(count, self.workload)
+        write_promptbundle(self.folder, specs, PROMPTBUNDLE_TARGETS[:targets], variant=variant)
+
+    def agent_files(self, agent: str) -> list[Path]:
+        return [self.folder / "agents" / f"{agent}.md"]
+
+    def check(self) -> tuple[float, int] | None:
+        return timed([*self.command, "check"], self.folder)
 
 
 class Rulesync(Tool):
@@ -122,7 +145,13 @@ class Rulesync(Tool):
             shutil.rmtree(self.folder / name, ignore_errors=True)
 
     def write(self, count: int, targets: int, variant: int) -> None:
-        write_rulesync(self.folder, agent_specs(count), RULESYNC_TARGETS[:targets], variant=variant)
+        specs = agent_specs(count, self.workload)
+        write_rulesync(self.folder, specs, RULESYNC_TARGETS[:targets], variant=variant)
+
+    def agent_files(self, agent: str) -> list[Path]:
+        found = [self.folder / ".rulesync" / "subagents" / f"{agent}.md"]
+        skill = self.folder / ".rulesync" / "skills" / agent / "SKILL.md"
+        return found + ([skill] if skill.is_file() else [])
 
 
 def _body(path: Path) -> str:
@@ -142,10 +171,14 @@ def check_same_bodies(pb: Path, rs: Path) -> None:
             sys.exit(f"bodies differ: {a} vs {b}")
 
 
-def bench_case(count: int, targets: int, reps: int, work: Path) -> dict[str, dict[str, Sample]]:
-    base = work / f"n{count}-t{targets}"
+def bench_case(
+    count: int, targets: int, reps: int, work: Path, workload: str = "bench"
+) -> dict[str, dict[str, Sample]]:
+    base = work / f"{workload}-n{count}-t{targets}"
     shutil.rmtree(base, ignore_errors=True)
     tools: list[Tool] = [PromptBundle(base / "promptbundle"), Rulesync(base / "rulesync")]
+    for tool in tools:
+        tool.workload = workload
     results = {case: {tool.name: Sample() for tool in tools} for case in CASES}
     variant = 0
     for tool in tools:
@@ -160,12 +193,91 @@ def bench_case(count: int, targets: int, reps: int, work: Path) -> dict[str, dic
             check_same_bodies(tools[0].folder, tools[1].folder)
         for tool in order:
             results["no-op"][tool.name].add(*tool.run())
+        for tool in order:
+            tool.edit_agent(count, rep)
+        for tool in order:
+            results["one agent edited"][tool.name].add(*tool.run())
         variant += 1
         for tool in order:
             tool.write(count, targets, variant)
         for tool in order:
             results["one fragment changed"][tool.name].add(*tool.run())
+        for tool in order:
+            checked = tool.check()
+            if checked is not None:
+                results["check"][tool.name].add(*checked)
     return results
+
+
+def floor(folder: Path, reps: int) -> Sample:
+    """The physical floor of a cold build in Python: read every source of the bundle and
+    write every file of its output folder (same sizes, same paths) into a fresh folder."""
+    sources = [
+        path
+        for name in ("promptbundle.toml", "agents", "fragments", "targets")
+        for path in sorted((folder / name).rglob("*") if (folder / name).is_dir() else [])
+        if path.is_file()
+    ] + [folder / "promptbundle.toml"]
+    outputs = [p for p in sorted((folder / "dist").rglob("*")) if p.is_file()]
+    contents = {p.relative_to(folder / "dist"): p.read_bytes() for p in outputs}
+    sample = Sample()
+    for rep in range(reps):
+        into = folder.parent / f"floor-{rep}"
+        start = time.perf_counter()
+        for path in sources:
+            path.read_bytes()
+        for rel, content in contents.items():
+            target = into / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        sample.add(time.perf_counter() - start, 0)
+        shutil.rmtree(into, ignore_errors=True)
+    return sample
+
+
+def watch_latency(folder: Path, count: int, reps: int) -> Sample:
+    """Seconds from writing one agent's source to its output holding the edit, with
+    `promptbundle watch` running (after its first build), polled every millisecond."""
+    agent = f"agent-{int(count * EDITED_AGENT):04d}"
+    source = folder / "agents" / f"{agent}.md"
+    output = folder / "dist" / "claude-code" / "agents" / f"{agent}.md"
+    proc = subprocess.Popen(
+        [*PromptBundle.command, "watch"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sample = Sample()
+    try:
+        _wait_for(lambda: output.is_file(), 120)
+        time.sleep(2)  # the first build is done and the watcher settled
+        for rep in range(reps):
+            marker = f"Watched edit {rep}."
+            text = source.read_text(encoding="utf-8") + f"\n{marker}\n"
+            start = time.perf_counter()
+            source.write_text(text, encoding="utf-8")
+            _wait_for(lambda m=marker: m in _read(output), 30)  # type: ignore[misc]
+            sample.add(time.perf_counter() - start, 0)
+            time.sleep(0.5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return sample
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _wait_for(done: Callable[[], bool], seconds: float) -> None:
+    deadline = time.perf_counter() + seconds
+    while not done():
+        if time.perf_counter() > deadline:
+            sys.exit("promptbundle watch did not write the edit in time")
+        time.sleep(0.001)
 
 
 def startup(argv: Sequence[str], reps: int) -> Sample:
@@ -177,6 +289,7 @@ def startup(argv: Sequence[str], reps: int) -> Sample:
 
 class Report:
     work = ""
+    floors: ClassVar[dict[tuple[str, int, int], Sample]] = {}
 
 
 def _filesystem(path: Path) -> str:
@@ -226,45 +339,87 @@ def _ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.3f}" if theirs else "-"
 
 
+Results = dict[tuple[str, int, int], dict[str, dict[str, Sample]]]
+
+
+def _row(workload: str, count: int, targets: int, case: str, samples: dict[str, Sample]) -> str:
+    pb, rs = samples["promptbundle"], samples["rulesync"]
+    if not rs.seconds:  # rulesync has no such command
+        return (
+            f"| {workload} | {count} | {targets} | {case} | {pb.median:.3f} | - | - "
+            f"| {pb.peak_mb:.0f} | - |"
+        )
+    return (
+        f"| {workload} | {count} | {targets} | {case} | {pb.median:.3f} | {rs.median:.3f} | "
+        f"{_ratio(pb.median, rs.median)} | {pb.peak_mb:.0f} | {rs.peak_mb:.0f} |"
+    )
+
+
 def report(
-    results: dict[tuple[int, int], dict[str, dict[str, Sample]]],
-    version: Sample,
-    python: Sample,
-    rs_version: Sample,
+    results: Results,
+    watched: dict[tuple[str, int, int], Sample],
+    startups: tuple[Sample, Sample, Sample],
     reps: int,
     total: float,
 ) -> str:
+    version, python, rs_version = startups
     lines = [
         "# Benchmarks: promptbundle and rulesync",
         "",
-        "Written by `make bench` (`bench/run.py`); do not edit by hand. The workload comes from",
-        "`bench/generate.py`: N agents, each including the shared `core` fragment and 2 to 4 of",
-        "11 others (variables, loops, conditionals; about 150 lines rendered), and the same agents",
-        "as rulesync sources with the bodies expanded. Targets: 1 = Claude Code subagents;",
-        "4 = Claude Code subagents, opencode agents, a Claude Code plugin and Prompt Skills",
-        f"(rulesync: `{','.join(RULESYNC_TARGETS)}`).",
+        "Written by `make bench` (`bench/run.py`); do not edit by hand. Two workloads come from",
+        "`bench/generate.py`, the same agents written for both tools (rulesync sources hold the",
+        "expanded bodies; about 150 lines rendered, variables, loops and conditionals):",
+        "",
+        "- *bench*: N agents, each including the shared `core` fragment and 2 to 4 of 11 others.",
+        "  Targets: 1 = Claude Code subagents; 4 = Claude Code subagents, opencode agents, a",
+        "  Claude Code plugin and Prompt Skills",
+        f"  (rulesync: `{','.join(RULESYNC_TARGETS)}`).",
+        "- *issue*: the performance issue's workload: 1,000 agents, each including 3 to 5 of",
+        "  the 12 fragments (`core` in about a third). Targets: 1 = Claude Code; 2 = Claude",
+        "  Code and opencode.",
         "",
         "Each case is the median of the repetitions, the two tools alternating: *cold* has no",
-        "output and no cache, *no-op* runs again with nothing changed, *one fragment changed*",
-        "edits `core` (every output changes; for rulesync every expanded source is rewritten",
-        "before the clock starts). Peak memory is the largest resident set of the tool's process",
-        "tree (`ru_maxrss`), over all runs of the case. Ratio = promptbundle / rulesync.",
+        "output and no cache, *no-op* runs again with nothing changed, *one agent edited*",
+        "appends a line to one agent's source (both tools), *one fragment changed* edits `core`",
+        "(for rulesync every expanded source that holds it is rewritten before the clock",
+        "starts), *check* is `promptbundle check` after that build (rulesync has none). Peak",
+        "memory is the largest resident set of the tool's process tree (`ru_maxrss`), over all",
+        "runs of the case. Ratio = promptbundle / rulesync.",
         "",
         f"- Machine: {machine()}",
         f"- rulesync 17.0.0 (`{_shown(Rulesync.command[0])}`); promptbundle from this tree",
         f"- Workloads in {Report.work}; {reps} repetitions per case; whole run took {total:.0f} s",
         "",
-        "| agents | targets | case | promptbundle (s) | rulesync (s) | ratio | "
+        "| workload | agents | targets | case | promptbundle (s) | rulesync (s) | ratio | "
         "promptbundle peak (MB) | rulesync peak (MB) |",
-        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for (count, targets), cases in results.items():
-        for case, samples in cases.items():
-            pb, rs = samples["promptbundle"], samples["rulesync"]
-            lines.append(
-                f"| {count} | {targets} | {case} | {pb.median:.3f} | {rs.median:.3f} | "
-                f"{_ratio(pb.median, rs.median)} | {pb.peak_mb:.0f} | {rs.peak_mb:.0f} |"
-            )
+    for (workload, count, targets), cases in results.items():
+        lines += [_row(workload, count, targets, case, samples) for case, samples in cases.items()]
+    lines += [
+        "",
+        "The floor: reading every source and writing every output file (same paths and",
+        "sizes) in Python, in one process, no rendering (median).",
+        "",
+        "| workload | agents | targets | floor (s) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {w} | {n} | {t} | {sample.median:.3f} |" for (w, n, t), sample in Report.floors.items()
+    ]
+    if watched:
+        lines += [
+            "",
+            "`promptbundle watch` running, one agent's source written: seconds until its output",
+            "holds the edit (median, polled every millisecond).",
+            "",
+            "| workload | agents | targets | watch latency (s) | slowest (s) |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {w} | {n} | {t} | {sample.median:.3f} | {max(sample.seconds):.3f} |"
+            for (w, n, t), sample in watched.items()
+        ]
     lines += [
         "",
         "| start-up | median (ms) |",
@@ -307,6 +462,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--targets", default="1,4")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--issue-agents", type=int, default=1000)
+    parser.add_argument("--issue-targets", default="1,2")
     parser.add_argument("--rulesync", type=Path, default=None, help="a rulesync executable")
     parser.add_argument("--readme", type=Path, default=BENCH / "README.md")
     parser.add_argument(
@@ -330,19 +488,35 @@ def main() -> None:
         else f"{_shown(str(work))} ({_filesystem(work)})"
     )
     started = time.perf_counter()
-    results = {}
+    results: Results = {}
+    watched: dict[tuple[str, int, int], Sample] = {}
+    runs = [
+        ("bench", int(n), int(t)) for n in args.sizes.split(",") for t in args.targets.split(",")
+    ]
+    if "issue" in args.workloads.split(","):
+        runs += [("issue", args.issue_agents, int(t)) for t in args.issue_targets.split(",")]
+    if "bench" not in args.workloads.split(","):
+        runs = [run for run in runs if run[0] != "bench"]
     try:
-        for count in (int(n) for n in args.sizes.split(",")):
-            for targets in (int(t) for t in args.targets.split(",")):
-                print(f"bench: {count} agents x {targets} target(s)", file=sys.stderr)
-                results[count, targets] = bench_case(count, targets, args.reps, work)
+        for workload, count, targets in runs:
+            print(f"bench: {workload}, {count} agents x {targets} target(s)", file=sys.stderr)
+            results[workload, count, targets] = bench_case(
+                count, targets, args.reps, work, workload
+            )
+            folder = work / f"{workload}-n{count}-t{targets}" / "promptbundle"
+            Report.floors[workload, count, targets] = floor(folder, args.reps)
+            if workload == "issue":
+                folder = work / f"{workload}-n{count}-t{targets}" / "promptbundle"
+                watched[workload, count, targets] = watch_latency(folder, count, args.reps)
     finally:
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
-    version = startup([*PromptBundle.command, "--version"], 20)
-    python = startup([sys.executable, "-c", "pass"], 20)
-    rs_version = startup([*Rulesync.command, "--version"], 5)
-    text = report(results, version, python, rs_version, args.reps, time.perf_counter() - started)
+    startups = (
+        startup([*PromptBundle.command, "--version"], 20),
+        startup([sys.executable, "-c", "pass"], 20),
+        startup([*Rulesync.command, "--version"], 5),
+    )
+    text = report(results, watched, startups, args.reps, time.perf_counter() - started)
     args.readme.write_text(text, encoding="utf-8")
     print(text)
 

@@ -79,7 +79,14 @@ def _clean_builds(folder: Path, count: int) -> dict[str, Tree]:
 
 
 # What a finished build keeps in its cache folder; anything else is left over.
-CACHE_FILES = {".gitignore", "build-started", "build-state.json", "build.lock", "headings.json"}
+CACHE_FILES = {
+    ".gitignore",
+    "build-started",
+    "build-state.json",
+    "build.lock",
+    "headings.json",
+    "renders.json",
+}
 
 
 def _leftovers(root: Path) -> list[str]:

@@ -39,6 +39,7 @@ __all__ = [
     "TEMPLATES_FOLDER",
     "InputSnapshot",
     "cache_folder",
+    "code_key",
     "forget",
     "prepare_cache",
     "record_build",
@@ -142,6 +143,11 @@ def _code_key() -> dict[str, Any]:
         "python": sys.version,
         "code": code,
     }
+
+
+def code_key() -> dict[str, Any]:
+    """What every output depends on besides the bundle: this code, the libraries, Python."""
+    return _code_key()
 
 
 @dataclass

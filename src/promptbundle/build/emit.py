@@ -5,6 +5,7 @@ updates it file by file where that cannot be done, and marks it incomplete meanw
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,6 +213,8 @@ def preflight(out_dir: Path, expected: Collection[str], existing: set[str], *, o
     blocked: list[str] = []
     for rel in sorted(expected):
         path = out_dir / rel
+        if rel in existing and not os.path.isdir(path):
+            continue  # found by the walk, which enters no link: its folders are folders
         if path.is_dir() and not path.is_symlink():
             blocked.append(f"{rel} (a folder is in the way)")
             continue

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
 from promptbundle.build.catalog import catalog_output
+from promptbundle.build.incremental import RenderMemo, Reused, load_memo
 from promptbundle.build.manifest import Built
 from promptbundle.build.pool import RenderedSlice, Sink, render_slices
 from promptbundle.build.staging import InMemory, StagedOutput, Stager
@@ -140,9 +141,22 @@ def _build(
 ) -> BuildResult[Any]:
     result: BuildResult[Any] = BuildResult(bundle, partial=bool(targets or agents))
     keep: Sink[Any] = sink
+    # Only a full writing build reuses what the last one made (see incremental.py).
+    memo = None
+    if isinstance(sink, Stager) and cache_dir is not None and not result.partial:
+        memo = load_memo(bundle, cache_dir)
     parts, rendered_by_target = render_selected(
-        bundle, formats, agents, sink=keep, cache_dir=cache_dir, jobs=jobs
+        bundle,
+        formats,
+        agents,
+        sink=keep,
+        cache_dir=cache_dir,
+        jobs=jobs,
+        reuse=_reusable(bundle, formats, memo) if memo is not None else None,
     )
+    if memo is not None and cache_dir is not None:
+        _remember(memo, bundle, parts)
+        memo.save(cache_dir, (agent.rel for agent in bundle.prompts))
     # Per-agent outputs in the order one process makes them: target by target, agent by agent.
     for name in formats:
         for part in parts:
@@ -160,6 +174,41 @@ def _build(
     result.outputs.sort(key=lambda o: o.path)
     result.lossy, result.accepted = _split_accepted(bundle, result.lossy)
     return result
+
+
+def _reusable(
+    bundle: Bundle, formats: dict[str, Format], memo: RenderMemo
+) -> dict[int, dict[str, Reused]]:
+    """The agents (by index) whose outputs for every selected target the memo holds."""
+    reuse: dict[int, dict[str, Reused]] = {}
+    for index, agent in enumerate(bundle.prompts):
+        names = [
+            name
+            for name, fmt in formats.items()
+            if fmt.carries(agent) and (agent.targets is None or name in agent.targets)
+        ]
+        found = memo.reusable(agent, names)
+        if found is not None:
+            reuse[index] = found
+    return reuse
+
+
+def _remember(memo: RenderMemo, bundle: Bundle, parts: list[RenderedSlice[Any]]) -> None:
+    """Record in the memo what this build rendered, agent by agent."""
+    made: dict[int, dict[str, Any]] = {}
+    for part in parts:
+        for name, items in part.made.items():
+            bodies = {index: (body, sources) for index, body, sources in part.rendered[name]}
+            files = lost = 0
+            for index, count, dropped, fresh in items:
+                outputs = part.outputs[name][files : files + count]
+                lossy = part.lossy[name][lost : lost + dropped]
+                files, lost = files + count, lost + dropped
+                if fresh:
+                    body, sources = bodies[index]
+                    made.setdefault(index, {})[name] = (body, sources, outputs, lossy)
+    for index, by_target in made.items():
+        memo.record(bundle.prompts[index], by_target)
 
 
 def _split_accepted(
@@ -197,10 +246,17 @@ def render_selected(
     sink: Sink[T],
     cache_dir: Path | None,
     jobs: int,
+    reuse: dict[int, dict[str, Reused]] | None = None,
 ) -> tuple[list[RenderedSlice[T]], dict[str, list[RenderedPrompt]]]:
     """Render the slices and every agent by target name; raise every render error at once."""
     parts = render_slices(
-        bundle, tuple(formats.values()), agents, sink=sink, cache_dir=cache_dir, jobs=jobs
+        bundle,
+        tuple(formats.values()),
+        agents,
+        sink=sink,
+        cache_dir=cache_dir,
+        jobs=jobs,
+        reuse=reuse,
     )
     errors: list[tuple[int, int, PromptBundleError]] = []
     rendered_by_target: dict[str, list[RenderedPrompt]] = {name: [] for name in formats}

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from promptbundle.build.incremental import Reused
 from promptbundle.core.bounded import load_json
 from promptbundle.core.diagnostics import LossyField
 from promptbundle.core.errors import PromptBundleError
@@ -60,6 +61,9 @@ class RenderedSlice(Generic[T]):
     errors: list[tuple[int, int, PromptBundleError]] = field(default_factory=list)
     # Headings of the rendered fragments, by text digest (from a worker process).
     headings: dict[str, list[Heading]] = field(default_factory=dict)
+    # By target name, each agent whose files were kept, in order: (agent index, number of
+    # files, number of dropped fields) of the lists above; and whether it was rendered.
+    made: dict[str, list[tuple[int, int, int, bool]]] = field(default_factory=dict)
 
 
 def default_jobs() -> int:
@@ -78,6 +82,7 @@ def _render_slice(
     start: int,
     stop: int,
     sink: Sink[T],
+    reuse: Mapping[int, Mapping[str, Reused]],
 ) -> RenderedSlice[T]:
     part: RenderedSlice[T] = RenderedSlice()
     target_free: dict[int, RenderedPrompt] = {}
@@ -87,11 +92,20 @@ def _render_slice(
         rendered_list = part.rendered.setdefault(target.name, [])
         outputs = part.outputs.setdefault(target.name, [])
         lossy = part.lossy.setdefault(target.name, [])
+        made = part.made.setdefault(target.name, [])
         for index in range(start, stop):
             agent = bundle.prompts[index]
             if not fmt.carries(agent):
                 continue
             if agent.targets is not None and target.name not in agent.targets:
+                continue
+            if index in reuse:
+                # Nothing it depends on changed: the last build's files stand (incremental.py).
+                kept = reuse[index][target.name]
+                rendered_list.append((index, kept.body, kept.sources))
+                outputs += kept.outputs  # type: ignore[arg-type]
+                lossy += kept.lossy
+                made.append((index, len(kept.outputs), len(kept.lossy), False))
                 continue
             if index in target_free:
                 shared = target_free[index]
@@ -108,8 +122,10 @@ def _render_slice(
             if selected and agent.label not in selected:
                 continue
             files, dropped = fmt.prompt_outputs(rendered)
-            outputs += sink(fmt, files)
+            kept_files = sink(fmt, files)
+            outputs += kept_files
             lossy += dropped
+            made.append((index, len(kept_files), len(dropped), True))
     return part
 
 
@@ -124,6 +140,7 @@ def _init_worker(
     cache_dir: Path | None,
     memo: HeadingMemo | None,
     sink: Sink[Any],
+    reuse: Mapping[int, Mapping[str, Reused]],
 ) -> None:
     use_heading_memo(memo)
     _worker.update(
@@ -133,6 +150,7 @@ def _init_worker(
         env=make_env(bundle, cache_dir=_templates(cache_dir)),
         memo=memo,
         sink=sink,
+        reuse=reuse,
     )
 
 
@@ -145,6 +163,7 @@ def _render_in_worker(start: int, stop: int) -> RenderedSlice[Any]:
         start,
         stop,
         _worker["sink"],
+        _worker["reuse"],
     )
     memo: HeadingMemo | None = _worker["memo"]
     if memo is not None:
@@ -200,6 +219,7 @@ def render_slices(
     sink: Sink[T],
     cache_dir: Path | None = None,
     jobs: int = 1,
+    reuse: Mapping[int, Mapping[str, Reused]] | None = None,
 ) -> list[RenderedSlice[T]]:
     """Render every agent for every format, in at most `jobs` processes (this one included).
 
@@ -207,12 +227,13 @@ def render_slices(
     bundle-wide files list them). Fewer processes are used when the bundle is small.
     `cache_dir` holds what one build keeps for the next (compiled templates, headings).
     The `sink` (picklable) takes each agent's files in the process that made them, and the
-    slices carry what it returns.
+    slices carry what it returns. Agents in `reuse` (by index) are not rendered: the files
+    and bodies given for them stand (a writing build's sink only: see incremental.py).
     """
     memo = _load_headings(cache_dir) if cache_dir is not None else None
     use_heading_memo(memo)
     try:
-        parts = _render(bundle, formats, selected, cache_dir, jobs, memo, sink)
+        parts = _render(bundle, formats, selected, cache_dir, jobs, memo, sink, reuse or {})
     finally:
         use_heading_memo(None)
     if cache_dir is not None and memo is not None:
@@ -231,14 +252,14 @@ def _render(
     jobs: int,
     memo: HeadingMemo | None,
     sink: Sink[T],
+    reuse: Mapping[int, Mapping[str, Reused]],
 ) -> list[RenderedSlice[T]]:
     count = len(bundle.prompts)
-    jobs = max(1, min(jobs, count // MIN_AGENTS_PER_JOB))
+    jobs = max(1, min(jobs, (count - len(reuse)) // MIN_AGENTS_PER_JOB))
     env = make_env(bundle, cache_dir=_templates(cache_dir))
     if jobs == 1:
-        return [_render_slice(bundle, env, formats, selected, 0, count, sink)]
-    bounds = [count * i // jobs for i in range(jobs + 1)]
-    slices = list(pairwise(bounds))
+        return [_render_slice(bundle, env, formats, selected, 0, count, sink, reuse)]
+    slices = list(pairwise(_bounds(count, jobs, reuse)))
     context = multiprocessing.get_context(
         "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     )
@@ -246,9 +267,16 @@ def _render(
         max_workers=jobs - 1,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(bundle, formats, selected, cache_dir, memo, sink),
+        initargs=(bundle, formats, selected, cache_dir, memo, sink, reuse),
     ) as pool:
         futures = [pool.submit(_render_in_worker, start, stop) for start, stop in slices[1:]]
         # This process renders the first slice while the workers render the others.
-        first = _render_slice(bundle, env, formats, selected, *slices[0], sink)
+        first = _render_slice(bundle, env, formats, selected, *slices[0], sink, reuse)
         return [first, *(future.result() for future in futures)]
+
+
+def _bounds(count: int, jobs: int, reuse: Mapping[int, object]) -> list[int]:
+    """Cut agents 0..count into `jobs` contiguous slices with as many agents to render each."""
+    todo = [index for index in range(count) if index not in reuse]
+    cuts = [todo[len(todo) * i // jobs] for i in range(1, jobs)]
+    return [0, *cuts, count]

@@ -80,6 +80,9 @@ class StagedOutput:
     # What validating it found (before a prompt's suppressions are applied).
     diagnostics: tuple[Diagnostic, ...] = ()
     kind: str | None = None
+    # Not staged: the last build's file, found in the output folder with these bytes just
+    # before this build rendered (build/incremental.py).
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,7 @@ def emit_staged(
         config,
         [manifest_entry(o) for o in outputs],
         partial=partial,
-        same=lambda rel, path: _holds(path, staged[rel]),
+        same=lambda rel, path: staged[rel].reused or _holds(path, staged[rel]),
         put=lambda rel, path: _move(folder / rel, path),
     )
 

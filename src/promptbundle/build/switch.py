@@ -108,7 +108,9 @@ def _compare(
     keeps without making them."""
     report = EmitReport()
     for output in sorted(outputs, key=lambda o: o.path):
-        same = output.path in existing and _holds(out_dir / output.path, output)
+        # A reused output was found with these bytes before the render (incremental.py).
+        reused = getattr(output, "reused", False)
+        same = output.path in existing and (reused or _holds(out_dir / output.path, output))
         (report.unchanged if same else report.written).append(output.path)
     others = sorted(existing - {o.path for o in outputs} - {MANIFEST})
     if partial:
@@ -165,7 +167,7 @@ def _carry(source: Path, target: Path, *, replace: bool = False) -> None:
     """Put `source` (a file, or a link kept as a link) at `target` in the new tree."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if replace:
-        target.unlink()
+        target.unlink(missing_ok=True)  # an output reused, not staged, has no file there
     if source.is_symlink():
         os.symlink(os.readlink(source), target)
         return

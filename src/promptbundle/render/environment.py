@@ -12,11 +12,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from types import CodeType, TracebackType
 from typing import Any
 
 import jinja2
 from jinja2 import nodes
+from jinja2.bccache import Bucket
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
@@ -31,7 +32,14 @@ from promptbundle.render import limits
 from promptbundle.render.limits import RenderLimitError
 from promptbundle.sources.prompts import read_source
 
-__all__ = ["RenderedPrompt", "compiled_code_tag", "make_env", "render_prompt", "uses_target"]
+__all__ = [
+    "RenderedPrompt",
+    "compiled_code_tag",
+    "make_env",
+    "plain_text",
+    "render_prompt",
+    "uses_target",
+]
 
 FRAGMENT_DIR = "fragments"
 AGENT_PREFIX = "agents/"
@@ -227,15 +235,42 @@ def make_env(bundle: Bundle, *, cache_dir: Path | None = None) -> BundleEnvironm
     return env
 
 
+class MovableBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's file cache, keyed by template name (relative to the bundle root) instead of
+    name and absolute path, so a cache folder restored into another checkout (a CI cache)
+    still serves its compiled templates. A bucket is used only when the source's checksum
+    matches (Jinja checks it), and the code it holds is given the current file name, so
+    render errors point at this checkout's files."""
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return hashlib.sha1(name.encode("utf-8")).hexdigest()
+
+    def get_bucket(
+        self, environment: jinja2.Environment, name: str, filename: str | None, source: str
+    ) -> Bucket:
+        bucket = super().get_bucket(environment, name, filename, source)
+        if bucket.code is not None and filename is not None:
+            bucket.code = _renamed(bucket.code, filename)
+        return bucket
+
+
+def _renamed(code: CodeType, filename: str) -> CodeType:
+    """`code` and the code objects inside it, compiled from `filename`."""
+    if code.co_filename == filename:
+        return code
+    consts = tuple(
+        _renamed(item, filename) if isinstance(item, CodeType) else item for item in code.co_consts
+    )
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
 def _bytecode_cache(cache_dir: Path) -> jinja2.BytecodeCache | None:
-    """Jinja's file cache (it rejects a bucket whose source checksum differs); None if unusable."""
+    """The compiled-template cache (see MovableBytecodeCache); None if unusable."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(
-        str(cache_dir), pattern=f"__jinja2_{compiled_code_tag()}_%s.cache"
-    )
+    return MovableBytecodeCache(str(cache_dir), pattern=f"__jinja2_{compiled_code_tag()}_%s.cache")
 
 
 @functools.cache
@@ -315,7 +350,13 @@ def render_prompt(
     """Render `agent`'s body for `target`; errors point at the source line.
 
     The context is a deep copy: a template that mutates a variable (`list.append`) must not
-    change what the next agent or target renders."""
+    change what the next agent or target renders. A body without template syntax is its own
+    render: nothing is compiled (see `plain_text`)."""
+    if plain_text(agent.body):
+        loader = env.loader
+        if isinstance(loader, BundleLoader):
+            loader.sources[agent.rel] = agent.body
+        return RenderedPrompt(agent, str(target["name"]), agent.body, (agent.rel,))
     context = copy.deepcopy(
         {
             **bundle.config.vars,
@@ -356,6 +397,13 @@ def render_prompt(
             raise _runtime_error(bundle, agent, target, err, str(err)) from None
     fragments = sorted(name for name in loaded if name != agent.rel)
     return RenderedPrompt(agent, str(target["name"]), body, (agent.rel, *fragments))
+
+
+def plain_text(text: str) -> bool:
+    """Whether Jinja would render `text` as it is: no `{` (every tag, expression and comment
+    starts with one), no carriage return (Jinja writes every line break as `\n`), and short
+    enough for the output limit (a longer text goes through Jinja to fail there)."""
+    return "{" not in text and "\r" not in text and len(text) <= limits.MAX_OUTPUT
 
 
 def _limit_message(err: RenderLimitError | MemoryError) -> str:

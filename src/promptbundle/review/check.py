@@ -1,17 +1,25 @@
 """`promptbundle check`: every source lint and every output validation, reported at once.
 
-Nothing is written. Each problem is a Diagnostic with a stable code (docs/checks.md).
+Nothing is written but the cache folder (compiled templates, memos). Each problem is a Diagnostic
+with a stable code (docs/checks.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from promptbundle.build import cache as buildcache
+from promptbundle.build.incremental import diagnostic_data, diagnostic_from
 from promptbundle.build.pipeline import build_outputs, read_config
+from promptbundle.build.pool import default_jobs
 from promptbundle.core.diagnostics import Diagnostic, LossyField, lossiness_lines
 from promptbundle.core.errors import ErrorGroup, Location, PromptBundleError, RenderError
+from promptbundle.core.files import atomic_write
 from promptbundle.core.model import Bundle, BundleConfig, OutputFile
 from promptbundle.formats.layouts import Unparsable
 from promptbundle.formats.registry import FORMATS, KNOWN_FORMATS
@@ -75,10 +83,21 @@ def _relative(config: BundleConfig, location: Location) -> Location:
     return location
 
 
-def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> list[OutputFile]:
+def _cache_dir(root: Path) -> Path | None:
+    """The bundle's cache folder (compiled templates, memos), or None where it cannot be
+    written: a check then works without it."""
+    try:
+        return buildcache.prepare_cache(root)
+    except PromptBundleError:
+        return None
+
+
+def _build(
+    bundle: Bundle, report: CheckReport, failures: list[Diagnostic], cache_dir: Path | None
+) -> list[OutputFile]:
     """Outputs of every agent that renders; render errors go to `failures`."""
     try:
-        result = build_outputs(bundle)
+        result = build_outputs(bundle, cache_dir=cache_dir, jobs=default_jobs())
     except PromptBundleError as err:
         failures.extend(_from_error(err, "PB003"))
         outputs: list[OutputFile] = []
@@ -103,9 +122,72 @@ def _build(bundle: Bundle, report: CheckReport, failures: list[Diagnostic]) -> l
     return result.outputs
 
 
-def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagnostic]:
+HEADINGS_MEMO = "check-headings.json"
+
+
+@dataclass
+class _JumpMemo:
+    """Heading jumps by a digest of the body (one parse per distinct body, kept for the next
+    check in the cache folder while the code that finds them is the same)."""
+
+    key: str
+    known: dict[str, list[list[Any]]] = field(default_factory=dict)
+    used: dict[str, list[list[Any]]] = field(default_factory=dict)
+
+    def jumps(self, body: str, path: str, first_line: int) -> list[Diagnostic]:
+        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        found = self.used.get(digest)
+        if found is None:
+            found = self.known.get(digest)
+        if found is None:
+            found = [[d.location.line, d.message] for d in heading_jumps(body, "", 1)]
+        self.used[digest] = found
+        return [
+            Diagnostic("warning", "PB207", str(message), Location(path, first_line + line - 1, 1))
+            for line, message in found
+        ]
+
+
+def _memo_key() -> str:
+    code = json.dumps(buildcache.code_key(), sort_keys=True)
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+def _load_jumps(cache_dir: Path | None) -> _JumpMemo:
+    memo = _JumpMemo(_memo_key())
+    if cache_dir is None:
+        return memo
+    try:
+        data = json.loads((cache_dir / HEADINGS_MEMO).read_bytes())
+        if data["key"] == memo.key and isinstance(data["bodies"], dict):
+            memo.known = data["bodies"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        pass
+    return memo
+
+
+def _save_jumps(cache_dir: Path | None, memo: _JumpMemo) -> None:
+    if cache_dir is None or memo.used.keys() == memo.known.keys():
+        return
+    data = {"key": memo.key, "bodies": memo.used}
+    try:
+        atomic_write(cache_dir / HEADINGS_MEMO, json.dumps(data, separators=(",", ":")).encode())
+    except OSError:
+        return  # only the next check's memo is lost
+
+
+def _composed_headings(
+    bundle: Bundle, outputs: list[OutputFile], cache_dir: Path | None
+) -> list[Diagnostic]:
     """Heading jumps in each rendered body, each reported once per agent (first target)."""
 
+    memo = _load_jumps(cache_dir)
+    found = _heading_jumps(bundle, outputs, memo)
+    _save_jumps(cache_dir, memo)
+    return found
+
+
+def _heading_jumps(bundle: Bundle, outputs: list[OutputFile], memo: _JumpMemo) -> list[Diagnostic]:
     config = bundle.config
     by_target = {t.name: FORMATS[t.format](t, config) for t in config.targets}
     found: list[Diagnostic] = []
@@ -118,7 +200,7 @@ def _composed_headings(bundle: Bundle, outputs: list[OutputFile]) -> list[Diagno
             _, body, body_line = fmt.read(output)
         except Unparsable:  # reported by validation (PB100)
             continue
-        for diag in heading_jumps(body, f"{config.out}/{output.path}", body_line):
+        for diag in memo.jumps(body, f"{config.out}/{output.path}", body_line):
             key = (output.agent, diag.message)
             if key not in seen:
                 seen.add(key)
@@ -143,23 +225,114 @@ def _readme_warnings(root: Path) -> list[Diagnostic]:
 def run_checks(root: Path | None = None) -> CheckReport:
     """Lint the bundle's sources and validate every output it would build."""
 
-    report = CheckReport()
     try:
         config = read_config(root)
     except PromptBundleError as err:
-        report.diagnostics = _from_error(err)
-        return report
+        return CheckReport(diagnostics=_from_error(err))
+    cache_dir = _cache_dir(config.root)
+    key = _inputs_key(config.root)
+    recalled = _recall(cache_dir, config.root, key)
+    if recalled is not None:
+        return recalled
+    report, used = _check(config, cache_dir)
+    _remember(cache_dir, config.root, key, report, used)
+    return report
+
+
+REPORT_MEMO = "check-report.json"
+
+
+def _inputs_key(root: Path) -> str:
+    """A digest of the code and of every file a check reads in the bundle's own folders."""
+    digest = hashlib.sha256(_memo_key().encode("utf-8"))
+    for name in buildcache.CONFIG_FILES:
+        digest.update(_file_record(root, name))
+    for folder in buildcache.SOURCE_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            digest.update(_file_record(root, path.relative_to(root).as_posix()))
+    return digest.hexdigest()
+
+
+def _file_record(root: Path, rel: str) -> bytes:
+    path = root / rel
+    try:
+        content = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "-"
+    except OSError:
+        content = "?"
+    return f"{rel}\0{content}\0".encode("utf-8", "surrogateescape")
+
+
+def _recall(cache_dir: Path | None, root: Path, key: str) -> CheckReport | None:
+    """The report of the last check when nothing it read has changed since."""
+    if cache_dir is None:
+        return None
+    try:
+        data = json.loads((cache_dir / REPORT_MEMO).read_bytes())
+        if data["key"] != key:
+            return None
+        for rel, recorded in data["extra"].items():
+            if _file_record(root, rel) != _file_record_of(rel, recorded):
+                return None
+        found = data["report"]
+        return CheckReport(
+            diagnostics=[diagnostic_from(item) for item in found["diagnostics"]],
+            lossy=[LossyField(*item) for item in found["lossy"]],
+            accepted=int(found["accepted"]),
+            outputs=int(found["outputs"]),
+            suppressed=int(found["suppressed"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def _file_record_of(rel: str, recorded: str) -> bytes:
+    return f"{rel}\0{recorded}\0".encode("utf-8", "surrogateescape")
+
+
+def _remember(
+    cache_dir: Path | None, root: Path, key: str, report: CheckReport, used: set[str]
+) -> None:
+    """Keep the report, and the digests of the templates it read outside the source folders
+    (a template may be any file under the root)."""
+    if cache_dir is None:
+        return
+    scanned = (*buildcache.CONFIG_FILES, *(f"{f}/" for f in buildcache.SOURCE_FOLDERS))
+    extra = {
+        rel: _file_record(root, rel).decode("utf-8", "surrogateescape").split("\0")[1]
+        for rel in sorted(used)
+        if not rel.startswith(scanned)
+    }
+    data = {
+        "key": key,
+        "extra": extra,
+        "report": {
+            "diagnostics": [diagnostic_data(d) for d in report.diagnostics],
+            "lossy": [[x.agent, x.target, x.field, x.reason] for x in report.lossy],
+            "accepted": report.accepted,
+            "outputs": report.outputs,
+            "suppressed": report.suppressed,
+        },
+    }
+    try:
+        atomic_write(cache_dir / REPORT_MEMO, json.dumps(data).encode("utf-8"))
+    except OSError:
+        return  # only the next check's shortcut is lost
+
+
+def _check(config: BundleConfig, cache_dir: Path | None) -> tuple[CheckReport, set[str]]:
+    """Every diagnostic of the bundle, and the templates its renders read."""
+    report = CheckReport()
     bundle, problems = read_bundle(config, formats=KNOWN_FORMATS)
     for problem in problems:
         report.diagnostics.extend(_from_error(problem))
     report.diagnostics.extend(_readme_warnings(config.root))
     failures: list[Diagnostic] = []
-    outputs = _build(bundle, report, failures)
+    outputs = _build(bundle, report, failures, cache_dir)
     report.outputs = len(outputs)
     used = {source for output in outputs for source in output.sources}
     report.diagnostics.extend(lint_templates(bundle, used_sources=used))
     report.diagnostics.extend(duplicate_paragraphs(bundle.prompts, bundle.fragments))
-    report.diagnostics.extend(_composed_headings(bundle, outputs))
+    report.diagnostics.extend(_composed_headings(bundle, outputs, cache_dir))
     # A render failure in a file a static lint already explains adds nothing.
     explained = {str(d.location.path) for d in report.diagnostics if d.severity == "error"}
     if any(d.code == "PB203" for d in report.diagnostics):
@@ -173,7 +346,7 @@ def run_checks(root: Path | None = None) -> CheckReport:
         key=_sort_key,
     )
     report.lossy.sort(key=lambda x: (x.agent, x.target, x.field))
-    return report
+    return report, used
 
 
 def _with(diag: Diagnostic, location: Location) -> Diagnostic:
