@@ -32,6 +32,7 @@ from typing import Any
 from promptbundle import __version__
 from promptbundle.core.bounded import load_json
 from promptbundle.core.errors import BundleError, Location
+from promptbundle.core.model import SOURCE_FOLDERS
 
 __all__ = [
     "CACHE_FOLDER",
@@ -54,16 +55,6 @@ STAMP_FILE = "build-started"
 STAGING_PREFIX = "staging-"
 # The folder build/pool.py keeps compiled templates in.
 TEMPLATES_FOLDER = "templates"
-SOURCE_FOLDERS = (
-    "agents",
-    "commands",
-    "skills",
-    "rules",
-    "plugins",
-    "files",
-    "fragments",
-    "targets",
-)
 CONFIG_FILES = ("promptbundle.toml", "pyproject.toml")
 # Libraries that shape outputs or their diagnostics (a cached no-op result holds both);
 # a reinstall changes their files' mtimes.

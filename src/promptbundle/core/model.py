@@ -17,6 +17,7 @@ __all__ = [
     "KINDS",
     "KIND_FOLDERS",
     "PROJECT_FOLDER",
+    "SOURCE_FOLDERS",
     "TIERS",
     "VERSION_PATTERN",
     "Bundle",
@@ -35,6 +36,8 @@ TIERS = ("opus", "sonnet", "haiku", "inherit")
 # The kinds of prompt, and the folder each lives in (inside the bundle or a plugin).
 KINDS = ("agent", "command", "skill", "rule")
 KIND_FOLDERS = {"agent": "agents", "command": "commands", "skill": "skills", "rule": "rules"}
+# Every folder of a bundle's sources: the kinds', plugins, carried files, fragments, targets.
+SOURCE_FOLDERS = (*KIND_FOLDERS.values(), "plugins", "files", "fragments", "targets")
 # Inside a target's output folder: files that go at the project's root, outside the tool's
 # own folder (`opencode/@project/AGENTS.md` is installed as `AGENTS.md`).
 PROJECT_FOLDER = "@project"

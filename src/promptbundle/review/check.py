@@ -20,7 +20,7 @@ from promptbundle.build.pool import default_jobs
 from promptbundle.core.diagnostics import Diagnostic, LossyField, lossiness_lines
 from promptbundle.core.errors import ErrorGroup, Location, PromptBundleError, RenderError
 from promptbundle.core.files import atomic_write
-from promptbundle.core.model import Bundle, BundleConfig, OutputFile
+from promptbundle.core.model import SOURCE_FOLDERS, Bundle, BundleConfig, OutputFile
 from promptbundle.formats.layouts import Unparsable
 from promptbundle.formats.registry import FORMATS, KNOWN_FORMATS
 from promptbundle.render.lint import duplicate_paragraphs, heading_jumps, lint_templates
@@ -247,7 +247,7 @@ def _inputs_key(root: Path) -> str:
     digest = hashlib.sha256(_memo_key().encode("utf-8"))
     for name in buildcache.CONFIG_FILES:
         digest.update(_file_record(root, name))
-    for folder in buildcache.SOURCE_FOLDERS:
+    for folder in SOURCE_FOLDERS:
         for path in sorted((root / folder).rglob("*")):
             digest.update(_file_record(root, path.relative_to(root).as_posix()))
     return digest.hexdigest()
@@ -296,7 +296,7 @@ def _remember(
     (a template may be any file under the root)."""
     if cache_dir is None:
         return
-    scanned = (*buildcache.CONFIG_FILES, *(f"{f}/" for f in buildcache.SOURCE_FOLDERS))
+    scanned = (*buildcache.CONFIG_FILES, *(f"{f}/" for f in SOURCE_FOLDERS))
     extra = {
         rel: _file_record(root, rel).decode("utf-8", "surrogateescape").split("\0")[1]
         for rel in sorted(used)

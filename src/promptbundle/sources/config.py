@@ -16,6 +16,7 @@ from promptbundle.core.lines import key_line
 from promptbundle.core.model import (
     ID_PATTERN,
     KINDS,
+    SOURCE_FOLDERS,
     VERSION_PATTERN,
     BundleConfig,
     CustomKind,
@@ -67,17 +68,7 @@ RESERVED_TARGETS_HOLD = {
 }
 RESERVED_TARGETS = frozenset(RESERVED_TARGETS_HOLD)
 # Folders a build must never write into: it removes every file there that it does not produce.
-_SOURCE_DIRS = (
-    "agents",
-    "commands",
-    "skills",
-    "rules",
-    "plugins",
-    "files",
-    "fragments",
-    "targets",
-    ".git",
-)
+_SOURCE_DIRS = (*SOURCE_FOLDERS, ".git")
 
 
 def _has_bundle_table(pyproject: Path) -> bool:
